@@ -1,0 +1,3 @@
+from opmetrics.cli import main
+
+main()

@@ -1,0 +1,207 @@
+"""Commands about inputs and reference data: `validate`, `catalog`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opmetrics import console
+from opmetrics.catalog import Catalog, load_catalog
+from opmetrics.cli.state import (
+    STATE,
+    EngineOpt,
+    MemoryOpt,
+    SparkMasterOpt,
+    ThreadsOpt,
+    engine_options,
+)
+from opmetrics.context import Context
+from opmetrics.contract.rules import REASONS
+from opmetrics.errors import ExitCode
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate_cmd)
+    app.command("catalog")(catalog_cmd)
+
+
+def validate_cmd(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Data dir holding one file (or Parquet folder) per table.")
+    ],
+    quarantine: Annotated[
+        Path, typer.Option("--quarantine", help="Where to write the quarantined rows.")
+    ] = Path("quarantine.csv"),
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 when any row is quarantined.")
+    ] = False,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = None,
+) -> int:
+    """Check a data dir against the data contract; count accepted and quarantined rows."""
+    with (
+        console.RichProgress() as progress,
+        Context(
+            STATE.catalog_path,
+            engine_options(engine, spark_master, threads, memory_limit),
+            progress,
+        ) as ctx,
+    ):
+        summary = ctx.validate(data_dir)
+    for w in summary.warnings:
+        console.warn(w)
+    rows = []
+    for t in summary.tables.values():
+        reasons = "\n".join(f"{k} {v:,}" for k, v in t.quarantined.items()) or "-"
+        rows.append((t.table, t.kind, t.rows_read, t.accepted, t.quarantined_total, reasons))
+    console.table(
+        f"Validation of {data_dir}",
+        ["table", "format", "rows read", "accepted", "quarantined", "by reason"],
+        rows,
+        justify=["left", "left", "right", "right", "right", "left"],
+    )
+    summary.write_quarantine(quarantine)
+    console.info(f"{summary.quarantined_total:,} quarantined row(s) written to {quarantine}")
+    if strict and summary.quarantined_total:
+        return int(ExitCode.CHANGED)
+    return 0
+
+
+def catalog_cmd(
+    section: Annotated[
+        str | None,
+        typer.Argument(help="Only this section (srv, cpm, trt, response_code, interface, ...)."),
+    ] = None,
+    reasons: Annotated[
+        bool, typer.Option("--reasons", help="List the quarantine reason codes instead.")
+    ] = False,
+) -> None:
+    """Print the reference catalog as tables, with the source of every value."""
+    if reasons:
+        console.table(
+            "Quarantine reason codes", ["reason_code", "meaning"], sorted(REASONS.items())
+        )
+        return
+    cat = load_catalog(STATE.catalog_path)
+    print_catalog(cat, section)
+
+
+def print_catalog(cat: Catalog, section: str | None = None) -> None:
+    console.out.print(
+        f"[bold]{cat.meta.title}[/] version {cat.meta.version} ({cat.path}, sha256 {cat.sha256[:12]})"
+    )
+    sections: dict[str, tuple[list[str], list[tuple[object, ...]]]] = {
+        "region": (
+            ["id", "service_provider", "technology", "source"],
+            [
+                (r.id, r.service_provider, r.technology, _src(r, "service_provider"))
+                for r in cat.region
+            ],
+        ),
+        "business_process": (
+            ["id", "name", "standing", "in CPM6A", "from", "source"],
+            [
+                (b.id, b.name, b.standing, b.in_cpm6a, b.reported_from, b.source.value)
+                for b in cat.business_processes.values()
+            ],
+        ),
+        "srv": (
+            [
+                "SRV",
+                "name",
+                "business process",
+                "device types",
+                "CVs",
+                "critical",
+                "on-demand",
+                "future-dated",
+                "non-device",
+                "source",
+            ],
+            [
+                (
+                    s.id,
+                    s.name,
+                    s.business_process,
+                    " ".join(s.device_types),
+                    ",".join(map(str, s.command_variants)),
+                    s.critical,
+                    s.on_demand,
+                    s.future_dated,
+                    s.non_device,
+                    _src(s, "device_types"),
+                )
+                for s in cat.srv
+            ],
+        ),
+        "trt": (
+            ["id", "execution", "CV", "seconds", "clock start", "source"],
+            [
+                (
+                    t.id,
+                    t.execution,
+                    t.command_variant or "any",
+                    t.seconds,
+                    t.clock_start,
+                    t.source.value,
+                )
+                for t in cat.trt
+            ]
+            + [("alerts", "alert", "", cat.alerts.trt_seconds, "raised", cat.alerts.source.value)],
+        ),
+        "response_code": (
+            ["id", "class", "codes / pattern", "source"],
+            [
+                (r.id, r.class_, " ".join(r.codes) if r.codes else f"/{r.pattern}/", r.source.value)
+                for r in cat.response_code
+            ],
+        ),
+        "cpm": (
+            ["CPM", "name", "dimensions", "target %", "minimum %", "source"],
+            [
+                (
+                    c.id,
+                    c.name,
+                    ", ".join(c.dimensions) or "-",
+                    c.target_percent,
+                    c.minimum_percent,
+                    c.source.value,
+                )
+                for c in cat.cpm
+            ],
+        ),
+        "interface": (
+            ["interface", "SEC item", "in CPM6", "source"],
+            [(i.id, i.sec_item, i.in_cpm6, _src(i, "in_cpm6")) for i in cat.interface],
+        ),
+        "time_band": (
+            ["band", "days", "from", "to", "source"],
+            [(b.id, " ".join(b.weekdays), b.start, b.end, b.source.value) for b in cat.time_band],
+        ),
+        "incident_category": (
+            ["category", "resolution h", "initial response h", "source"],
+            [
+                (c.category, c.resolution_hours, c.initial_response_hours or "-", c.source.value)
+                for c in cat.incident_category
+            ],
+        ),
+        "device_type": (
+            ["id", "name", "fuel", "source"],
+            [(d.id, d.name, d.fuel, d.source.value) for d in cat.device_type],
+        ),
+    }
+    if section is not None and section not in sections:
+        raise typer.BadParameter(f"unknown section {section!r}; one of {', '.join(sections)}")
+    for name, (cols, rows) in sections.items():
+        if section in (None, name):
+            console.table(name, cols, rows)
+
+
+def _src(record: object, field: str) -> str:
+    own = record.source.value  # type: ignore[attr-defined]
+    other = record.source_of(field).value  # type: ignore[attr-defined]
+    return own if own == other else f"{own} ({field}: {other})"

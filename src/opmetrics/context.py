@@ -1,0 +1,100 @@
+"""The façade every entry point goes through: a catalog, an engine and a progress sink.
+
+The CLI is a thin layer over `Context`; library users call `opmetrics.validate(...)`,
+`opmetrics.compute(...)` etc., which open a `Context` for the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from opmetrics.catalog import Catalog, load_catalog
+from opmetrics.contract.sources import locate_all
+from opmetrics.contract.validate import TableReport, validate
+from opmetrics.engine import Engine, EngineOptions, connect
+from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.workspace import scratch_dir
+
+
+@dataclass
+class ValidationSummary:
+    """What `validate` found: per-table counts and the quarantined rows."""
+
+    tables: dict[str, TableReport]
+    quarantine: pa.Table
+    warnings: list[str]
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(t.quarantined_total for t in self.tables.values())
+
+    def write_quarantine(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(self.quarantine, path)
+
+
+class Context:
+    """A catalog + an engine, opened once and shared by the steps of a run."""
+
+    def __init__(
+        self,
+        catalog: Catalog | str | Path | None = None,
+        engine: EngineOptions | str | None = None,
+        progress: Progress = NO_PROGRESS,
+    ) -> None:
+        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        self.engine_options = (
+            EngineOptions(name=engine) if isinstance(engine, str) else (engine or EngineOptions())
+        )
+        self.progress = progress
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = connect(self.engine_options)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def validate(self, data_dir: str | Path) -> ValidationSummary:
+        """Read and check every table of a data dir (design §3); nothing is written."""
+        data_dir = Path(data_dir)
+        with self.progress.task("Locating tables") as task:
+            sources = locate_all(data_dir)
+            task.advance()
+        with scratch_dir() as work, self.progress.task("Validating", total=len(sources)) as task:
+            result = validate(
+                self.engine,
+                sources,
+                self.catalog,
+                work,
+                on_table=lambda name: task.update(description=f"Validating {name}"),
+            )
+            task.advance(len(sources))
+            return ValidationSummary(result.tables, result.quarantine, result.warnings)
+
+
+def validate_data(
+    data_dir: str | Path,
+    catalog: Catalog | str | Path | None = None,
+    engine: EngineOptions | str | None = None,
+) -> ValidationSummary:
+    """Validate a data dir with a one-off `Context`."""
+    with Context(catalog, engine) as ctx:
+        return ctx.validate(data_dir)

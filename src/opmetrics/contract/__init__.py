@@ -1,0 +1,6 @@
+"""The data contract (design §3): table specs, locating files, row rules, validation."""
+
+from opmetrics.contract.schema import TABLES, Column, TableSpec
+from opmetrics.contract.sources import TableSource, locate_all
+
+__all__ = ["TABLES", "Column", "TableSource", "TableSpec", "locate_all"]

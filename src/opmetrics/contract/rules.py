@@ -1,0 +1,460 @@
+"""Row rules of the data contract: what makes one input row unusable, with a reason code.
+
+Rules are engine-neutral Ibis predicates (true = the row breaks the rule), tried in order; the
+first broken rule gives the row its reason code. Reference values (SRVs, device types, regions,
+response-code patterns, interfaces) come from the catalog, so a new catalog changes validation
+without code. The reason codes are a public contract: they appear in `quarantine.csv`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import ibis
+import ibis.expr.types as ir
+
+from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import INVALID_COLUMN, TABLES, TableSpec
+
+Predicate = Callable[[ir.Table, Catalog], ir.BooleanValue]
+Reason = Callable[[ir.Table], ir.StringValue]
+
+EUI64 = r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
+REQUEST_ID = rf"^{EUI64}:{EUI64}:[0-9]{{1,20}}$"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_SPAN_DAYS = 400  # no later timestamp of a row lies further than this after its first
+
+
+@dataclass(frozen=True)
+class RowRule:
+    code: str
+    description: str  # what the rule asks, for docs and `opmetrics validate --rules`
+    broken: Predicate
+    reason: Reason | None = None  # per-row text; default: the description
+
+    def reason_expr(self, t: ir.Table) -> ir.StringValue:
+        return self.reason(t) if self.reason else ibis.literal(self.description)
+
+
+# Reason codes, one line each (also the documentation of quarantine.csv).
+REASONS: dict[str, str] = {
+    "malformed_row": "the CSV record has the wrong number of fields (a stray quote or delimiter)",
+    "invalid_value": "a value does not parse as its column's type",
+    "missing_required": "a required value is missing",
+    "bad_request_id": "request_id is not originator:target:counter (two EUI-64s and a number)",
+    "bad_user_id": "user_id is not an EUI-64",
+    "unknown_srv": "the SRV is not in the catalog",
+    "unknown_device_type": "the device type is not in the catalog",
+    "device_type_mismatch": "the SRV does not target this device type",
+    "unknown_smets": "smets is not SMETS1 or SMETS2",
+    "unknown_region": "the region is not one the contract allows for this table",
+    "unknown_execution": "execution is not on_demand, future_dated or non_device",
+    "execution_mismatch": "the execution kind is not one the SRV allows",
+    "bad_command_variant": "command_variant is not 1..8",
+    "unknown_response_code": "the response code matches no catalog rule",
+    "timestamps_out_of_order": "the row's timestamps are not in their natural order",
+    "implausible_timestamp": "a timestamp lies before 2000, after 2099, or over 400 days after the row's first",
+    "bad_dsp_attempts": "dsp_attempts is below 1",
+    "unknown_alert_type": "alert_type is not device or dcc",
+    "bad_category": "incident category is not 1..5",
+    "unknown_interface": "the interface is not in the catalog",
+    "end_before_start": "the outage ends before (or when) it starts",
+    "unknown_status": "the status is not success, failed or pending",
+    "duplicate_key": "the key value was already seen in an earlier row (the first is kept)",
+}
+
+
+def _missing(col: str) -> Predicate:
+    def broken(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+        v = t[col]
+        if v.type().is_string():
+            return v.isnull() | (v.strip() == "")
+        return v.isnull()
+
+    return broken
+
+
+def _not_in(col: str, values: Callable[[Catalog], list[str]]) -> Predicate:
+    return lambda t, c: t[col].notnull() & ~t[col].isin(values(c))
+
+
+def _fixed(text: str) -> Reason:
+    return lambda t: ibis.literal(text)
+
+
+def _text(prefix: str, col: str) -> Reason:
+    return lambda t: ibis.literal(prefix) + t[col].cast("string").fill_null("")
+
+
+def _order(pairs: list[tuple[str, str]]) -> Predicate:
+    def broken(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+        out: ir.BooleanValue = ibis.literal(False)
+        for a, b in pairs:
+            out = out | (t[a].notnull() & t[b].notnull() & (t[a] > t[b]))
+        return out
+
+    return broken
+
+
+def _order_reason(pairs: list[tuple[str, str]]) -> Reason:
+    def reason(t: ir.Table) -> ir.StringValue:
+        branches = [
+            (t[a].notnull() & t[b].notnull() & (t[a] > t[b]), ibis.literal(f"{a} is after {b}"))
+            for a, b in pairs
+        ]
+        return ibis.cases(*branches, else_=ibis.literal("timestamps out of order"))
+
+    return reason
+
+
+def _implausible(first: str, others: list[str]) -> Predicate:
+    def broken(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+        f = t[first]
+        out = f.notnull() & ((f < EARLIEST) | (f >= LATEST))
+        for o in others:
+            v = t[o]
+            out = out | (v.notnull() & ((v < EARLIEST) | (v >= LATEST)))
+            out = out | (v.notnull() & f.notnull() & (v > f + ibis.interval(days=MAX_SPAN_DAYS)))
+        return out
+
+    return broken
+
+
+def _pattern(col: str, regex: str) -> Predicate:
+    return lambda t, c: t[col].notnull() & ~t[col].re_search(regex)
+
+
+def _response_code_unknown(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+    code = t.response_code
+    known: ir.BooleanValue = ibis.literal(False)
+    for rule in c.response_code:
+        known = known | (
+            code.isin(list(rule.codes)) if rule.codes else code.re_search(f"^(?:{rule.pattern})$")
+        )
+    return code.notnull() & ~known
+
+
+def _device_type_mismatch(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+    pairs = [f"{s.id}|{d}" for s in c.srv for d in s.device_types]
+    return (
+        t.srv.isin(c.srvs.keys())
+        & t.device_type.isin(c.device_types.keys())
+        & ~(t.srv + "|" + t.device_type).isin(pairs)
+    )
+
+
+def _execution_mismatch(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+    pairs = []
+    for s in c.srv:
+        if s.non_device:
+            pairs.append(f"{s.id}|non_device")
+        else:
+            if s.on_demand:
+                pairs.append(f"{s.id}|on_demand")
+            if s.future_dated:
+                pairs.append(f"{s.id}|future_dated")
+    return t.srv.isin(c.srvs.keys()) & ~(t.srv + "|" + t.execution).isin(pairs)
+
+
+def _list_of(col: str, values: Callable[[Catalog], list[str]]) -> Predicate:
+    def broken(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+        alt = "|".join(re.escape(v) for v in values(c))
+        regex = rf"^\s*({alt})(\s*;\s*({alt}))*\s*$"
+        return t[col].notnull() & (t[col].strip() != "") & ~t[col].re_search(regex)
+
+    return broken
+
+
+_SMETS = ["SMETS1", "SMETS2"]
+_STATUSES = ["success", "failed", "pending"]
+
+
+def _csp_regions(c: Catalog) -> list[str]:
+    return list(c.csp_regions)
+
+
+def _outage_regions(c: Catalog) -> list[str]:
+    return [*c.regions.keys(), "ALL"]
+
+
+def _common(spec: TableSpec) -> list[RowRule]:
+    rules = [
+        RowRule(
+            "invalid_value",
+            REASONS["invalid_value"],
+            lambda t, c: t[INVALID_COLUMN].notnull(),
+            lambda t: "value does not parse: " + t[INVALID_COLUMN],
+        ),
+    ]
+    for col in spec.columns:
+        if col.required:
+            rules.append(
+                RowRule(
+                    "missing_required",
+                    REASONS["missing_required"],
+                    _missing(col.name),
+                    _fixed(f"required value missing: {col.name}"),
+                )
+            )
+    return rules
+
+
+def _build() -> dict[str, list[RowRule]]:
+    sr_ts = [
+        ("received_at", "delivered_at"),
+        ("received_at", "device_response_at"),
+        ("received_at", "responded_at"),
+        ("delivered_at", "device_response_at"),
+        ("delivered_at", "responded_at"),
+        ("device_response_at", "responded_at"),
+    ]
+    rules: dict[str, list[RowRule]] = {name: _common(spec) for name, spec in TABLES.items()}
+    rules["service_requests"] += [
+        RowRule(
+            "bad_request_id",
+            REASONS["bad_request_id"],
+            _pattern("request_id", REQUEST_ID),
+            _text("malformed request_id: ", "request_id"),
+        ),
+        RowRule(
+            "bad_user_id",
+            REASONS["bad_user_id"],
+            _pattern("user_id", f"^{EUI64}$"),
+            _text("user_id is not an EUI-64: ", "user_id"),
+        ),
+        RowRule(
+            "unknown_srv",
+            REASONS["unknown_srv"],
+            _not_in("srv", lambda c: list(c.srvs)),
+            _text("unknown SRV: ", "srv"),
+        ),
+        RowRule(
+            "unknown_device_type",
+            REASONS["unknown_device_type"],
+            _not_in("device_type", lambda c: list(c.device_types)),
+            _text("unknown device type: ", "device_type"),
+        ),
+        RowRule(
+            "device_type_mismatch",
+            REASONS["device_type_mismatch"],
+            _device_type_mismatch,
+            lambda t: "SRV " + t.srv + " does not target " + t.device_type,
+        ),
+        RowRule(
+            "unknown_smets",
+            REASONS["unknown_smets"],
+            _not_in("smets", lambda c: _SMETS),
+            _text("unknown smets: ", "smets"),
+        ),
+        RowRule(
+            "unknown_region",
+            REASONS["unknown_region"],
+            _not_in("region", _csp_regions),
+            _text("unknown region: ", "region"),
+        ),
+        RowRule(
+            "unknown_execution",
+            REASONS["unknown_execution"],
+            _not_in("execution", lambda c: ["on_demand", "future_dated", "non_device"]),
+            _text("unknown execution: ", "execution"),
+        ),
+        RowRule(
+            "execution_mismatch",
+            REASONS["execution_mismatch"],
+            _execution_mismatch,
+            lambda t: "SRV " + t.srv + " cannot be " + t.execution,
+        ),
+        RowRule(
+            "bad_command_variant",
+            REASONS["bad_command_variant"],
+            lambda t, c: t.command_variant.notnull() & ~t.command_variant.between(1, 8),
+            _text("command_variant out of range: ", "command_variant"),
+        ),
+        RowRule(
+            "unknown_response_code",
+            REASONS["unknown_response_code"],
+            _response_code_unknown,
+            _text("unknown response code: ", "response_code"),
+        ),
+        RowRule(
+            "timestamps_out_of_order",
+            REASONS["timestamps_out_of_order"],
+            _order(sr_ts),
+            _order_reason(sr_ts),
+        ),
+        RowRule(
+            "implausible_timestamp",
+            REASONS["implausible_timestamp"],
+            _implausible(
+                "received_at", ["execute_at", "delivered_at", "device_response_at", "responded_at"]
+            ),
+        ),
+        RowRule(
+            "bad_dsp_attempts",
+            REASONS["bad_dsp_attempts"],
+            lambda t, c: t.dsp_attempts.notnull() & (t.dsp_attempts < 1),
+            _text("dsp_attempts below 1: ", "dsp_attempts"),
+        ),
+    ]
+    rules["devices"] += [
+        RowRule(
+            "unknown_device_type",
+            REASONS["unknown_device_type"],
+            _not_in("device_type", lambda c: list(c.device_types)),
+            _text("unknown device type: ", "device_type"),
+        ),
+        RowRule(
+            "unknown_smets",
+            REASONS["unknown_smets"],
+            _not_in("smets", lambda c: _SMETS),
+            _text("unknown smets: ", "smets"),
+        ),
+        RowRule(
+            "unknown_region",
+            REASONS["unknown_region"],
+            _not_in("region", _csp_regions),
+            _text("unknown region: ", "region"),
+        ),
+    ]
+    rules["parties"] += [
+        RowRule(
+            "bad_user_id",
+            REASONS["bad_user_id"],
+            _pattern("user_id", f"^{EUI64}$"),
+            _text("user_id is not an EUI-64: ", "user_id"),
+        ),
+    ]
+    alert_ts = [("raised_at", "delivered_at")]
+    rules["alerts"] += [
+        RowRule(
+            "unknown_alert_type",
+            REASONS["unknown_alert_type"],
+            _not_in("alert_type", lambda c: ["device", "dcc"]),
+            _text("unknown alert_type: ", "alert_type"),
+        ),
+        RowRule(
+            "unknown_region",
+            REASONS["unknown_region"],
+            _not_in("region", lambda c: list(c.regions)),
+            _text("unknown region: ", "region"),
+        ),
+        RowRule(
+            "unknown_smets",
+            REASONS["unknown_smets"],
+            _not_in("smets", lambda c: _SMETS),
+            _text("unknown smets: ", "smets"),
+        ),
+        RowRule(
+            "timestamps_out_of_order",
+            REASONS["timestamps_out_of_order"],
+            _order(alert_ts),
+            _order_reason(alert_ts),
+        ),
+        RowRule(
+            "implausible_timestamp",
+            REASONS["implausible_timestamp"],
+            _implausible("raised_at", ["delivered_at"]),
+        ),
+    ]
+    inc_ts = [("raised_at", "assigned_at"), ("raised_at", "resolved_at")]
+    rules["incidents"] += [
+        RowRule(
+            "bad_category",
+            REASONS["bad_category"],
+            lambda t, c: ~t.category.between(1, 5),
+            _text("category out of range: ", "category"),
+        ),
+        RowRule(
+            "unknown_interface",
+            REASONS["unknown_interface"],
+            _list_of("interfaces", lambda c: list(c.interfaces)),
+            _text("unknown interface in: ", "interfaces"),
+        ),
+        RowRule(
+            "unknown_region",
+            REASONS["unknown_region"],
+            _list_of("regions", _outage_regions),
+            _text("unknown region in: ", "regions"),
+        ),
+        RowRule(
+            "timestamps_out_of_order",
+            REASONS["timestamps_out_of_order"],
+            _order(inc_ts),
+            _order_reason(inc_ts),
+        ),
+        RowRule(
+            "implausible_timestamp",
+            REASONS["implausible_timestamp"],
+            _implausible("raised_at", ["assigned_at", "resolved_at"]),
+        ),
+    ]
+    rules["outages"] += [
+        RowRule(
+            "unknown_interface",
+            REASONS["unknown_interface"],
+            _not_in("interface", lambda c: list(c.interfaces)),
+            _text("unknown interface: ", "interface"),
+        ),
+        RowRule(
+            "unknown_region",
+            REASONS["unknown_region"],
+            _not_in("region", _outage_regions),
+            _text("unknown region: ", "region"),
+        ),
+        RowRule(
+            "end_before_start",
+            REASONS["end_before_start"],
+            lambda t, c: t.end_at.notnull() & (t.end_at <= t.start_at),
+        ),
+        RowRule(
+            "implausible_timestamp",
+            REASONS["implausible_timestamp"],
+            _implausible("start_at", ["end_at"]),
+        ),
+    ]
+    fw_ts = [
+        ("requested_at", "delivered_at"),
+        ("activation_requested_at", "activated_at"),
+        ("requested_at", "activation_requested_at"),
+    ]
+    rules["firmware"] += [
+        RowRule(
+            "unknown_region",
+            REASONS["unknown_region"],
+            _not_in("region", _csp_regions),
+            _text("unknown region: ", "region"),
+        ),
+        RowRule(
+            "unknown_status",
+            REASONS["unknown_status"],
+            _not_in("delivery_status", lambda c: _STATUSES),
+            _text("unknown delivery_status: ", "delivery_status"),
+        ),
+        RowRule(
+            "unknown_status",
+            REASONS["unknown_status"],
+            _not_in("activation_status", lambda c: _STATUSES),
+            _text("unknown activation_status: ", "activation_status"),
+        ),
+        RowRule(
+            "timestamps_out_of_order",
+            REASONS["timestamps_out_of_order"],
+            _order(fw_ts),
+            _order_reason(fw_ts),
+        ),
+        RowRule(
+            "implausible_timestamp",
+            REASONS["implausible_timestamp"],
+            _implausible(
+                "requested_at", ["delivered_at", "activation_requested_at", "activated_at"]
+            ),
+        ),
+    ]
+    return rules
+
+
+ROW_RULES: dict[str, list[RowRule]] = _build()

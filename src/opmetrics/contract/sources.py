@@ -1,0 +1,461 @@
+"""Find each table of a data dir and check its structure before any engine touches it.
+
+Structural problems (a required table missing, a column missing or of the wrong type, a file
+that is not Parquet, a CSV that is not UTF-8) stop the run here with an error naming the file
+and the column or byte offset. Row problems are left to the row rules (`rules.py`).
+
+CSV files are staged once into Parquet (typed, with the line number of every row and the first
+cell that did not parse), so engines only ever read Parquet.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from opmetrics.contract.schema import (
+    ARROW_TYPES,
+    FILE_COLUMN,
+    INVALID_COLUMN,
+    ROW_COLUMN,
+    TABLES,
+    ColumnType,
+    TableSpec,
+)
+from opmetrics.errors import (
+    ColumnTypeError,
+    DataContractError,
+    MissingColumnError,
+    MissingTableError,
+    UnreadableFileError,
+)
+
+SourceKind = Literal["parquet", "parquet_dir", "csv"]
+
+
+@dataclass
+class TableSource:
+    """One table of a data dir, as found on disk."""
+
+    spec: TableSpec
+    kind: SourceKind
+    path: Path  # the file or folder named after the table
+    files: tuple[Path, ...]  # the data files (Parquet files, or the CSV)
+    columns: tuple[str, ...]  # contract columns present
+    extra_columns: tuple[str, ...]  # columns the contract does not know (ignored)
+    rows: int | None = None  # known without a scan (Parquet metadata); None for CSV until staged
+    staged: tuple[Path, ...] = ()  # Parquet files the engines read (CSV: the staged copy)
+    malformed: list[MalformedRow] = field(default_factory=list)  # CSV rows that did not parse
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def read_paths(self) -> tuple[Path, ...]:
+        return self.staged or self.files
+
+    def sha256(self) -> dict[str, str]:
+        """Content hash of every input file (for the manifest)."""
+        out: dict[str, str] = {}
+        for f in self.files:
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 22), b""):
+                    h.update(chunk)
+            out[str(f)] = h.hexdigest()
+        return out
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    """A CSV record that could not be split into the header's fields."""
+
+    line: int | None
+    text: str
+    expected_fields: int
+    found_fields: int
+
+
+def locate(data_dir: Path, spec: TableSpec) -> TableSource | None:
+    """Find the file(s) of one table; None when absent and not required."""
+    candidates: list[tuple[SourceKind, Path]] = []
+    for kind, p in (
+        ("parquet", data_dir / f"{spec.name}.parquet"),
+        ("parquet_dir", data_dir / spec.name),
+        ("csv", data_dir / f"{spec.name}.csv"),
+    ):
+        if (kind == "parquet_dir" and p.is_dir()) or (kind != "parquet_dir" and p.is_file()):
+            candidates.append((kind, p))  # type: ignore[arg-type]
+    if not candidates:
+        if spec.required:
+            raise MissingTableError(
+                f"required table {spec.name!r} not found (expected {spec.name}.parquet, "
+                f"{spec.name}.csv or a folder {spec.name}/ of Parquet files)",
+                path=str(data_dir),
+                table=spec.name,
+            )
+        return None
+    if len(candidates) > 1:
+        names = ", ".join(p.name for _, p in candidates)
+        raise DataContractError(
+            f"table {spec.name!r} is given more than once ({names}); keep one",
+            path=str(data_dir),
+            table=spec.name,
+        )
+    kind, path = candidates[0]
+    if kind == "csv":
+        return _inspect_csv(spec, path)
+    files = (path,) if kind == "parquet" else tuple(sorted(path.rglob("*.parquet")))
+    if not files:
+        raise DataContractError(
+            f"folder holds no .parquet files for table {spec.name!r}",
+            path=str(path),
+            table=spec.name,
+        )
+    return _inspect_parquet(spec, kind, path, files)
+
+
+def locate_all(data_dir: Path, tables: tuple[str, ...] | None = None) -> dict[str, TableSource]:
+    if not data_dir.is_dir():
+        raise DataContractError("data dir does not exist or is not a folder", path=str(data_dir))
+    out: dict[str, TableSource] = {}
+    for name in tables or tuple(TABLES):
+        src = locate(data_dir, TABLES[name])
+        if src is not None:
+            out[name] = src
+    return out
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+
+def _type_ok(expected: ColumnType, found: pa.DataType) -> bool:
+    if pa.types.is_dictionary(found):
+        found = found.value_type
+    if expected == "string":
+        return (
+            pa.types.is_string(found)
+            or pa.types.is_large_string(found)
+            or pa.types.is_string_view(found)
+        )
+    if expected == "int":
+        return pa.types.is_integer(found)
+    if expected == "timestamp":
+        return pa.types.is_timestamp(found)
+    if expected == "bool":
+        return pa.types.is_boolean(found)
+    return False
+
+
+def _inspect_parquet(
+    spec: TableSpec, kind: SourceKind, path: Path, files: tuple[Path, ...]
+) -> TableSource:
+    schema: pa.Schema | None = None
+    rows = 0
+    for f in files:
+        try:
+            meta = pq.read_metadata(f)
+            file_schema = meta.schema.to_arrow_schema()
+        except (pa.ArrowInvalid, OSError, pa.ArrowException) as exc:
+            raise UnreadableFileError(
+                f"not a readable Parquet file ({_short(exc)})", path=str(f), table=spec.name
+            ) from None
+        rows += meta.num_rows
+        if schema is None:
+            schema = file_schema
+            first = f
+        else:
+            for name in spec.column_names:
+                a = schema.field(name).type if name in schema.names else None
+                b = file_schema.field(name).type if name in file_schema.names else None
+                if (a is None) != (b is None) or (
+                    a is not None and b is not None and not _same_family(a, b)
+                ):
+                    raise ColumnTypeError(
+                        f"column {name!r} is {b} here but {a} in {first.name}",
+                        path=str(f),
+                        table=spec.name,
+                        column=name,
+                        expected=str(a),
+                        found=str(b),
+                    )
+    assert schema is not None
+    _check_columns(
+        spec,
+        str(files[0]) if kind == "parquet" else str(path),
+        {n: schema.field(n).type for n in schema.names},
+    )
+    present = tuple(c for c in spec.column_names if c in schema.names)
+    extra = tuple(n for n in schema.names if n not in spec.column_names)
+    return TableSource(spec, kind, path, files, present, extra, rows=rows)
+
+
+def _same_family(a: pa.DataType, b: pa.DataType) -> bool:
+    for fam in ("string", "int", "timestamp", "bool"):
+        if _type_ok(fam, a):
+            return _type_ok(fam, b)
+    return a == b
+
+
+def _check_columns(spec: TableSpec, where: str, found: dict[str, pa.DataType]) -> None:
+    missing = [c.name for c in spec.columns if c.name not in found]
+    if missing:
+        raise MissingColumnError(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (table {spec.name})",
+            path=where,
+            table=spec.name,
+            column=missing[0],
+            details={"missing": missing},
+        )
+    for c in spec.columns:
+        t = found[c.name]
+        if t is not None and not _type_ok(c.type, t):
+            raise ColumnTypeError(
+                f"column {c.name!r} has type {t}, expected {c.type} (table {spec.name})",
+                path=where,
+                table=spec.name,
+                column=c.name,
+                expected=c.type,
+                found=str(t),
+            )
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def _inspect_csv(spec: TableSpec, path: Path) -> TableSource:
+    check_utf8(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"cannot read ({exc.strerror})", path=str(path), table=spec.name
+        ) from None
+    if not head:
+        raise UnreadableFileError(
+            "empty file: no header line", path=str(path), table=spec.name, line=1
+        )
+    header = next(iter(pacsv_header(head)))
+    _check_columns(spec, str(path), {n: None for n in header})
+    present = tuple(c for c in spec.column_names if c in header)
+    extra = tuple(n for n in header if n not in spec.column_names)
+    return TableSource(spec, "csv", path, (path,), present, extra)
+
+
+def pacsv_header(line: str) -> Iterator[list[str]]:
+    import csv
+
+    yield next(csv.reader([line]))
+
+
+def check_utf8(path: Path) -> None:
+    """Fail with the byte offset of the first byte sequence that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line = _line_of(path, offset + exc.start)
+                    raise UnreadableFileError(
+                        f"not UTF-8: invalid byte 0x{chunk[exc.start]:02x} at byte offset {offset + exc.start} (line {line})",
+                        path=str(path),
+                        byte_offset=offset + exc.start,
+                        line=line,
+                    ) from None
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise UnreadableFileError(
+            f"not UTF-8: truncated character at end of file (byte offset {offset})",
+            path=str(path),
+            byte_offset=offset,
+        ) from None
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read ({exc.strerror})", path=str(path)) from None
+
+
+def _line_of(path: Path, byte_offset: int) -> int:
+    with path.open("rb") as fh:
+        return fh.read(byte_offset).count(b"\n") + 1
+
+
+_TS_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$"
+_INT_PATTERN = r"^\s*[+-]?\d{1,18}\s*$"
+_BOOL_TRUE = ("true", "True", "TRUE", "1", "t", "yes")
+_BOOL_FALSE = ("false", "False", "FALSE", "0", "f", "no")
+
+
+def stage_csv(
+    source: TableSource, work_dir: Path, on_batch: Callable[[int], None] | None = None
+) -> None:
+    """Convert a CSV table to typed Parquet in `work_dir`, recording cells that do not parse.
+
+    Every staged row carries its CSV line number (`_row`) and, if a cell did not convert to its
+    column type, `_invalid` = "column=value" of the first such cell (the row rules quarantine it).
+    Records with the wrong number of fields are kept aside as `MalformedRow`s.
+    """
+    spec = source.spec
+    malformed: list[MalformedRow] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        malformed.append(
+            MalformedRow(row.number, row.text, row.expected_columns, row.actual_columns)
+        )
+        return "skip"
+
+    out = work_dir / f"{spec.name}.parquet"
+    column_types = {n: pa.string() for n in source.columns + source.extra_columns}
+    try:
+        reader = pacsv.open_csv(
+            source.path,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=",",
+                quote_char='"',
+                newlines_in_values=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=column_types,
+                include_columns=list(source.columns),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnreadableFileError(
+            f"cannot parse CSV ({_short(exc)})", path=str(source.path), table=spec.name
+        ) from None
+    target_schema = spec.arrow_schema()
+    schema = pa.schema(
+        [
+            *[target_schema.field(c).with_nullable(True) for c in source.columns],
+            pa.field(FILE_COLUMN, pa.string()),
+            pa.field(ROW_COLUMN, pa.int64()),
+            pa.field(INVALID_COLUMN, pa.string()),
+        ]
+    )
+    consumed: list[tuple[int, int]] = []  # line ranges swallowed by malformed records
+    next_line = 2
+    rows = 0
+    seen_malformed = 0
+    with pq.ParquetWriter(out, schema) as writer:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise UnreadableFileError(
+                    f"cannot parse CSV ({_short(exc)})", path=str(source.path), table=spec.name
+                ) from None
+            for m in malformed[seen_malformed:]:
+                if m.line is not None:
+                    consumed.append((m.line, m.line + m.text.count("\n")))
+            seen_malformed = len(malformed)
+            lines, next_line = _line_numbers(batch.num_rows, next_line, consumed)
+            converted = _convert_batch(spec, source.columns, batch)
+            arrays = [
+                *converted[0],
+                pa.array([str(source.path)] * batch.num_rows, pa.string()),
+                pa.array(lines, pa.int64()),
+                converted[1],
+            ]
+            writer.write_batch(pa.record_batch(arrays, schema=schema))
+            rows += batch.num_rows
+            if on_batch:
+                on_batch(batch.num_rows)
+    source.staged = (out,)
+    source.malformed = malformed
+    source.rows = rows + len(malformed)
+
+
+def _line_numbers(
+    n: int, next_line: int, consumed: list[tuple[int, int]]
+) -> tuple[np.ndarray, int]:
+    """Line numbers of the next `n` well-formed records, skipping lines malformed ones took."""
+    skip = sorted((a, b) for a, b in consumed if b >= next_line)
+    span = n + sum(b - a + 1 for a, b in skip)
+    candidates = np.arange(next_line, next_line + span, dtype=np.int64)
+    if skip:
+        keep = np.ones(span, dtype=bool)
+        for a, b in skip:
+            keep[(candidates >= a) & (candidates <= b)] = False
+        candidates = candidates[keep]
+    lines = candidates[:n]
+    return lines, int(lines[-1]) + 1 if n else next_line
+
+
+def _convert_batch(
+    spec: TableSpec, columns: tuple[str, ...], batch: pa.RecordBatch
+) -> tuple[list[pa.Array], pa.Array]:
+    """Cast each string column to its contract type; invalid cells become null and are reported."""
+    out: list[pa.Array] = []
+    invalid: pa.Array = pa.nulls(batch.num_rows, pa.string())
+    for name in columns:
+        raw = batch.column(batch.schema.get_field_index(name))
+        col_type = spec.column(name).type
+        values, bad = _convert_column(raw, col_type)
+        out.append(values)
+        if bad is not None:
+            note = pc.binary_join_element_wise(pa.scalar(f"{name}="), raw, "")
+            invalid = pc.if_else(pc.and_(bad, pc.is_null(invalid)), note, invalid)
+    return out, invalid
+
+
+def _convert_column(raw: pa.Array, col_type: ColumnType) -> tuple[pa.Array, pa.Array | None]:
+    target = ARROW_TYPES[col_type]
+    if col_type == "string":
+        return raw, None
+    present = pc.is_valid(raw)
+    if col_type == "bool":
+        t = pc.is_in(raw, pa.array(_BOOL_TRUE))
+        f = pc.is_in(raw, pa.array(_BOOL_FALSE))
+        ok = pc.or_(t, f)
+        values = pc.if_else(ok, t, pa.scalar(None, pa.bool_()))
+        return values, pc.and_(present, pc.invert(ok))
+    pattern = _INT_PATTERN if col_type == "int" else _TS_PATTERN
+    ok = pc.match_substring_regex(raw, pattern)
+    cleaned = pc.if_else(
+        ok, pc.utf8_trim_whitespace(raw) if col_type == "int" else raw, pa.scalar(None, pa.string())
+    )
+    try:
+        values = pc.cast(cleaned, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Shape is right but the value is not (e.g. 2021-02-30): convert cell by cell.
+        py: list[object] = []
+        ok_list: list[bool] = []
+        for v in cleaned.to_pylist():
+            if v is None:
+                py.append(None)
+                ok_list.append(False)
+                continue
+            try:
+                py.append(pc.cast(pa.array([v]), target)[0].as_py())
+                ok_list.append(True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                py.append(None)
+                ok_list.append(False)
+        values = pa.array(py, target)
+        ok = pa.array(ok_list)
+    bad = pc.and_(present, pc.invert(pc.fill_null(ok, False)))
+    return values, bad

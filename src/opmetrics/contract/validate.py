@@ -1,0 +1,215 @@
+"""Validate a data dir: every row accepted or quarantined with a reason, counts that reconcile.
+
+Like pandera's lazy validation, all failures are collected before anything is reported: each
+table gets a `checked` expression (its rows plus `_reason_code` and `_reason`), counts come from
+one aggregation over it, and only quarantined rows are fetched to the client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from opmetrics.catalog import Catalog
+from opmetrics.contract.rules import REASONS, ROW_RULES
+from opmetrics.contract.schema import FILE_COLUMN, INVALID_COLUMN, ROW_COLUMN
+from opmetrics.contract.sources import TableSource, stage_csv
+from opmetrics.engine import Engine
+
+REASON_CODE = "_reason_code"
+REASON = "_reason"
+HELPER_COLUMNS = (FILE_COLUMN, ROW_COLUMN, INVALID_COLUMN, REASON_CODE, REASON)
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("table", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("row", pa.int64()),
+        pa.field("reason_code", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("raw", pa.string()),
+    ]
+)
+
+# Rows fetched per table into the quarantine table; counts are always complete.
+QUARANTINE_ROW_LIMIT = 1_000_000
+
+
+@dataclass
+class TableReport:
+    table: str
+    source: str
+    kind: str
+    rows_read: int
+    accepted: int
+    quarantined: dict[str, int] = field(default_factory=dict)
+    extra_columns: tuple[str, ...] = ()
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+
+@dataclass
+class ValidationResult:
+    tables: dict[str, TableReport]
+    quarantine: pa.Table
+    checked: dict[str, ir.Table]  # per table: rows + reason columns (lazy, on the engine)
+    sources: dict[str, TableSource]
+    warnings: list[str] = field(default_factory=list)
+
+    def accepted(self, table: str) -> ir.Table:
+        """The accepted rows of a table, without helper columns (lazy)."""
+        t = self.checked[table]
+        return t.filter(t[REASON_CODE].isnull()).drop(*HELPER_COLUMNS)
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(r.quarantined_total for r in self.tables.values())
+
+
+def checked_table(engine: Engine, source: TableSource, catalog: Catalog) -> ir.Table:
+    """The table's rows with `_reason_code`/`_reason` of the first rule each breaks (else null)."""
+    t = engine.read_table(source)
+    key = source.spec.key
+    rules = ROW_RULES[source.name]
+    branches_code = [(r.broken(t, catalog), ibis.literal(r.code)) for r in rules]
+    branches_text = [(r.broken(t, catalog), r.reason_expr(t)) for r in rules]
+    if key is not None:
+        t = _mark_duplicates(engine, t, key)
+        dup = t["_dup"].notnull()
+        branches_code.append((dup, ibis.literal("duplicate_key")))
+        branches_text.append((dup, ibis.literal(f"duplicate {key}: ") + t[key]))
+        t = t.mutate(
+            **{
+                REASON_CODE: ibis.cases(*branches_code, else_=ibis.null("string")),
+                REASON: ibis.cases(*branches_text, else_=ibis.null("string")),
+            }
+        ).drop("_dup")
+    else:
+        t = t.mutate(
+            **{
+                REASON_CODE: ibis.cases(*branches_code, else_=ibis.null("string")),
+                REASON: ibis.cases(*branches_text, else_=ibis.null("string")),
+            }
+        )
+    return t
+
+
+def _mark_duplicates(engine: Engine, t: ir.Table, key: str) -> ir.Table:
+    """Flag every row whose key was already seen in an earlier row (by file, then row).
+
+    Candidates are found by grouping on a 64-bit hash of the key (cheap: no strings in the hash
+    table); only candidate rows are then ranked on the exact key.
+    """
+    hashed = t.filter(t[key].notnull()).select(
+        key, FILE_COLUMN, ROW_COLUMN, _h=engine.hash64(t[key])
+    )
+    cand = hashed.group_by("_h").aggregate(_n=ibis._.count()).filter(ibis._["_n"] > 1).select("_h")
+    ranked = hashed.semi_join(cand, "_h").mutate(
+        _rank=ibis.row_number().over(group_by=key, order_by=[FILE_COLUMN, ROW_COLUMN])
+    )
+    dups = ranked.filter(ranked["_rank"] > 0).select(
+        FILE_COLUMN, ROW_COLUMN, _dup=ibis.literal(True)
+    )
+    joined = t.left_join(dups, [FILE_COLUMN, ROW_COLUMN])
+    return joined.drop(*(c for c in joined.columns if c.endswith("_right")))
+
+
+def validate(
+    engine: Engine,
+    sources: dict[str, TableSource],
+    catalog: Catalog,
+    work_dir: Path,
+    *,
+    fetch_quarantine: bool = True,
+    on_table: Callable[[str], None] | None = None,
+) -> ValidationResult:
+    """Check every row of every table; count by reason; fetch the quarantined rows."""
+    reports: dict[str, TableReport] = {}
+    checked: dict[str, ir.Table] = {}
+    parts: list[pa.Table] = []
+    warnings: list[str] = []
+    for name, src in sources.items():
+        if on_table:
+            on_table(name)
+        if src.kind == "csv" and not src.staged:
+            stage_csv(src, work_dir)
+        if src.extra_columns:
+            warnings.append(
+                f"{src.path}: ignoring column(s) not in the contract: {', '.join(src.extra_columns)}"
+            )
+        t = checked_table(engine, src, catalog)
+        checked[name] = t
+        counts = engine.to_arrow(t.group_by(REASON_CODE).aggregate(n=ibis._.count())).to_pylist()
+        by_reason = {r[REASON_CODE]: int(r["n"]) for r in counts if r[REASON_CODE] is not None}
+        accepted = sum(int(r["n"]) for r in counts if r[REASON_CODE] is None)
+        if src.malformed:
+            by_reason["malformed_row"] = len(src.malformed)
+        reports[name] = TableReport(
+            table=name,
+            source=str(src.path),
+            kind=src.kind,
+            rows_read=accepted + sum(by_reason.values()),
+            accepted=accepted,
+            quarantined=dict(sorted(by_reason.items())),
+            extra_columns=src.extra_columns,
+        )
+        if fetch_quarantine and by_reason:
+            parts.append(_quarantine_rows(engine, name, src, t))
+    quarantine = pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()
+    return ValidationResult(reports, quarantine, checked, sources, warnings)
+
+
+def _quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) -> pa.Table:
+    rows: dict[str, list[Any]] = {f.name: [] for f in QUARANTINE_SCHEMA}
+    for m in src.malformed:
+        rows["table"].append(name)
+        rows["source"].append(str(src.path))
+        rows["row"].append(m.line)
+        rows["reason_code"].append("malformed_row")
+        rows["reason"].append(f"expected {m.expected_fields} fields, found {m.found_fields}")
+        rows["raw"].append(m.text)
+    bad = (
+        t.filter(t[REASON_CODE].notnull())
+        .order_by([FILE_COLUMN, ROW_COLUMN])
+        .limit(QUARANTINE_ROW_LIMIT)
+    )
+    fetched = engine.to_arrow(bad)
+    data_cols = [c for c in fetched.column_names if c not in HELPER_COLUMNS]
+    for rec in fetched.to_pylist():
+        rows["table"].append(name)
+        rows["source"].append(rec[FILE_COLUMN])
+        rows["row"].append(rec[ROW_COLUMN])
+        rows["reason_code"].append(rec[REASON_CODE])
+        rows["reason"].append(rec[REASON])
+        rows["raw"].append(
+            json.dumps({c: _jsonable(rec[c]) for c in data_cols}, ensure_ascii=False)
+        )
+    return pa.table(rows, schema=QUARANTINE_SCHEMA)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat().replace("+00:00", "Z")
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+__all__ = [
+    "QUARANTINE_SCHEMA",
+    "REASONS",
+    "TableReport",
+    "ValidationResult",
+    "checked_table",
+    "validate",
+]

@@ -1,0 +1,100 @@
+"""What every engine offers the measures and the validator."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from opmetrics.contract.schema import FILE_COLUMN, IBIS_TYPES, INVALID_COLUMN, ROW_COLUMN
+from opmetrics.contract.sources import TableSource
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    name: str = "duckdb"
+    threads: int | None = None  # DuckDB threads / Spark local[N]; None = all cores
+    memory_limit: str | None = None  # DuckDB memory_limit, e.g. "2GiB"; Spark driver memory
+    temp_dir: str | None = None  # where the engine may spill
+    spark_master: str | None = None  # e.g. spark://host:7077; None = local[*]
+    spark_conf: tuple[tuple[str, str], ...] = ()
+
+
+class Engine(ABC):
+    """An Ibis backend plus the few things that differ between engines."""
+
+    name: str
+    con: Any  # the Ibis backend
+
+    def __init__(self, options: EngineOptions) -> None:
+        self.options = options
+        self._counter = 0
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read_table(self, source: TableSource) -> ir.Table:
+        """The table's rows with canonical column types and `_file`, `_row` (and `_invalid`)."""
+        raw = self._read_parquet(source)
+        cols: dict[str, ir.Value] = {}
+        for col in source.spec.columns:
+            want = ibis.dtype(IBIS_TYPES[col.type])
+            v = raw[col.name]
+            cols[col.name] = v if v.type() == want else v.cast(want)
+        cols[FILE_COLUMN] = raw[FILE_COLUMN]
+        cols[ROW_COLUMN] = raw[ROW_COLUMN].cast("int64")
+        cols[INVALID_COLUMN] = (
+            raw[INVALID_COLUMN] if INVALID_COLUMN in raw.columns else ibis.null("string")
+        )
+        return raw.select(**cols)
+
+    @abstractmethod
+    def _read_parquet(self, source: TableSource) -> ir.Table:
+        """Read Parquet files with `_file` (source path) and `_row` (1-based row in file)."""
+
+    def table_name(self, stem: str) -> str:
+        self._counter += 1
+        return f"opm_{stem}_{self._counter}"
+
+    # -- engine-specific expressions ---------------------------------------------------------
+
+    @abstractmethod
+    def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
+        """A 64-bit hash of a string (to find duplicate keys without grouping by the string)."""
+
+    # -- running -------------------------------------------------------------------------------
+
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def memtable(self, table: pa.Table) -> ir.Table:
+        """A small client-side table usable in expressions on this engine."""
+        name = self.table_name("mem")
+        return (
+            self.con.create_table(name, table, temp=True)
+            if self.name == "duckdb"
+            else self.con.create_view(name, ibis.memtable(table), overwrite=True)
+        )
+
+    @abstractmethod
+    def versions(self) -> dict[str, str]:
+        """Versions of the engine and its libraries (for the manifest)."""
+
+    def close(self) -> None:
+        disconnect = getattr(self.con, "disconnect", None)
+        if disconnect is not None:
+            disconnect()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parquet_paths(source: TableSource) -> list[str]:
+    return [str(Path(p)) for p in source.read_paths]
