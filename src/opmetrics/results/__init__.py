@@ -1,0 +1,1 @@
+"""The results contract (design §4): the tables `compute` writes and every report reads."""

@@ -1,0 +1,147 @@
+"""Write and read a results folder: each table as Parquet and CSV, plus `manifest.json`.
+
+Reports read only this (design §2): a pack can be re-rendered without recomputing, and the
+folder with its manifest is what an auditor receives. Files are written in a stable order with
+stable content so the same inputs give byte-identical results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from opmetrics.errors import OutputError
+from opmetrics.results.schema import RESTRICTED_DIR, RESTRICTED_TABLES, RESULT_TABLES
+
+MANIFEST = "manifest.json"
+CSV_DECIMALS = 4
+FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast/reorder a table to a results schema; missing columns become nulls."""
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            cols.append(col if col.type == f.type else pc.cast(col, f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def neutralise_formula(value: str) -> str:
+    """Prefix a cell that a spreadsheet would run as a formula with an apostrophe."""
+    return "'" + value if value.startswith(FORMULA_CHARS) else value
+
+
+def _csv_ready(table: pa.Table) -> pa.Table:
+    """Round floats for CSV (Parquet keeps full precision) and neutralise formula-like text."""
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_floating(col.type):
+            col = pc.round(col, CSV_DECIMALS)
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = (
+                pa.chunked_array(
+                    [
+                        pa.array(
+                            [
+                                None if v is None else neutralise_formula(v)
+                                for v in chunk.to_pylist()
+                            ],
+                            pa.string(),
+                        )
+                        for chunk in col.chunks
+                    ],
+                    pa.string(),
+                )
+                if _has_formula(col)
+                else col
+            )
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def _has_formula(col: pa.ChunkedArray) -> bool:
+    for ch in FORMULA_CHARS:
+        if pc.any(pc.starts_with(col, ch)).as_py():
+            return True
+    return False
+
+
+def write_table(folder: Path, name: str, table: pa.Table) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / f"{name}.parquet", compression="zstd", write_statistics=True)
+    pacsv.write_csv(_csv_ready(table), folder / f"{name}.csv")
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n",
+        encoding="utf-8",
+    )
+
+
+@dataclass
+class Results:
+    """A results folder opened for reading."""
+
+    path: Path
+    manifest: dict[str, Any]
+    _cache: dict[str, pa.Table] = field(default_factory=dict)
+
+    @property
+    def month(self) -> str:
+        return str(self.manifest.get("month", ""))
+
+    def has(self, name: str) -> bool:
+        return (self.path / f"{name}.parquet").exists()
+
+    def table(self, name: str) -> pa.Table:
+        """A results table; an empty one (with its schema) if this folder does not hold it."""
+        if name not in self._cache:
+            p = self.path / f"{name}.parquet"
+            schema = RESULT_TABLES.get(name)
+            if p.exists():
+                try:
+                    t = pq.read_table(p)
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise OutputError(
+                        f"results table {name} is unreadable ({exc})", path=str(p)
+                    ) from None
+                self._cache[name] = conform(t, schema) if schema is not None else t
+            elif schema is not None:
+                self._cache[name] = schema.empty_table()
+            else:
+                raise OutputError(f"results folder has no table {name!r}", path=str(self.path))
+        return self._cache[name]
+
+    def restricted(self, name: str) -> pa.Table:
+        """A restricted table (e.g. party_failures): for one party's own pack only."""
+        p = self.path / RESTRICTED_DIR / f"{name}.parquet"
+        if not p.exists():
+            return RESTRICTED_TABLES[name].empty_table()
+        return conform(pq.read_table(p), RESTRICTED_TABLES[name])
+
+
+def read_results(path: str | Path) -> Results:
+    p = Path(path)
+    m = p / MANIFEST
+    if not m.is_file():
+        raise OutputError(
+            "not a results folder (no manifest.json); run `opmetrics compute` first", path=str(p)
+        )
+    try:
+        manifest = json.loads(m.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OutputError(f"manifest.json is not valid JSON ({exc})", path=str(m)) from None
+    return Results(p, manifest)

@@ -1,0 +1,207 @@
+"""Arrow schemas of the results tables (design §4). Writers conform to them; readers rely on them.
+
+Rolled-up dimensions hold the literal `ALL`; a dimension that does not apply is null.
+Percentages are 0-100, null when their denominator is 0.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+ALL = "ALL"
+
+STATUSES = ("met", "below_target", "below_minimum", "no_activity", "not_reportable")
+
+_s, _i, _f, _b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+
+
+def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(n, t) for n, t in fields])
+
+
+CPM = _schema(
+    ("month", _s),
+    ("cpm", _s),
+    ("interface", _s),
+    ("region", _s),
+    ("time_band", _s),
+    ("business_process", _s),
+    ("incident_category", _s),
+    ("numerator", _f),
+    ("denominator", _f),
+    ("value_percent", _f),
+    ("target_percent", _f),
+    ("minimum_percent", _f),
+    ("status", _s),
+    ("note", _s),
+)
+
+_RTT = (("trt_s", _f), ("rtt_mean_s", _f), ("rtt_p50_s", _f), ("rtt_p90_s", _f), ("rtt_p95_s", _f))
+
+SRV_SUMMARY = _schema(
+    ("month", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("srv_name", _s),
+    ("region", _s),
+    ("device_type", _s),
+    ("submitted", _i),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("excluded", _i),
+    ("success_percent", _f),
+    ("responded", _i),
+    ("within_trt", _i),
+    ("within_trt_percent", _f),
+    *_RTT,
+)
+
+SRV_DAILY = _schema(
+    ("date", pa.date32()),
+    ("business_process", _s),
+    ("srv", _s),
+    ("region", _s),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("excluded", _i),
+    ("success_percent", _f),
+    ("incident_cat12", _b),
+)
+
+SRV_PARTY = _schema(
+    ("month", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("party_label", _s),
+    ("region", _s),
+    ("device_type", _s),
+    ("submitted", _i),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("excluded", _i),
+    ("success_percent", _f),
+)
+
+DCC_PROXY = _schema(
+    ("month", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("region", _s),
+    ("device_type", _s),
+    ("submitted", _i),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("responded", _i),
+    ("within_trt", _i),
+    ("within_trt_percent", _f),
+    *_RTT,
+)
+
+# The party x device set x region breakdown customer packs and insights read (no real ids).
+SRV_DEVICE_SET = _schema(
+    ("month", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("party_label", _s),
+    ("adaptor", _s),
+    ("region", _s),
+    ("device_type", _s),
+    ("comms_hub_model", _s),
+    ("meter_model", _s),
+    ("firmware_version", _s),
+    ("submitted", _i),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("excluded", _i),
+)
+
+BENCHMARK = _schema(
+    ("month", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("party_label", _s),
+    ("submitted", _i),
+    ("party_success_percent", _f),
+    ("industry_average_percent", _f),
+    ("industry_best_percent", _f),
+    ("gap_points", _f),
+)
+
+LEAGUE_TABLE = _schema(
+    ("month", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("party_label", _s),
+    ("rank", _i),
+    ("success_percent", _f),
+    ("submitted", _i),
+)
+
+INSIGHTS = _schema(
+    ("month", _s),
+    ("rank", _i),
+    ("kind", _s),
+    ("subject", _s),
+    ("business_process", _s),
+    ("srv", _s),
+    ("observed", _s),
+    ("comparison", _s),
+    ("evidence", _s),
+    ("recommended_action", _s),
+    ("requests_affected", _i),
+)
+
+QUARANTINE = _schema(
+    ("table", _s),
+    ("source", _s),
+    ("row", _i),
+    ("reason_code", _s),
+    ("reason", _s),
+    ("raw", _s),
+)
+
+# Restricted: one party's own failures, keyed by its label; only that party's pack reads them.
+PARTY_FAILURES = _schema(
+    ("party_label", _s),
+    ("request_id", _s),
+    ("srv", _s),
+    ("target_id", _s),
+    ("device_type", _s),
+    ("comms_hub_model", _s),
+    ("meter_model", _s),
+    ("firmware_version", _s),
+    ("region", _s),
+    ("response_code", _s),
+    ("rtt_s", _f),
+    ("received_at", pa.timestamp("us", tz="UTC")),
+)
+
+RESULT_TABLES: dict[str, pa.Schema] = {
+    "cpm": CPM,
+    "srv_summary": SRV_SUMMARY,
+    "srv_daily": SRV_DAILY,
+    "srv_party": SRV_PARTY,
+    "dcc_proxy": DCC_PROXY,
+    "srv_device_set": SRV_DEVICE_SET,
+    "benchmark": BENCHMARK,
+    "league_table": LEAGUE_TABLE,
+    "insights": INSIGHTS,
+    "quarantine": QUARANTINE,
+}
+
+RESTRICTED_DIR = "restricted"  # inside a results dir: never shared, never read by shared packs
+RESTRICTED_TABLES: dict[str, pa.Schema] = {"party_failures": PARTY_FAILURES}
+PARTY_LABELS_FILE = "party_labels.csv"  # user_id, name, party_label: the only link to real ids
+
+
+def status_of(
+    value_percent: float | None, denominator: float, target: float, minimum: float
+) -> str:
+    """CPM status (design §4); `not_reportable` is decided by the caller, not here."""
+    if denominator == 0 or value_percent is None:
+        return "no_activity"
+    if value_percent >= target:
+        return "met"
+    if value_percent >= minimum:
+        return "below_target"
+    return "below_minimum"
