@@ -72,10 +72,7 @@ def _csv_ready(table: pa.Table) -> pa.Table:
 
 
 def _has_formula(col: pa.ChunkedArray) -> bool:
-    for ch in FORMULA_CHARS:
-        if pc.any(pc.starts_with(col, ch)).as_py():
-            return True
-    return False
+    return any(pc.any(pc.starts_with(col, ch)).as_py() for ch in FORMULA_CHARS)
 
 
 def write_table(folder: Path, name: str, table: pa.Table) -> None:
