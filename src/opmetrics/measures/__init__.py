@@ -1,0 +1,1 @@
+"""The measures of design §5: the counting rules, as engine-neutral expressions."""
