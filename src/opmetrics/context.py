@@ -13,9 +13,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from opmetrics.catalog import Catalog, load_catalog
+from opmetrics.compute import ComputeSummary, compute_month
 from opmetrics.contract.sources import locate_all
 from opmetrics.contract.validate import TableReport, validate
 from opmetrics.engine import Engine, EngineOptions, connect
+from opmetrics.measures.anonymise import resolve_key
+from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.workspace import scratch_dir
 
@@ -89,6 +92,30 @@ class Context:
             task.advance(len(sources))
             return ValidationSummary(result.tables, result.quarantine, result.warnings)
 
+    def compute(
+        self,
+        data_dir: str | Path,
+        month: str | Month,
+        out: str | Path,
+        *,
+        anon_key: str | None = None,
+        party_failures: bool = True,
+    ) -> ComputeSummary:
+        """Compute every measure of one month into a results folder (design §4)."""
+        m = month if isinstance(month, Month) else Month.parse(month)
+        with scratch_dir() as work:
+            return compute_month(
+                self.engine,
+                self.catalog,
+                Path(data_dir),
+                m,
+                Path(out),
+                work,
+                resolve_key(anon_key),
+                self.progress,
+                party_failures,
+            )
+
 
 def validate_data(
     data_dir: str | Path,
@@ -98,3 +125,18 @@ def validate_data(
     """Validate a data dir with a one-off `Context`."""
     with Context(catalog, engine) as ctx:
         return ctx.validate(data_dir)
+
+
+def compute(
+    data_dir: str | Path,
+    month: str | Month,
+    out: str | Path,
+    *,
+    catalog: Catalog | str | Path | None = None,
+    engine: EngineOptions | str | None = None,
+    anon_key: str | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> ComputeSummary:
+    """Compute one month into a results folder with a one-off `Context`."""
+    with Context(catalog, engine, progress) as ctx:
+        return ctx.compute(data_dir, month, out, anon_key=anon_key)

@@ -164,12 +164,12 @@ def validate(
             extra_columns=src.extra_columns,
         )
         if fetch_quarantine and by_reason:
-            parts.append(_quarantine_rows(engine, name, src, t))
+            parts.append(quarantine_rows(engine, name, src, t))
     quarantine = pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()
     return ValidationResult(reports, quarantine, checked, sources, warnings)
 
 
-def _quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) -> pa.Table:
+def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) -> pa.Table:
     rows: dict[str, list[Any]] = {f.name: [] for f in QUARANTINE_SCHEMA}
     for m in src.malformed:
         rows["table"].append(name)

@@ -66,6 +66,10 @@ class Engine(ABC):
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         """A 64-bit hash of a string (to find duplicate keys without grouping by the string)."""
 
+    @abstractmethod
+    def epoch_us(self, value: ir.TimestampValue) -> ir.IntegerValue:
+        """Microseconds since 1970-01-01 UTC, exact (durations are differences of these)."""
+
     # -- running -------------------------------------------------------------------------------
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
@@ -73,12 +77,7 @@ class Engine(ABC):
 
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table usable in expressions on this engine."""
-        name = self.table_name("mem")
-        return (
-            self.con.create_table(name, table, temp=True)
-            if self.name == "duckdb"
-            else self.con.create_view(name, ibis.memtable(table), overwrite=True)
-        )
+        return ibis.memtable(table)
 
     @abstractmethod
     def versions(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 import duckdb
 import ibis
@@ -17,6 +18,11 @@ from opmetrics.errors import EngineError
 @ibis.udf.scalar.builtin(name="hash")
 def _duckdb_hash(value: str) -> int:  # type: ignore[empty-body]
     """DuckDB's 64-bit `hash()`."""
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(value: datetime) -> int:  # type: ignore[empty-body]
+    """DuckDB's `epoch_us()`: microseconds since the epoch."""
 
 
 class DuckDBEngine(Engine):
@@ -57,6 +63,9 @@ class DuckDBEngine(Engine):
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         return _duckdb_hash(value).cast("uint64")
+
+    def epoch_us(self, value: ir.TimestampValue) -> ir.IntegerValue:
+        return _duckdb_epoch_us(value)
 
     def versions(self) -> dict[str, str]:
         return {

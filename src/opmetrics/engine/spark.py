@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
@@ -16,6 +17,11 @@ from opmetrics.errors import EngineError
 @ibis.udf.scalar.builtin(name="xxhash64")
 def _spark_xxhash64(value: str) -> int:  # type: ignore[empty-body]
     """Spark's 64-bit `xxhash64()`."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_unix_micros(value: datetime) -> int:  # type: ignore[empty-body]
+    """Spark's `unix_micros()`: microseconds since the epoch."""
 
 
 class SparkEngine(Engine):
@@ -71,6 +77,9 @@ class SparkEngine(Engine):
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         return _spark_xxhash64(value)
+
+    def epoch_us(self, value: ir.TimestampValue) -> ir.IntegerValue:
+        return _spark_unix_micros(value)
 
     def versions(self) -> dict[str, str]:
         import pyspark

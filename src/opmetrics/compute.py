@@ -1,0 +1,384 @@
+"""`compute`: one month of a data dir → a results folder (design §2, §4, §5).
+
+The order of work is what keeps it fast and honest:
+1. locate and structurally check every table (fail early, exit 2);
+2. validate the small tables and the alerts/firmware tables (counts + quarantine);
+3. one aggregation pass over the service requests, which also counts their quarantine reasons;
+4. the event measures (CPM3, CPM4-5A, CPM6, CPM6B/C);
+5. every results table derived from the aggregates on the client;
+6. the restricted extract of failed requests, streamed to Parquet;
+7. everything written into a temporary folder that replaces the target atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version as _dist_version
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import TABLES
+from opmetrics.contract.sources import TableSource, locate_all, stage_csv
+from opmetrics.contract.validate import (
+    QUARANTINE_SCHEMA,
+    TableReport,
+    checked_table,
+    quarantine_rows,
+    validate,
+)
+from opmetrics.engine import Engine
+from opmetrics.errors import NoDataError
+from opmetrics.measures import derive, rtt
+from opmetrics.measures.alerts import cpm3
+from opmetrics.measures.anonymise import AnonKey, labels_for
+from opmetrics.measures.availability import cpm6
+from opmetrics.measures.firmware import cpm6bc
+from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
+from opmetrics.measures.requests import RequestAggregates, request_facts, run_aggregation
+from opmetrics.month import Month
+from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.results import schema as rs
+from opmetrics.results.io import write_manifest, write_table
+from opmetrics.workspace import atomic_output_dir
+
+CPM_ORDER = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
+
+
+@dataclass
+class ComputeSummary:
+    """What a compute run produced (the manifest, and where)."""
+
+    out: Path
+    month: Month
+    manifest: dict[str, Any]
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    @property
+    def cpm(self) -> pa.Table:
+        return self.tables["cpm"]
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+
+def compute_month(
+    engine: Engine,
+    catalog: Catalog,
+    data_dir: Path,
+    month: Month,
+    out: Path,
+    work_dir: Path,
+    anon_key: AnonKey,
+    progress: Progress = NO_PROGRESS,
+    party_failures: bool = True,
+) -> ComputeSummary:
+    timer = _Timer()
+    with progress.task("Reading inputs") as task, timer.stage("locate"):
+        sources = locate_all(data_dir)
+        for src in sources.values():
+            if src.kind == "csv":
+                stage_csv(src, work_dir)
+        task.advance()
+    sr_source = sources["service_requests"]
+    others = {k: v for k, v in sources.items() if k != "service_requests"}
+
+    with (
+        progress.task("Validating reference and event tables", total=len(others)) as task,
+        timer.stage("validate_tables"),
+    ):
+        vres = validate(engine, others, catalog, work_dir, on_table=lambda n: task.advance())
+    accepted = {name: vres.accepted(name) for name in others}
+
+    with (
+        progress.task("Aggregating service requests (one pass)") as task,
+        timer.stage("aggregate_requests"),
+    ):
+        checked = checked_table(engine, sr_source, catalog)
+        facts = request_facts(checked, accepted.get("devices"), engine, catalog, month)
+        agg = run_aggregation(facts, engine)
+        task.advance()
+    sr_report = _sr_report(sr_source, agg)
+    if agg.fine.num_rows == 0:
+        raise NoDataError(
+            _no_data_message(month, agg), path=str(sr_source.path), table="service_requests"
+        )
+
+    with progress.task("Quarantine") as task, timer.stage("quarantine"):
+        parts = [vres.quarantine]
+        if agg.reasons or sr_source.malformed:
+            parts.insert(0, quarantine_rows(engine, "service_requests", sr_source, checked))
+        quarantine = pa.concat_tables([p.cast(QUARANTINE_SCHEMA) for p in parts])
+        task.advance()
+
+    with (
+        progress.task("Event measures (alerts, incidents, outages, firmware)", total=4) as task,
+        timer.stage("event_measures"),
+    ):
+        cpm_rows: list[dict[str, Any]] = []
+        cpm_rows += cpm3(accepted.get("alerts"), engine, catalog, month)
+        task.advance()
+        cpm_rows += incident_cpms(accepted.get("incidents"), engine, catalog, month)
+        incident_days = cat12_incident_days(
+            accepted.get("incidents"), engine, catalog, month
+        ).to_pandas()
+        task.advance()
+        cpm_rows += cpm6(accepted.get("outages"), engine, catalog, month)
+        task.advance()
+        cpm_rows += cpm6bc(accepted.get("firmware"), engine, catalog, month)
+        task.advance()
+
+    with progress.task("Deriving results tables") as task, timer.stage("derive"):
+        parties = _parties(engine, accepted.get("parties"))
+        fine = agg.fine.to_pandas()
+        labels = labels_for(set(fine["user_id"]) | set(parties), anon_key)
+        missing_days = sorted(set(month.days) - set(fine["date"]))
+        sr_note = None
+        if missing_days:
+            shown = ", ".join(d.isoformat() for d in missing_days[:5]) + (
+                " ..." if len(missing_days) > 5 else ""
+            )
+            sr_note = f"incomplete service requests: {len(missing_days)} day(s) of the month have none ({shown})"
+        hist = agg.histogram.to_pandas()
+        proxy_dt = {"CHF", "GPF"}
+        tables = {
+            "srv_summary": derive.to_arrow(
+                derive.summary(fine, hist, catalog, month, all_srvs=True), rs.SRV_SUMMARY
+            ),
+            "dcc_proxy": derive.to_arrow(
+                derive.summary(
+                    fine[fine["device_type"].isin(proxy_dt)],
+                    hist[hist["device_type"].isin(proxy_dt)],
+                    catalog,
+                    month,
+                    all_srvs=False,
+                ),
+                rs.DCC_PROXY,
+            ),
+            "srv_daily": derive.to_arrow(
+                derive.daily(fine, incident_days, catalog, month), rs.SRV_DAILY
+            ),
+            "srv_party": derive.to_arrow(derive.party(fine, labels, catalog, month), rs.SRV_PARTY),
+            "srv_device_set": derive.to_arrow(
+                derive.device_set_breakdown(
+                    fine, labels, {u: p[1] for u, p in parties.items()}, catalog, month
+                ),
+                rs.SRV_DEVICE_SET,
+            ),
+        }
+        cpm_rows += derive.request_cpms(fine, catalog, month, sr_note)
+        order = {c: i for i, c in enumerate(CPM_ORDER)}
+        cpm_rows.sort(
+            key=lambda r: order.get(r["cpm"], 99)
+        )  # stable: each measure keeps its own row order
+        tables["cpm"] = pa.Table.from_pylist(cpm_rows, schema=rs.CPM)
+        tables["quarantine"] = quarantine
+        task.advance()
+
+    reports = {"service_requests": sr_report, **vres.tables}
+    manifest = _manifest(
+        catalog,
+        engine,
+        data_dir,
+        month,
+        sources,
+        reports,
+        agg,
+        tables,
+        anon_key,
+        sr_note,
+        vres.warnings,
+    )
+    with atomic_output_dir(out) as tmp, progress.task("Writing results") as task:
+        with timer.stage("write"):
+            for name in rs.RESULT_TABLES:
+                if name in tables:
+                    write_table(tmp, name, tables[name])
+            restricted = tmp / rs.RESTRICTED_DIR
+            restricted.mkdir()
+            _write_labels(restricted / rs.PARTY_LABELS_FILE, labels, parties)
+            if party_failures:
+                manifest["restricted"] = {
+                    "party_failures_rows": _write_party_failures(
+                        engine, facts, labels, restricted / "party_failures.parquet"
+                    )
+                }
+        manifest["timings_s"] = timer.stages
+        write_manifest(tmp, manifest)
+        task.advance()
+    return ComputeSummary(out, month, manifest, tables)
+
+
+def _sr_report(src: TableSource, agg: RequestAggregates) -> TableReport:
+    reasons = dict(agg.reasons)
+    if src.malformed:
+        reasons["malformed_row"] = len(src.malformed)
+    return TableReport(
+        table="service_requests",
+        source=str(src.path),
+        kind=src.kind,
+        rows_read=agg.accepted_total + sum(reasons.values()),
+        accepted=agg.accepted_total,
+        quarantined=dict(sorted(reasons.items())),
+        extra_columns=src.extra_columns,
+    )
+
+
+def _no_data_message(month: Month, agg: RequestAggregates) -> str:
+    if agg.first_at is None:
+        return f"no accepted service requests at all, so nothing can be computed for {month}"
+    first, last = Month.of_instant(agg.first_at), Month.of_instant(agg.last_at or agg.first_at)
+    covers = str(first) if first == last else f"{first} to {last}"
+    return f"no service requests received in {month}: the data covers {covers} (wrong --month or wrong data dir?)"
+
+
+def _parties(engine: Engine, parties: Any) -> dict[str, tuple[str | None, str | None]]:
+    """user_id → (name, adaptor) from the parties table (empty without one)."""
+    if parties is None:
+        return {}
+    got = engine.to_arrow(parties.select("user_id", "name", "adaptor")).to_pylist()
+    return {r["user_id"]: (r["name"], r["adaptor"]) for r in got}
+
+
+def _write_labels(
+    path: Path, labels: dict[str, str], parties: dict[str, tuple[str | None, str | None]]
+) -> None:
+    ids = sorted(labels)
+    pacsv.write_csv(
+        pa.table(
+            {
+                "user_id": ids,
+                "name": [parties.get(u, (None, None))[0] for u in ids],
+                "party_label": [labels[u] for u in ids],
+            }
+        ),
+        path,
+    )
+
+
+def _write_party_failures(engine: Engine, facts: Any, labels: dict[str, str], path: Path) -> int:
+    """Stream every failed request of the month (keyed by party label) into a Parquet file."""
+    lab = engine.memtable(pa.table({"_uid": list(labels), "party_label": list(labels.values())}))
+    f = facts.filter(facts["_live"] & facts["_failure"])
+    j = f.inner_join(lab, f.user_id == lab["_uid"])
+    expr = j.select(
+        "party_label",
+        "request_id",
+        "srv",
+        "target_id",
+        "device_type",
+        "comms_hub_model",
+        "meter_model",
+        "firmware_version",
+        "region",
+        "response_code",
+        rtt_s=(j["_rtt_us"].cast("float64") / 1e6),
+        received_at=j.received_at,
+    ).order_by(["party_label", "received_at", "request_id"])
+    n = 0
+    with pq.ParquetWriter(path, rs.PARTY_FAILURES, compression="zstd") as writer:
+        for batch in engine.con.to_pyarrow_batches(expr, chunk_size=500_000):
+            tb = pa.Table.from_batches([batch]).cast(rs.PARTY_FAILURES)
+            writer.write_table(tb)
+            n += tb.num_rows
+    return n
+
+
+def _manifest(
+    catalog: Catalog,
+    engine: Engine,
+    data_dir: Path,
+    month: Month,
+    sources: dict[str, TableSource],
+    reports: dict[str, TableReport],
+    agg: RequestAggregates,
+    tables: dict[str, pa.Table],
+    anon_key: AnonKey,
+    sr_note: str | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    for name in TABLES:
+        if name not in sources:
+            inputs[name] = {"present": False}
+            continue
+        src, rep = sources[name], reports[name]
+        inputs[name] = {
+            "present": True,
+            "path": str(src.path.relative_to(data_dir))
+            if src.path.is_relative_to(data_dir)
+            else str(src.path),
+            "format": src.kind,
+            "files": [
+                {
+                    "path": str(Path(p).relative_to(data_dir))
+                    if Path(p).is_relative_to(data_dir)
+                    else p,
+                    "sha256": h,
+                }
+                for p, h in sorted(src.sha256().items())
+            ],
+            "rows_read": rep.rows_read,
+            "accepted": rep.accepted,
+            "quarantined": rep.quarantined,
+        }
+    inputs["service_requests"]["outside_month"] = agg.outside_month
+    cpm = tables["cpm"].to_pylist()
+    reportability: dict[str, Any] = {}
+    for c in CPM_ORDER:
+        rows = [r for r in cpm if r["cpm"] == c]
+        nr = [r for r in rows if r["status"] == "not_reportable"]
+        reportability[c] = {
+            "status": "not_reportable" if nr else "reportable",
+            "reason": nr[0]["note"] if nr else None,
+        }
+    return {
+        "opmetrics_version": _dist_version("opmetrics"),
+        "month": str(month),
+        "month_start_utc": month.start_utc.isoformat().replace("+00:00", "Z"),
+        "month_end_utc": month.end_utc.isoformat().replace("+00:00", "Z"),
+        "data_dir": str(data_dir),
+        "catalog": {
+            "version": catalog.meta.version,
+            "sha256": catalog.sha256,
+            "path": catalog.path,
+        },
+        "engine": engine.versions(),
+        "ibis": ibis.__version__,
+        "anonymisation": {
+            "method": "HMAC-SHA256 of user_id, first hex digits",
+            "key_origin": anon_key.origin,
+            "key_fingerprint": anon_key.fingerprint,
+        },
+        "percentiles": {
+            "method": rtt.METHOD,
+            "relative_bound": round(rtt.RELATIVE_BOUND, 6),
+            "absolute_bound_s": rtt.ABSOLUTE_BOUND_S,
+        },
+        "inputs": inputs,
+        "reportability": reportability,
+        "service_requests_note": sr_note,
+        "tables": {name: {"rows": t.num_rows} for name, t in sorted(tables.items())},
+        "warnings": warnings,
+    }
+
+
+__all__ = ["ComputeSummary", "compute_month"]
