@@ -57,6 +57,11 @@ def error(message: str) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
 
 
+def not_reportable(measure: str, reason: str) -> None:
+    """Loud on purpose: the regulator scores an unreported month as zero."""
+    err.print(f"[bold red]NOT REPORTABLE[/] [bold]{escape(measure)}[/]: {escape(reason)}")
+
+
 def success(message: str) -> None:
     if not _quiet:
         err.print(f"[green]{escape(message)}[/]")

@@ -29,7 +29,10 @@ app = typer.Typer(
 )
 
 # One module per area of commands; each defines `register(app)`.
-COMMAND_MODULES = ("data",)
+COMMAND_MODULES = (
+    "data",
+    "compute",
+)
 
 
 @app.callback()

@@ -56,9 +56,15 @@ class TableSpec:
                 return c
         raise KeyError(name)
 
-    def arrow_schema(self) -> pa.Schema:
+    def arrow_schema(self, *, required_not_null: bool = False) -> pa.Schema:
+        """The table as Arrow; by default every field is nullable (validation checks values)."""
         return pa.schema(
-            [pa.field(c.name, ARROW_TYPES[c.type], nullable=not c.required) for c in self.columns]
+            [
+                pa.field(
+                    c.name, ARROW_TYPES[c.type], nullable=not (required_not_null and c.required)
+                )
+                for c in self.columns
+            ]
         )
 
 

@@ -1,0 +1,118 @@
+"""Commands that compute measures: `compute`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opmetrics import console
+from opmetrics.cli.state import (
+    STATE,
+    EngineOpt,
+    MemoryOpt,
+    SparkMasterOpt,
+    ThreadsOpt,
+    engine_options,
+)
+from opmetrics.compute import ComputeSummary
+from opmetrics.context import Context
+from opmetrics.measures.anonymise import ENV_KEY
+
+AnonKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--anon-key",
+        help=f"Key of the party pseudonyms (default: ${ENV_KEY}; without either, a public demo key).",
+    ),
+]
+STATUS_STYLE = {
+    "met": "green",
+    "below_target": "yellow",
+    "below_minimum": "red",
+    "no_activity": "dim",
+    "not_reportable": "bold red",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compute")(compute_cmd)
+
+
+def compute_cmd(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Data dir holding one file (or Parquet folder) per table.")
+    ],
+    month: Annotated[
+        str, typer.Option("--month", "-m", help="Reporting month, YYYY-MM (UK local time).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Results folder to write (replaced atomically).")
+    ],
+    anon_key: AnonKeyOpt = None,
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = None,
+) -> None:
+    """Compute the CPMs and the business process results of one month into a results folder."""
+    with (
+        console.RichProgress() as progress,
+        Context(
+            STATE.catalog_path,
+            engine_options(engine, spark_master, threads, memory_limit),
+            progress,
+        ) as ctx,
+    ):
+        summary = ctx.compute(data_dir, month, out, anon_key=anon_key)
+    show_summary(summary)
+
+
+def show_summary(summary: ComputeSummary) -> None:
+    """The CPM table in the terminal, not-reportable measures first and loud."""
+    m = summary.manifest
+    for w in m.get("warnings", []):
+        console.warn(w)
+    if m["anonymisation"]["key_origin"] == "demo default":
+        console.warn(
+            f"party labels use the public demo key; set --anon-key or ${ENV_KEY} for real data"
+        )
+    rows = []
+    for r in summary.cpm.to_pylist():
+        if (
+            r["cpm"] == "CPM6"
+            and r["status"] in ("met", "not_reportable")
+            and r["region"] != "North"
+        ):
+            continue  # CPM6 has 56 rows: show one region per interface unless something is wrong
+        dims = " / ".join(
+            str(r[k])
+            for k in ("business_process", "interface", "region", "time_band", "incident_category")
+            if r[k]
+        )
+        value = "" if r["value_percent"] is None else f"{r['value_percent']:.2f}"
+        rows.append(
+            (
+                r["cpm"],
+                dims,
+                value,
+                f"{r['target_percent']:g}",
+                f"{r['minimum_percent']:g}",
+                r["status"],
+            )
+        )
+    console.table(
+        f"CPMs for {summary.month.title}",
+        ["CPM", "dimension", "value %", "target %", "minimum %", "status"],
+        rows,
+        justify=["left", "left", "right", "right", "right", "left"],
+    )
+    inp = m["inputs"]["service_requests"]
+    console.info(
+        f"service requests: {inp['rows_read']:,} read, {inp['accepted']:,} accepted, {sum(inp['quarantined'].values()):,} quarantined, {inp.get('outside_month', 0):,} outside {summary.month}"
+    )
+    for cpm, rep in m["reportability"].items():
+        if rep["status"] == "not_reportable":
+            console.not_reportable(cpm, str(rep["reason"]))
+    console.success(f"results written to {summary.out}")
