@@ -32,6 +32,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "data",
     "compute",
+    "duis",
 )
 
 

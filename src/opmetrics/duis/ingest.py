@@ -1,0 +1,301 @@
+"""`ingest-duis`: turn a party's DUIS archive into a data dir of the data contract.
+
+A SEC Party keeps the DUIS messages it exchanged with the DCC; from them it can compute its own
+business process metrics without waiting for the DCC's packs. The data dir written here holds
+`service_requests` (and `alerts` when the archive has alerts, `devices` when an inventory is
+given) plus `quarantine.csv` (every message that did not become a row, with its file and
+reason) and `ingest.json` (the counts, which reconcile: messages read = used + quarantined).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from opmetrics import __version__
+from opmetrics.catalog import Catalog, load_catalog
+from opmetrics.contract.schema import ALERTS, DEVICES, SERVICE_REQUESTS
+from opmetrics.contract.validate import QUARANTINE_SCHEMA
+from opmetrics.duis.correlate import UNKNOWN, Correlation, QuarantinePart, Roles, correlate
+from opmetrics.duis.inventory import Inventory, read_inventory
+from opmetrics.duis.scan import SENT_TIME_MODES, ScanResult, SentTime, raw_json, scan_archive
+from opmetrics.engine import EngineOptions, connect
+from opmetrics.errors import OutputError, UsageError
+from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.workspace import atomic_output_dir, scratch_dir
+
+DEFAULT_WAIT_SECONDS = 86_400.0
+QUARANTINE_FILE = "quarantine.csv"
+MANIFEST_FILE = "ingest.json"
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest read, wrote and quarantined; `reconciles` checks the message counts."""
+
+    archive: str
+    out: str
+    messages_read: int
+    requests_read: int
+    responses_read: int
+    alerts_read: int
+    service_requests: int  # rows written
+    responses_used: int
+    alerts: int  # rows written
+    unanswered: int  # rows without a final response within the wait (failures)
+    unknown_device: int  # service_requests rows whose device type or region is UNKNOWN
+    alerts_unknown_region: int
+    quarantined: dict[str, int] = field(default_factory=dict)  # messages, by reason code
+    devices: int | None = None  # inventory rows written (None: no inventory given)
+    devices_quarantined: int = 0
+    archive_end: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def used(self) -> int:
+        return self.service_requests + self.responses_used + self.alerts
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def reconciles(self) -> bool:
+        return self.messages_read == self.used + self.quarantined_total
+
+    @property
+    def quarantine_path(self) -> str:
+        return str(Path(self.out) / QUARANTINE_FILE)
+
+
+def parse_roles(values: list[str] | None) -> Roles:
+    """`--user-role` values: `ROLE` (everyone) and/or `EUI-64=ROLE` (one originator)."""
+    default = UNKNOWN
+    by_user: dict[str, str] = {}
+    for v in values or []:
+        if "=" in v:
+            user, _, role = v.partition("=")
+            user, role = user.strip().upper(), role.strip()
+            if not user or not role:
+                raise UsageError(f"--user-role {v!r}: expected EUI-64=ROLE")
+            by_user[user] = role
+        elif v.strip():
+            default = v.strip()
+        else:
+            raise UsageError("--user-role must not be empty")
+    return Roles(default, by_user or None)
+
+
+def ingest_duis(
+    archive: str | Path,
+    out: str | Path,
+    *,
+    devices: str | Path | None = None,
+    sent_time: SentTime = "auto",
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    roles: Roles | str | Mapping[str, str] = UNKNOWN,
+    catalog: Catalog | str | Path | None = None,
+    engine: EngineOptions | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> IngestSummary:
+    """Read a DUIS archive into the data dir `out` (replaced atomically)."""
+    archive, out = Path(archive), Path(out)
+    if sent_time not in SENT_TIME_MODES:
+        raise UsageError(f"sent time {sent_time!r}: choose one of {', '.join(SENT_TIME_MODES)}")
+    if not wait_seconds > 0:
+        raise UsageError(f"the wait must be above 0 seconds (got {wait_seconds})")
+    if isinstance(roles, str):
+        roles = Roles(roles)
+    elif not isinstance(roles, Roles):
+        roles = Roles(UNKNOWN, dict(roles))
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    _check_out(out)
+    with scratch_dir("opmetrics-duis-") as work, connect(engine or EngineOptions()) as eng:
+        inventory = None
+        if devices is not None:
+            with progress.task("Reading device inventory") as task:
+                inventory = read_inventory(Path(devices), eng, cat, work)
+                task.advance()
+        with progress.task(f"Reading {archive.name}") as task:
+            scan = scan_archive(archive, work, cat, sent_time, task.advance)
+        with progress.task("Correlating requests and responses"):
+            corr = correlate(
+                eng,
+                scan,
+                cat,
+                inventory.table if inventory else None,
+                wait_seconds,
+                roles,
+            )
+        with progress.task("Writing data dir"), atomic_output_dir(out) as tmp:
+            summary = _write(eng, tmp, archive, out, scan, corr, inventory)
+            manifest = {
+                "archive": str(archive),
+                "opmetrics_version": __version__,
+                "catalog": {"version": cat.meta.version, "sha256": cat.sha256},
+                "options": {
+                    "devices": str(devices) if devices is not None else None,
+                    "sent_time": sent_time,
+                    "wait_seconds": wait_seconds,
+                    "user_role": roles.default,
+                    "user_roles": dict(roles.by_user or {}),
+                },
+                "summary": {
+                    **asdict(summary),
+                    "used": summary.used,
+                    "quarantined_total": summary.quarantined_total,
+                    "reconciles": summary.reconciles,
+                },
+            }
+            (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    return summary
+
+
+def _check_out(out: Path) -> None:
+    """Refuse to replace a folder this command did not write (it may hold other tables)."""
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_FILE).is_file())
+    ):
+        raise OutputError(
+            "exists and was not written by ingest-duis; choose a new folder or remove it",
+            path=str(out),
+        )
+
+
+def _write(
+    eng: Any,
+    tmp: Path,
+    archive: Path,
+    out: Path,
+    scan: ScanResult,
+    corr: Correlation,
+    inventory: Inventory | None,
+) -> IngestSummary:
+    warnings: list[str] = []
+    sr_rows, unanswered, unknown = _write_table(
+        eng,
+        corr.service_requests,
+        SERVICE_REQUESTS.arrow_schema(),
+        tmp / "service_requests.parquet",
+        lambda b: (
+            b.column("response_code").null_count,
+            _count_unknown(b, ("device_type", "region", "smets")),
+        ),
+    )
+    alert_rows = alerts_unknown = 0
+    if scan.alerts_read:
+        alert_rows, alerts_unknown, _ = _write_table(
+            eng,
+            corr.alerts,
+            ALERTS.arrow_schema(),
+            tmp / "alerts.parquet",
+            lambda b: (_count_unknown(b, ("region",)), 0),
+        )
+    devices_rows = None
+    q_parts: list[pa.Table] = []
+    if inventory is not None:
+        devices_rows, _, _ = _write_table(
+            eng,
+            inventory.table.select(*DEVICES.column_names).order_by("device_id"),
+            DEVICES.arrow_schema(),
+            tmp / "devices.parquet",
+            lambda b: (0, 0),
+        )
+        warnings += inventory.warnings
+        q_parts.append(inventory.quarantine)
+    quarantined = dict(scan.unread_by_reason)
+    responses_quarantined = 0
+    with pacsv.CSVWriter(tmp / QUARANTINE_FILE, QUARANTINE_SCHEMA) as writer:
+        for q in q_parts:
+            writer.write_table(q)
+        _copy_parquet(scan.quarantine, writer)
+        for part in corr.quarantine:
+            n = _write_part(eng, part, writer, quarantined)
+            if part.kind == "responses":
+                responses_quarantined += n
+    responses_total = int(eng.con.execute(corr.responses_total))
+    if unknown:
+        warnings.append(
+            f"{unknown:,} request(s) have device type, SMETS or region UNKNOWN (no inventory entry "
+            "for their device): validate and compute quarantine them (pass --devices)"
+        )
+    if alerts_unknown:
+        warnings.append(f"{alerts_unknown:,} alert(s) have region UNKNOWN (no inventory entry)")
+    return IngestSummary(
+        archive=str(archive),
+        out=str(out),
+        messages_read=scan.messages_read,
+        requests_read=scan.requests_read,
+        responses_read=scan.responses_read,
+        alerts_read=scan.alerts_read,
+        service_requests=sr_rows,
+        responses_used=responses_total - responses_quarantined,
+        alerts=alert_rows,
+        unanswered=unanswered,
+        unknown_device=unknown,
+        alerts_unknown_region=alerts_unknown,
+        quarantined=dict(sorted(quarantined.items())),
+        devices=devices_rows,
+        devices_quarantined=inventory.quarantine.num_rows if inventory else 0,
+        archive_end=scan.latest.isoformat().replace("+00:00", "Z") if scan.latest else None,
+        warnings=warnings,
+    )
+
+
+def _count_unknown(batch: pa.RecordBatch, columns: tuple[str, ...]) -> int:
+    mask = None
+    for c in columns:
+        m = pa.compute.equal(batch.column(c), UNKNOWN).fill_null(False)
+        mask = m if mask is None else pa.compute.or_(mask, m)
+    return int(pa.compute.sum(mask).as_py() or 0) if mask is not None else 0
+
+
+def _write_table(
+    eng: Any, expr: Any, schema: pa.Schema, path: Path, count: Any
+) -> tuple[int, int, int]:
+    """Stream `expr` into a Parquet file of exactly `schema`; return rows and two batch counts."""
+    rows = a = b = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in eng.con.to_pyarrow_batches(expr, chunk_size=100_000):
+            batch = pa.Table.from_batches([batch]).cast(schema)
+            writer.write_table(batch)
+            rows += batch.num_rows
+            x, y = count(batch)
+            a, b = a + x, b + y
+    return rows, a, b
+
+
+def _copy_parquet(path: Path, writer: pacsv.CSVWriter) -> None:
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches():
+        writer.write_batch(batch)
+
+
+def _write_part(
+    eng: Any, part: QuarantinePart, writer: pacsv.CSVWriter, counts: dict[str, int]
+) -> int:
+    cols = ["_table", "_q_source", "_q_row", "_q_code", "_q_reason", *part.payload]
+    n = 0
+    for batch in eng.con.to_pyarrow_batches(part.expr.select(*cols), chunk_size=50_000):
+        recs = batch.to_pylist()
+        if not recs:
+            continue
+        out = {f.name: [] for f in QUARANTINE_SCHEMA}  # type: dict[str, list[Any]]
+        for r in recs:
+            out["table"].append(r["_table"])
+            out["source"].append(r["_q_source"])
+            out["row"].append(r["_q_row"])
+            out["reason_code"].append(r["_q_code"])
+            out["reason"].append(r["_q_reason"])
+            out["raw"].append(raw_json({k: r[k] for k in part.payload}))
+            counts[r["_q_code"]] = counts.get(r["_q_code"], 0) + 1
+        writer.write_table(pa.table(out, schema=QUARANTINE_SCHEMA))
+        n += len(recs)
+    return n

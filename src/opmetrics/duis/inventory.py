@@ -1,0 +1,72 @@
+"""The device inventory: where device types and regions of an archive's requests come from.
+
+A DUIS message names its target device only by EUI-64; the device type, SMETS generation and
+CSP region are in the party's own inventory. The inventory is read and checked exactly as the
+data contract's `devices` table (CSV or Parquet), so rows the contract would refuse are
+quarantined here rather than carried into the data dir.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import DEVICES
+from opmetrics.contract.sources import locate
+from opmetrics.contract.validate import validate
+from opmetrics.engine import Engine
+from opmetrics.errors import DataContractError
+
+
+@dataclass
+class Inventory:
+    table: ir.Table  # accepted rows, materialised on the engine
+    rows_read: int
+    accepted: int
+    quarantine: pa.Table  # rejected rows (QUARANTINE_SCHEMA)
+    warnings: list[str]
+
+
+def read_inventory(path: Path, engine: Engine, catalog: Catalog, work: Path) -> Inventory:
+    """Read a devices CSV or Parquet file (or folder of Parquet files) as the `devices` table."""
+    if not path.exists():
+        raise DataContractError("device inventory not found", path=str(path))
+    stage = work / "inventory"
+    stage.mkdir()
+    if path.is_dir():
+        link = stage / DEVICES.name
+        link.symlink_to(path.resolve(), target_is_directory=True)
+    elif path.suffix.lower() in (".csv", ".parquet"):
+        link = stage / f"{DEVICES.name}{path.suffix.lower()}"
+        link.symlink_to(path.resolve())
+    else:
+        raise DataContractError(
+            "device inventory must be a .csv or .parquet file, or a folder of Parquet files",
+            path=str(path),
+        )
+    source = locate(stage, DEVICES)
+    assert source is not None
+    staging = work / "inventory-staged"
+    staging.mkdir()
+    result = validate(engine, {DEVICES.name: source}, catalog, staging)
+    report = result.tables[DEVICES.name]
+    accepted = result.accepted(DEVICES.name)
+    table = engine.con.create_table(engine.table_name("devices"), accepted, temp=True)
+    quarantine = _rename_source(result.quarantine, str(link), str(path))
+    return Inventory(table, report.rows_read, report.accepted, quarantine, result.warnings)
+
+
+def _rename_source(q: pa.Table, link: str, given: str) -> pa.Table:
+    """Quarantine rows name the file the user gave, not the link it was read through."""
+    if q.num_rows == 0:
+        return q
+    sources = [
+        given if s is None else s.replace(link, given, 1) for s in q.column("source").to_pylist()
+    ]
+    return q.set_column(
+        q.schema.get_field_index("source"), "source", pa.array(sources, pa.string())
+    )
