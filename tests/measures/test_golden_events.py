@@ -66,6 +66,7 @@ CASES = event_cases()
 def load_case(engine: Engine, case: Path, work_dir: Path) -> dict[str, ir.Table | None]:
     """The accepted event tables of a golden data dir (None for a table it does not hold)."""
     catalog = default_catalog()
+    work_dir.mkdir(parents=True, exist_ok=True)
     sources = locate_all(case)
     result = validate(engine, sources, catalog, work_dir)
     assert result.quarantined_total == 0, result.quarantine.to_pylist()

@@ -19,10 +19,14 @@ NOT_REPORTABLE = "not_reportable"
 
 
 def percent(numerator: float, denominator: float) -> float | None:
-    """numerator / denominator as 0-100, None when nothing was measured."""
+    """numerator / denominator as 0-100, None when nothing was measured.
+
+    Divided first, then scaled: a ratio of equal numbers is exactly 1, so a full score is
+    exactly 100 (numerator * 100 / denominator can round to 100.00000000000001).
+    """
     if denominator == 0:
         return None
-    return numerator * 100 / denominator
+    return 100 * (numerator / denominator)
 
 
 def cpm_row(

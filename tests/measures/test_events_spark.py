@@ -1,0 +1,54 @@
+"""The event-based measures give identical rows on Spark and DuckDB for the same golden data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opmetrics.catalog import default_catalog
+from opmetrics.engine import EngineOptions, connect
+from opmetrics.measures.alerts import cpm3
+from opmetrics.measures.availability import cpm6
+from opmetrics.measures.firmware import cpm6bc
+from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
+from opmetrics.month import Month
+from tests.measures.test_golden_events import GOLDEN, load_case
+
+CASES = ("alerts_cpm3", "firmware_cpm6bc", "incidents_resolution", "cpm6_clock_change_march")
+MONTHS = (Month(2021, 3), Month(2021, 4), Month(2021, 5))
+
+
+@pytest.mark.spark
+def test_event_measures_identical_on_spark_and_duckdb(tmp_path: Path) -> None:
+    catalog = default_catalog()
+    duck = connect(EngineOptions(name="duckdb", threads=2))
+    spark = connect(EngineOptions(name="spark", threads=2))
+    for case in CASES:
+        d = load_case(duck, GOLDEN / case, tmp_path / "duckdb" / case)
+        s = load_case(spark, GOLDEN / case, tmp_path / "spark" / case)
+        for month in MONTHS:
+            assert cpm3(s["alerts"], spark, catalog, month) == cpm3(
+                d["alerts"], duck, catalog, month
+            )
+            assert cpm6bc(s["firmware"], spark, catalog, month) == cpm6bc(
+                d["firmware"], duck, catalog, month
+            )
+            assert incident_cpms(s["incidents"], spark, catalog, month) == incident_cpms(
+                d["incidents"], duck, catalog, month
+            )
+            assert cpm6(s["outages"], spark, catalog, month) == cpm6(
+                d["outages"], duck, catalog, month
+            )
+            assert cat12_incident_days(s["incidents"], spark, catalog, month).equals(
+                cat12_incident_days(d["incidents"], duck, catalog, month)
+            )
+    # The comparison is not vacuous: the cases hold activity in April.
+    april = cpm3(
+        load_case(spark, GOLDEN / "alerts_cpm3", tmp_path / "again")["alerts"],
+        spark,
+        catalog,
+        MONTHS[1],
+    )
+    assert april[0]["denominator"] == 7
+    duck.close()
