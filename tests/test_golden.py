@@ -21,8 +21,17 @@ from opmetrics.results.schema import RESULT_TABLES
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir() and any(p.glob("expected_*.csv")))
 DIMENSIONS = {
-    "month", "cpm", "interface", "region", "time_band", "business_process", "incident_category",
-    "srv", "device_type", "date", "party_label",
+    "month",
+    "cpm",
+    "interface",
+    "region",
+    "time_band",
+    "business_process",
+    "incident_category",
+    "srv",
+    "device_type",
+    "date",
+    "party_label",
 }
 
 
@@ -40,12 +49,16 @@ def _same(expected: str, got: Any) -> bool:
     if isinstance(got, bool):
         return expected.lower() == str(got).lower()
     if isinstance(got, int | float):
-        return got is not None and math.isclose(float(expected), float(got), rel_tol=1e-9, abs_tol=1e-9)
+        return got is not None and math.isclose(
+            float(expected), float(got), rel_tol=1e-9, abs_tol=1e-9
+        )
     return expected == str(got)
 
 
 @pytest.fixture(scope="module")
-def computed(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], opmetrics.ComputeSummary]:
+def computed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, str], opmetrics.ComputeSummary]:
     """Each case computed for each month its expected rows name.
 
     A case about events may list months in which it has no service requests; `compute` refuses
@@ -56,7 +69,9 @@ def computed(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
         for case in CASES:
             for month in _months_of(case):
                 try:
-                    out[case.name, month] = ctx.compute(case, month, tmp_path_factory.mktemp(case.name) / month, anon_key="golden")
+                    out[case.name, month] = ctx.compute(
+                        case, month, tmp_path_factory.mktemp(case.name) / month, anon_key="golden"
+                    )
                 except NoDataError:
                     continue
     return out
@@ -87,7 +102,9 @@ def _check_month(folder: Path, month: str, summary: opmetrics.ComputeSummary) ->
     case = folder.name
     for table_name, inputs in summary.manifest["inputs"].items():
         if inputs["present"]:
-            assert inputs["quarantined"] == {}, f"{case}: {table_name} rows quarantined: {inputs['quarantined']}"
+            assert inputs["quarantined"] == {}, (
+                f"{case}: {table_name} rows quarantined: {inputs['quarantined']}"
+            )
     checked = 0
     for expected_file in sorted(folder.glob("expected_*.csv")):
         table = expected_file.stem.removeprefix("expected_")
@@ -95,15 +112,27 @@ def _check_month(folder: Path, month: str, summary: opmetrics.ComputeSummary) ->
             continue  # checked by the measure's own tests (e.g. expected_cat12_days.csv)
         rows = summary.tables[table].to_pylist()
         with expected_file.open(newline="") as fh:
-            expected_rows = [r for r in csv.DictReader(fh) if (r.get("month") or (r.get("date") or month)[:7]) == month]
+            expected_rows = [
+                r
+                for r in csv.DictReader(fh)
+                if (r.get("month") or (r.get("date") or month)[:7]) == month
+            ]
         for exp in expected_rows:
             keys = {k: v for k, v in exp.items() if k in DIMENSIONS}
-            matches = [r for r in rows if all(_same(v, _cell(r[k])) if v != "" else r[k] is None for k, v in keys.items())]
-            assert len(matches) == 1, f"{case}/{expected_file.name}: {len(matches)} rows match {keys}"
+            matches = [
+                r
+                for r in rows
+                if all(_same(v, _cell(r[k])) if v != "" else r[k] is None for k, v in keys.items())
+            ]
+            assert len(matches) == 1, (
+                f"{case}/{expected_file.name}: {len(matches)} rows match {keys}"
+            )
             got = matches[0]
             for k, v in exp.items():
                 if k in DIMENSIONS:
                     continue
-                assert _same(v, _cell(got[k])), f"{case}/{expected_file.name} {keys}: {k} expected {v!r}, got {got[k]!r}"
+                assert _same(v, _cell(got[k])), (
+                    f"{case}/{expected_file.name} {keys}: {k} expected {v!r}, got {got[k]!r}"
+                )
             checked += 1
     return checked

@@ -36,7 +36,15 @@ def _check(values_us: np.ndarray) -> float:
     [
         ("on-demand seconds", np.random.default_rng(1).lognormal(np.log(4e6), 0.5, 50_000)),
         ("gsme wake-ups", np.random.default_rng(2).uniform(0, 1800e6, 20_000)),
-        ("mixed with sub-millisecond", np.concatenate([np.random.default_rng(3).uniform(0, 2000, 500), np.random.default_rng(4).exponential(3e6, 5000)])),
+        (
+            "mixed with sub-millisecond",
+            np.concatenate(
+                [
+                    np.random.default_rng(3).uniform(0, 2000, 500),
+                    np.random.default_rng(4).exponential(3e6, 5000),
+                ]
+            ),
+        ),
         ("two values", np.array([1_000_000, 29_000_000])),
         ("one value", np.array([12_345_678])),
         ("ties", np.array([5_000_000] * 7 + [6_000_000] * 3)),
@@ -54,7 +62,11 @@ def test_bound_is_tight_enough_to_matter() -> None:
 
 
 def test_empty_histogram_has_no_percentiles() -> None:
-    assert rtt.percentiles(np.array([], dtype=np.int64), np.array([], dtype=np.int64), QS) == [None, None, None]
+    assert rtt.percentiles(np.array([], dtype=np.int64), np.array([], dtype=np.int64), QS) == [
+        None,
+        None,
+        None,
+    ]
 
 
 def test_histograms_merge_by_adding_counts() -> None:
@@ -79,7 +91,24 @@ def test_engine_bucketing_matches_numpy() -> None:
 
     from opmetrics.engine import connect
 
-    values = np.array([0, 1, 999, 1000, 1001, 1009, 1010, 1011, 4_000_000, 29_999_999, 30_000_000, 1_800_000_000, -5], dtype=np.int64)
+    values = np.array(
+        [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            1009,
+            1010,
+            1011,
+            4_000_000,
+            29_999_999,
+            30_000_000,
+            1_800_000_000,
+            -5,
+        ],
+        dtype=np.int64,
+    )
     t = ibis.memtable({"v": values})
     with connect() as eng:
         got = eng.to_arrow(t.select(b=rtt.bucket_expr(t.v)))["b"].to_numpy()
