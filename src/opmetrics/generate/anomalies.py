@@ -1,0 +1,240 @@
+"""The four injected anomalies of the seed's use cases, and the rates they actually reached.
+
+Each anomaly is a log-odds offset on a subset of requests (a party on one SRV, a party on one
+device set, a gas meter model by firmware, a region on one SRV). The offset is solved before
+generation on a pilot sample drawn like the real month, so the asked rate is met on average;
+the rate the generated rows actually reached is counted from the generator's own arrays and
+written to truth.json next to the asked one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from opmetrics.generate.devices import ESME, GSME, Inventory
+from opmetrics.generate.market import Market, anomaly_a_peer
+
+if TYPE_CHECKING:
+    from opmetrics.generate.outcomes import OutcomeModel
+
+SUCCESS, FAILURE = 0, 1
+
+
+@dataclass
+class Subjects:
+    """Who each anomaly is about, resolved to indices of the generator's arrays."""
+
+    a_bad: int = -1
+    a_peer: int = -1
+    a_srv: int = -1
+    b_party: int = -1
+    b_hub: int = -1
+    b_meter: int = -1
+    b_fw: int = -1
+    c_model: int = -1
+    d_region: int = -1
+    d_srv: int = -1
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve(m: OutcomeModel, market: Market, inv: Inventory) -> Subjects:
+    s = m.s
+    an = s.anomalies
+    out = Subjects()
+    if an.a.enabled:
+        out.a_bad = market.by_rank(an.a.supplier_rank)
+        out.a_peer = anomaly_a_peer(market, s)
+        out.a_srv = m.srv_ids.index(an.a.srv)
+    if an.b.enabled:
+        out.b_party = market.by_rank(an.b.supplier_rank)
+        out.b_hub = s.model_by_label(an.b.comms_hub, "CHF")
+        out.b_meter = s.model_by_label(an.b.meter, "ESME")
+        versions = [f.version for f in s.device_model[out.b_meter].firmware]
+        first = sum(len(x.firmware) for x in s.device_model[: out.b_meter])
+        out.b_fw = first + versions.index(an.b.firmware)
+    if an.c.enabled:
+        out.c_model = s.model_by_label(an.c.meter, "GSME")
+    if an.d.enabled:
+        out.d_region = list(inv.regions).index(an.d.region)
+        out.d_srv = m.srv_ids.index(an.d.srv)
+    return out
+
+
+def masks(subj: Subjects, r: dict[str, np.ndarray], inv: Inventory) -> dict[str, np.ndarray]:
+    """Row masks of every subset an anomaly asks for or is compared with."""
+    n = len(r["t"])
+    none = np.zeros(n, dtype=bool)
+    out: dict[str, np.ndarray] = {}
+    party, srv, dt, prem = r["party"], r["srv"], r["dtype"], r["premises"]
+    dev = np.where(r["device"] >= 0, r["device"], 0)
+    if subj.a_srv >= 0:
+        on = srv == subj.a_srv
+        out["a_all"] = on
+        out["a_bad"] = on & (party == subj.a_bad)
+        out["a_peer"] = on & (party == subj.a_peer)
+    if subj.b_party >= 0:
+        in_set = (
+            (dt == ESME)
+            & (r["device"] >= 0)
+            & (inv.dev_model[dev] == subj.b_meter)
+            & (inv.dev_fw[dev] == subj.b_fw)
+            & (inv.ch_model[prem] == subj.b_hub)
+        )
+        out["b"] = in_set & (party == subj.b_party)
+        out["b_others"] = in_set & (party != subj.b_party)
+    if subj.c_model >= 0:
+        model = (dt == GSME) & (r["device"] >= 0) & (inv.dev_model[dev] == subj.c_model)
+        latest = inv.fw_latest[inv.dev_fw[dev]]
+        out["c_all"] = model
+        out["c_latest"] = model & latest
+        out["c_older"] = model & ~latest
+        out["c_other_gas"] = (dt == GSME) & (r["device"] >= 0) & ~model
+    if subj.d_srv >= 0:
+        on = (srv == subj.d_srv) & ~inv.smets1[prem]
+        out["d"] = on & (inv.region[prem] == subj.d_region)
+        out["d_others"] = on & (inv.region[prem] != subj.d_region)
+    return {k: (v if v is not None else none) for k, v in out.items()}
+
+
+def anomaly_logit(
+    m: OutcomeModel, r: dict[str, np.ndarray], inv: Inventory, market: Market
+) -> np.ndarray:
+    subj = m.subjects
+    out = np.zeros(len(r["t"]))
+    if subj is None:
+        return out
+    mk = masks(subj, r, inv)
+    for key, mask_name in (
+        ("a_bad", "a_bad"),
+        ("a_peer", "a_peer"),
+        ("b", "b"),
+        ("c_latest", "c_latest"),
+        ("c_older", "c_older"),
+        ("d", "d"),
+    ):
+        off = m.offsets.get(key, 0.0)
+        if off and mask_name in mk:
+            out[mk[mask_name]] += off
+    return out
+
+
+def _rate(p: np.ndarray, w: np.ndarray, mask: np.ndarray, extra: np.ndarray | float = 0.0) -> float:
+    """Expected success rate over `mask` when the log-odds move by `extra` there.
+
+    `w` is (weight of a first request, retry probability, retries allowed): a failed request
+    is sent again with that probability, so rows with a low rate weigh more among all rows.
+    """
+    if not mask.any():
+        return float("nan")
+    weight, rho, rounds = w[0][mask], w[1][mask], int(w[2][0])
+    shift = extra if np.isscalar(extra) else np.asarray(extra)[mask]
+    lg = np.log(p[mask] / (1 - p[mask])) + shift
+    q = 1 / (1 + np.exp(-lg))
+    fail_again = rho * (1 - q)
+    expected_rows = np.ones_like(q)
+    term = np.ones_like(q)
+    for _ in range(rounds):
+        term = term * fail_again
+        expected_rows += term
+    return float((q * weight * expected_rows).sum() / (weight * expected_rows).sum())
+
+
+def _solve(p: np.ndarray, w: np.ndarray, mask: np.ndarray, target: float) -> float:
+    """The log-odds offset on `mask` that brings its expected rate to `target`."""
+    if not mask.any():
+        return 0.0
+    lo, hi = -15.0, 15.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if _rate(p, w, mask, mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def calibrate(
+    m: OutcomeModel, subj: Subjects, pilot: dict[str, np.ndarray], inv: Inventory
+) -> None:
+    """Solve the anomaly offsets on a pilot sample whose `p` was drawn with no offsets."""
+    an = m.s.anomalies
+    mk = masks(subj, pilot, inv)
+    base = pilot["p"].clip(1e-9, 1 - 1e-9)
+    party = pilot["party"]
+    rounds = np.full(len(party), float(m.s.outcomes.max_party_retries))
+    w = np.stack([1 - m.user_caused[party], m.retry[party], rounds])
+    off = {k: 0.0 for k in ("a_bad", "a_peer", "b", "c_latest", "c_older", "d")}
+
+    def current() -> np.ndarray:
+        lg = np.zeros(len(base))
+        for key in off:
+            if key in mk:
+                lg[mk[key]] += off[key]
+        return lg
+
+    for _ in range(3):
+        if "d" in mk:
+            rest = current() - np.where(mk["d"], off["d"], 0.0)
+            p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
+            off["d"] = _solve(p, w, mk["d"], an.d.success_percent / 100)
+        if "c_all" in mk:
+            rest = (
+                current()
+                - np.where(mk["c_latest"], off["c_latest"], 0.0)
+                - np.where(mk["c_older"], off["c_older"], 0.0)
+            )
+            p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
+            off["c_latest"] = _solve(
+                p, w, mk["c_latest"], an.c.latest_firmware_success_percent / 100
+            )
+            lo, hi = -15.0, 15.0
+            for _ in range(40):
+                mid = (lo + hi) / 2
+                extra = np.where(mk["c_latest"], off["c_latest"], mid)
+                if _rate(p, w, mk["c_all"], extra) < an.c.success_percent / 100:
+                    lo = mid
+                else:
+                    hi = mid
+            off["c_older"] = (lo + hi) / 2
+        if "b" in mk:
+            rest = current() - np.where(mk["b"], off["b"], 0.0)
+            p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
+            off["b"] = _solve(p, w, mk["b"], an.b.success_percent / 100)
+        if "a_all" in mk:
+            for _ in range(4):
+                lg = current()
+                p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + lg)))
+                avg = _rate(p, w, mk["a_all"])
+                for key, gap in (("a_bad", an.a.gap_points), ("a_peer", an.a.peer_gap_points)):
+                    rest = lg - np.where(mk[key], off[key], 0.0)
+                    pk = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
+                    target = min(max(avg + gap / 100, 0.01), 0.995)
+                    off[key] = _solve(pk, w, mk[key], target)
+    m.offsets.update(off)
+    m.subjects = subj
+
+
+class Realised:
+    """Success / failure counts of every anomaly subset, summed over the generated chunks."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, np.ndarray] = {}
+
+    def add(self, subj: Subjects, r: dict[str, np.ndarray], inv: Inventory) -> None:
+        cls = r["cls"]
+        for key, mask in masks(subj, r, inv).items():
+            c = np.bincount(cls[mask], minlength=3)[:3]
+            self.counts[key] = self.counts.get(key, np.zeros(3, dtype=np.int64)) + c
+
+    def rate(self, key: str) -> float | None:
+        c = self.counts.get(key)
+        if c is None or c[SUCCESS] + c[FAILURE] == 0:
+            return None
+        return round(100.0 * c[SUCCESS] / (c[SUCCESS] + c[FAILURE]), 3)
+
+    def n(self, key: str) -> int:
+        c = self.counts.get(key)
+        return 0 if c is None else int(c.sum())

@@ -1,0 +1,381 @@
+"""The month's small event tables: incidents, interface outages, comms hub firmware rollout.
+
+These tables are small (tens to thousands of rows) and are built row by row in Python. The
+Category 1/2 incidents are built first because they also hurt request success while open
+(`outcomes.Incident12`). Outages follow the CPM6 cases a reporting analyst meets: weekly
+planned maintenance, unplanned outages, outages overlapping each other, one across the clock
+change and one still open at month end. Everything after the month's end is not yet known, so
+it is left null ("pending") as a month-end extract would show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+
+from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import TABLES
+from opmetrics.generate.devices import CHF, Inventory
+from opmetrics.generate.outcomes import Incident12
+from opmetrics.generate.scenario import Scenario
+from opmetrics.generate.timegrid import US, TimeGrid
+from opmetrics.month import UK
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _dt(us: float) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(us))
+
+
+def _us(d: datetime) -> int:
+    return round(d.timestamp() * US)
+
+
+def _table(name: str, rows: list[dict[str, object]]) -> pa.Table:
+    schema = pa.schema([f.with_nullable(True) for f in TABLES[name].arrow_schema()])
+    cols = {f.name: [r.get(f.name) for r in rows] for f in schema}
+    return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
+
+
+@dataclass
+class Events:
+    incidents: pa.Table
+    outages: pa.Table
+    incidents12: list[Incident12]
+    incident_notes: list[dict[str, object]]  # Category 1/2 incidents as truth.json lists them
+
+
+def build_incidents(
+    s: Scenario, c: Catalog, grid: TimeGrid, rng: np.random.Generator
+) -> tuple[pa.Table, list[Incident12], list[dict[str, object]]]:
+    inc = s.incidents
+    regions = list(c.csp_regions)
+    rows: list[dict[str, object]] = []
+    hits: list[Incident12] = []
+    notes: list[dict[str, object]] = []
+    n_days = len(grid.days)
+    seq = 0
+
+    def add(
+        category: int,
+        raised: int,
+        resolved: int | None,
+        assigned: int,
+        regions_text: str,
+        interfaces: str,
+        summary: str,
+        responsible: bool,
+    ) -> None:
+        nonlocal seq
+        seq += 1
+        rows.append(
+            {
+                "incident_id": f"INC{seq:07d}",
+                "category": category,
+                "dcc_responsible": responsible,
+                "raised_at": _dt(raised),
+                "assigned_at": _dt(assigned),
+                "resolved_at": None if resolved is None else _dt(resolved),
+                "interfaces": interfaces,
+                "regions": regions_text,
+                "summary": summary,
+            }
+        )
+
+    # Category 1/2: each in one region, on a working day in working hours, hurting success.
+    used_days: set[int] = set()
+    k = 0
+    for cat in (1, 2):
+        for _ in range(inc.counts.get(str(cat), 0)):  # type: ignore[call-overload]
+            region = regions[k % len(regions)]
+            k += 1
+            day = int(rng.integers(1, max(n_days - 1, 2)))
+            while day in used_days and len(used_days) < n_days - 2:
+                day = int(rng.integers(1, max(n_days - 1, 2)))
+            used_days.add(day)
+            d = grid.month.days[min(day, n_days - 1)]
+            hour = float(rng.uniform(8, 15))
+            local = datetime(d.year, d.month, d.day, tzinfo=UK) + timedelta(hours=hour)
+            raised = _us(local)
+            lo, hi = inc.open_hours[str(cat)]  # type: ignore[index]
+            end = raised + int(rng.uniform(lo, hi) * 3600 * US)
+            assigned = raised + int(rng.uniform(5, 30) * 60 * US)
+            responsible = bool(rng.random() >= inc.not_dcc_responsible_percent / 100) or cat == 1
+            add(
+                cat,
+                raised,
+                end,
+                assigned,
+                region,
+                "DCC User Interface",
+                f"Communications Hub connectivity lost for many devices in {region}",
+                responsible,
+            )
+            effect = inc.success_effect[str(cat)]  # type: ignore[index]
+            hits.append(Incident12(raised, end, np.array([r == region for r in regions]), effect))
+            notes.append(
+                {
+                    "incident_id": rows[-1]["incident_id"],
+                    "category": cat,
+                    "region": region,
+                    "raised_at": _dt(raised).isoformat().replace("+00:00", "Z"),
+                    "resolved_at": _dt(end).isoformat().replace("+00:00", "Z"),
+                    "local_date": d.isoformat(),
+                    "success_log_odds_effect": effect,
+                }
+            )
+    # Categories 3-5: assignment and resolution against their targets, some late.
+    interfaces = list(c.interfaces)
+    for cat in (3, 4, 5):
+        target = c.incident_categories[cat].resolution_hours
+        initial = c.incident_categories[cat].initial_response_hours or 1.0
+        for _ in range(inc.counts.get(str(cat), 0)):  # type: ignore[call-overload]
+            raised = grid.start_us + int(rng.uniform(0, grid.end_us - grid.start_us))
+            add(
+                cat,
+                raised,
+                *_resolution(
+                    rng, raised, target, initial, inc.late_percent, inc.late_assignment_percent
+                ),
+                *_scope(rng, interfaces, regions),
+                f"Category {cat} incident",
+                bool(rng.random() >= inc.not_dcc_responsible_percent / 100),
+            )
+    for _ in range(inc.carried_over):
+        cat = int(rng.integers(3, 6))
+        target = c.incident_categories[cat].resolution_hours
+        initial = c.incident_categories[cat].initial_response_hours or 1.0
+        resolved = grid.start_us + int(rng.uniform(1, 48) * 3600 * US)
+        raised = resolved - int(target * rng.uniform(0.5, 1.5) * 3600 * US)
+        raised = min(raised, grid.start_us - 3600 * US)
+        assigned = raised + int(initial * rng.uniform(0.2, 0.9) * 3600 * US)
+        add(
+            cat,
+            raised,
+            resolved,
+            assigned,
+            *_scope(rng, interfaces, regions),
+            f"Category {cat} incident carried over from the previous month",
+            True,
+        )
+    for _ in range(inc.still_open):
+        cat = int(rng.integers(3, 6))
+        initial = c.incident_categories[cat].initial_response_hours or 1.0
+        raised = grid.end_us - int(rng.uniform(2, 200) * 3600 * US)
+        assigned = raised + int(initial * rng.uniform(0.2, 0.9) * 3600 * US)
+        add(
+            cat,
+            raised,
+            None,
+            assigned,
+            *_scope(rng, interfaces, regions),
+            f"Category {cat} incident open at month end",
+            True,
+        )
+    rows.sort(key=lambda r: (r["raised_at"], r["incident_id"]))
+    return _table("incidents", rows), hits, notes
+
+
+def _resolution(
+    rng: np.random.Generator,
+    raised: int,
+    target_h: float,
+    initial_h: float,
+    late_pct: float,
+    late_assign_pct: float,
+) -> tuple[int, int]:
+    late = rng.random() < late_pct / 100
+    factor = rng.uniform(1.05, 3.0) if late else rng.uniform(0.1, 0.95)
+    resolved = raised + int(target_h * factor * 3600 * US)
+    late_a = rng.random() < late_assign_pct / 100
+    a_factor = rng.uniform(1.05, 4.0) if late_a else rng.uniform(0.05, 0.95)
+    assigned = min(raised + int(initial_h * a_factor * 3600 * US), resolved)
+    return resolved, assigned
+
+
+def _scope(rng: np.random.Generator, interfaces: list[str], regions: list[str]) -> tuple[str, str]:
+    u = rng.random()
+    region_text = (
+        "ALL"
+        if u < 0.4
+        else (regions[int(rng.integers(len(regions)))] if u < 0.9 else ";".join(regions[1:]))
+    )
+    first = "DCC User Interface" if "DCC User Interface" in interfaces else interfaces[0]
+    other = interfaces[int(rng.integers(len(interfaces)))]
+    iface = (
+        first
+        if rng.random() < 0.6 or other == first
+        else (f"{first};{other}" if rng.random() < 0.3 else other)
+    )
+    return region_text, iface
+
+
+def build_outages(s: Scenario, c: Catalog, grid: TimeGrid, rng: np.random.Generator) -> pa.Table:
+    o = s.outages
+    rows: list[dict[str, object]] = []
+    for rule in o.planned_weekly:
+        hh, mm = (int(x) for x in rule.start.split(":"))
+        for d in grid.month.days:
+            if _WEEKDAYS[d.weekday()] != rule.weekday:
+                continue
+            start = _us(datetime(d.year, d.month, d.day, hh, mm, tzinfo=UK))
+            rows.append(
+                _outage(
+                    rule.interface,
+                    "ALL",
+                    start,
+                    start + int(rule.hours * 3600 * US),
+                    True,
+                    "Planned maintenance",
+                )
+            )
+    if o.across_clock_change and round(grid.month.hours) != 24 * len(grid.days):
+        change = next(
+            d
+            for d in grid.month.days
+            if (
+                datetime(d.year, d.month, d.day, 12, tzinfo=UK).utcoffset()
+                != datetime(d.year, d.month, d.day, 0, tzinfo=UK).utcoffset()
+            )
+        )
+        start = _us(datetime(change.year, change.month, change.day, 0, 30, tzinfo=UK))
+        end = _us(datetime(change.year, change.month, change.day, 3, 30, tzinfo=UK))
+        iface = (
+            "Registration Data Interface"
+            if "Registration Data Interface" in c.interfaces
+            else next(iter(c.interfaces))
+        )
+        rows.append(
+            _outage(
+                iface,
+                "ALL",
+                start,
+                end,
+                True,
+                "Planned maintenance across the clock change (00:30-03:30 local)",
+            )
+        )
+    interfaces = list(c.interfaces)
+    regions = [*c.regions.keys(), "ALL"]
+    lo, hi = o.unplanned_minutes
+    span = grid.end_us - grid.start_us
+    for _ in range(o.unplanned):
+        iface = (
+            "DCC User Interface"
+            if rng.random() < 0.5 and "DCC User Interface" in interfaces
+            else interfaces[int(rng.integers(len(interfaces)))]
+        )
+        start = grid.start_us + int(rng.uniform(0.02, 0.95) * span) // US * US
+        minutes = float(rng.uniform(lo, hi))
+        rows.append(
+            _outage(
+                iface,
+                regions[int(rng.integers(len(regions)))],
+                start,
+                start + int(minutes * 60) * US,
+                False,
+                "Unplanned outage",
+            )
+        )
+    base = list(rows)
+    for i in range(min(o.overlapping, len(base))):
+        other = base[int(rng.integers(len(base)))] if i else base[0]
+        a, b = _us(other["start_at"]), _us(other["end_at"])  # type: ignore[arg-type]
+        start = a + int((b - a) * rng.uniform(0.2, 0.8)) // US * US
+        minutes = float(rng.uniform(lo, hi))
+        rows.append(
+            _outage(
+                str(other["interface"]),
+                str(other["region"]),
+                start,
+                start + int(minutes * 60) * US,
+                False,
+                "Unplanned outage overlapping another",
+            )
+        )
+    if o.open_at_month_end:
+        start = grid.end_us - int(rng.uniform(20, 90) * 60) * US
+        rows.append(
+            _outage(
+                interfaces[0],
+                regions[int(rng.integers(len(regions)))],
+                start,
+                None,
+                False,
+                "Unplanned outage, still open at month end",
+            )
+        )
+    rows.sort(key=lambda r: (r["start_at"], r["interface"]))
+    for i, r in enumerate(rows):
+        r["outage_id"] = f"OUT-{grid.month.year % 100:02d}{grid.month.month:02d}-{i + 1:04d}"
+    return _table("outages", rows)
+
+
+def _outage(
+    interface: str, region: str, start: int, end: int | None, planned: bool, text: str
+) -> dict[str, object]:
+    return {
+        "interface": interface,
+        "region": region,
+        "start_at": _dt(start),
+        "end_at": None if end is None else _dt(end),
+        "planned": planned,
+        "description": text,
+    }
+
+
+def build_firmware(
+    s: Scenario, grid: TimeGrid, inv: Inventory, rng: np.random.Generator
+) -> pa.Table:
+    """Comms hub firmware rollout: rows requested in the month, as known at month end."""
+    f = s.firmware
+    hubs = np.flatnonzero(~inv.smets1)
+    n = round(len(hubs) * f.comms_hub_percent / 100)
+    chosen = (
+        np.sort(rng.choice(hubs, size=min(n, len(hubs)), replace=False))
+        if n
+        else np.array([], dtype=np.int64)
+    )
+    m = len(chosen)
+    span = grid.end_us - grid.start_us
+    requested = grid.start_us + (rng.uniform(0, 0.97, m) * span).astype(np.int64) // US * US
+    delivery_failed = rng.random(m) < f.delivery_failed_percent / 100
+    delivered = requested + (rng.uniform(*f.delivery_hours, m) * 3600 * US).astype(np.int64)
+    act_req = delivered + (rng.uniform(*f.activation_delay_hours, m) * 3600 * US).astype(np.int64)
+    activated = act_req + (rng.uniform(0.05, 6.0, m) * 3600 * US).astype(np.int64)
+    act_failed = rng.random(m) < f.activation_failed_percent / 100
+    end = grid.end_us
+    models = s.device_model
+    regions = inv.regions
+    ch_dev = inv.device_of[chosen, CHF]
+    rows: list[dict[str, object]] = []
+    for i in range(m):
+        model = models[int(inv.ch_model[chosen[i]])]
+        image = f"{model.manufacturer} {model.model} {model.firmware[-1].version}"
+        row: dict[str, object] = {
+            "ch_id": inv.id_matrix[ch_dev[i]].tobytes().decode(),
+            "region": regions[int(inv.region[chosen[i]])],
+            "image": image,
+            "requested_at": _dt(requested[i]),
+        }
+        if delivery_failed[i]:
+            row.update(delivered_at=None, delivery_status="failed")
+        elif delivered[i] >= end:
+            row.update(delivered_at=None, delivery_status="pending")
+        else:
+            row.update(delivered_at=_dt(delivered[i]), delivery_status="success")
+            if act_req[i] < end:
+                row["activation_requested_at"] = _dt(act_req[i])
+                if act_failed[i]:
+                    row["activation_status"] = "failed"
+                elif activated[i] >= end:
+                    row["activation_status"] = "pending"
+                else:
+                    row.update(activated_at=_dt(activated[i]), activation_status="success")
+        rows.append(row)
+    rows.sort(key=lambda r: (r["requested_at"], r["ch_id"]))
+    return _table("firmware", rows)

@@ -1,0 +1,69 @@
+"""Identifier strings built with numpy: EUI-64s, request ids, padded counters.
+
+Millions of ids are needed per chunk, so they are laid out as fixed-width byte matrices and
+handed to Arrow as string arrays without a Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+_HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+_HEX2 = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1)
+EUI_WIDTH = 23
+_DASH = ord("-")
+
+
+def parse_octets(text: str) -> int:
+    """`"00-1B-C5"` -> 0x001BC5."""
+    return int(text.replace("-", ""), 16)
+
+
+def eui64_matrix(values: np.ndarray) -> np.ndarray:
+    """Each uint64 as `XX-XX-XX-XX-XX-XX-XX-XX` (upper-case hex): an (n, 23) uint8 matrix."""
+    octets = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    m = np.empty((len(values), 8, 3), dtype=np.uint8)
+    m[:, :, 2] = _DASH
+    m[:, :, :2] = _HEX2[octets]
+    return np.ascontiguousarray(m.reshape(-1, 24)[:, :EUI_WIDTH])
+
+
+def strings_from_matrix(m: np.ndarray) -> pa.StringArray:
+    """Fixed-width byte rows as an Arrow string array (zero-copy of the bytes)."""
+    m = np.ascontiguousarray(m)
+    n, w = m.shape
+    offsets = np.arange(0, w * (n + 1), w, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m))
+
+
+def eui64_strings(values: np.ndarray) -> pa.StringArray:
+    return strings_from_matrix(eui64_matrix(values))
+
+
+def eui64_text(value: int) -> str:
+    h = f"{value & 0xFFFFFFFFFFFFFFFF:016X}"
+    return "-".join(h[i : i + 2] for i in range(0, 16, 2))
+
+
+def scrambled(indices: np.ndarray, bits: int, salt: int) -> np.ndarray:
+    """A bijection of [0, 2**bits) that makes sequential numbers look random (unique ids)."""
+    mask = np.uint64((1 << bits) - 1)
+    x = indices.astype(np.uint64) & mask
+    mult = np.uint64((0x9E3779B97F4A7C15 | 1) & ((1 << bits) - 1) | 1)
+    x = (x * mult + np.uint64(salt)) & mask
+    x ^= x >> np.uint64(bits // 2)
+    x = (x * np.uint64(0xBF58476D1CE4E5B9 & ((1 << bits) - 1) | 1)) & mask
+    return x
+
+
+def padded_numbers(values: np.ndarray, width: int, prefix: str = "") -> pa.StringArray:
+    """Non-negative integers as zero-padded decimal strings of `width` digits after `prefix`."""
+    v = values.astype(np.int64)
+    p = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    m = np.empty((len(v), len(p) + width), dtype=np.uint8)
+    m[:, : len(p)] = p
+    for i in range(width - 1, -1, -1):
+        m[:, len(p) + i] = 48 + (v % 10)
+        v = v // 10
+    return strings_from_matrix(m)

@@ -1,0 +1,351 @@
+"""What happens to each request: success, user-caused error or failure, and when.
+
+Success is a coin with a probability from an additive log-odds model: the SRV's base rate plus
+effects of region, SMETS1, comms hub model, meter model and firmware, party and adaptor, the
+injected anomalies and the Category 1/2 incidents open at that instant. User-caused errors are
+drawn first, by party, and are excluded from every rate. Failures take one of the scenario's
+kinds, each with its own code and its own missing timestamps. Timings are built leg by leg from
+non-negative durations, so the contract's timestamp order always holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from opmetrics.catalog import Catalog
+from opmetrics.generate.anomalies import Subjects, anomaly_logit
+from opmetrics.generate.devices import CHF, GPF, GSME, NONE, Inventory
+from opmetrics.generate.market import Market
+from opmetrics.generate.scenario import FAILURE_KINDS, Scenario
+from opmetrics.generate.timegrid import US
+
+SUCCESS, FAILURE, EXCLUDED = 0, 1, 2
+ON_DEMAND, FUTURE_DATED, NON_DEVICE = 0, 1, 2
+EXECUTIONS = ("on_demand", "future_dated", "non_device")
+NULL_TS = np.iinfo(np.int64).min
+KIND = {k: i for i, k in enumerate(FAILURE_KINDS)}
+NO_KIND = -1
+
+
+def sr_specific_code(srv: str) -> str:
+    parts = [int(p) for p in srv.split(".")]
+    digits = "".join(f"{p % 100:02d}" for p in parts[:3])
+    return "E" + (digits + "01")[:6]
+
+
+def _cdf(weights: np.ndarray) -> np.ndarray:
+    c = np.cumsum(np.asarray(weights, dtype=np.float64))
+    return c / c[-1] if c[-1] > 0 else c
+
+
+def draw(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return np.searchsorted(cdf, u, side="right").clip(0, len(cdf) - 1)
+
+
+def draw_rows(cdf_table: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Categorical draws where each element uses the cumulative table row `row[i]`."""
+    k = cdf_table.shape[1]
+    flat = (cdf_table + np.arange(cdf_table.shape[0])[:, None]).reshape(-1)
+    idx = np.searchsorted(flat, u + row, side="right") - row * k
+    return idx.clip(0, k - 1)
+
+
+@dataclass
+class Incident12:
+    """A Category 1/2 incident's hit on success: its window, regions and log-odds effect."""
+
+    start_us: int
+    end_us: int
+    regions: np.ndarray  # bool per CSP region
+    effect: float
+
+
+@dataclass
+class OutcomeModel:
+    """Everything fixed for the month that decides outcomes, timings and codes."""
+
+    s: Scenario
+    c: Catalog
+    srv_ids: list[str]
+    base_logit: np.ndarray  # per SRV code
+    critical: np.ndarray  # per SRV code
+    non_device: np.ndarray
+    future_pct: np.ndarray
+    cv_cdf: np.ndarray  # (SRV, 8): command variant draw (value = index + 1)
+    transform_pct: np.ndarray  # per SRV: share of CV 4 (on-demand only)
+    region_effect: np.ndarray
+    model_effect: np.ndarray
+    fw_effect: np.ndarray
+    party_effect: np.ndarray  # party + adaptor
+    user_caused: np.ndarray  # per party
+    retry: np.ndarray  # per party: probability of retrying a failed request
+    kind_cdf: np.ndarray
+    codes: list[str]  # every response code the generator writes
+    success_code_cdf: np.ndarray
+    success_code_idx: np.ndarray
+    user_code_cdf: np.ndarray
+    user_code_idx: np.ndarray
+    sr_code_idx: np.ndarray  # per SRV code
+    kind_code_idx: np.ndarray  # per failure kind (-1: no code)
+    late_success_code: int
+    trt_us: np.ndarray  # (execution, cv 1..8)
+    trt_from_execution: np.ndarray  # (execution, cv) bool
+    incidents: list[Incident12] = field(default_factory=list)
+    offsets: dict[str, float] = field(default_factory=dict)
+    subjects: Subjects | None = None  # set by `anomalies.calibrate`
+
+    def logit(self, r: dict[str, np.ndarray], inv: Inventory, market: Market) -> np.ndarray:
+        """Log-odds of success of each row, before anomalies and incidents."""
+        dev = r["device"]
+        has_dev = dev >= 0
+        d = np.where(has_dev, dev, 0)
+        prem = r["premises"]
+        s1 = inv.smets1[prem]
+        lg = self.base_logit[r["srv"]] + party_term(self, r["party"])
+        lg += np.where(s1, self.s.outcomes.smets1_effect, self.region_effect[inv.region[prem]])
+        dt = r["dtype"]
+        meter = has_dev & (dt != CHF) & (dt != GPF)
+        lg += np.where(
+            has_dev, self.model_effect[inv.dev_model[d]] + self.fw_effect[inv.dev_fw[d]], 0.0
+        )
+        lg += np.where(meter, self.model_effect[inv.ch_model[prem]], 0.0)
+        lg += anomaly_logit(self, r, inv, market)
+        lg += self.incident_logit(r["t"], inv.region[prem], s1)
+        return lg
+
+    def incident_logit(self, t: np.ndarray, region: np.ndarray, smets1: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(t))
+        for inc in self.incidents:
+            hit = (t >= inc.start_us) & (t < inc.end_us) & inc.regions[region] & ~smets1
+            out[hit] += inc.effect
+        return out
+
+    def trt(self, execution: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.trt_us[execution, cv - 1], self.trt_from_execution[execution, cv - 1]
+
+
+def party_term(m: OutcomeModel, party: np.ndarray) -> np.ndarray:
+    return m.party_effect[party]
+
+
+def build_outcome_model(
+    s: Scenario, c: Catalog, srv_ids: list[str], market: Market, regions: tuple[str, ...]
+) -> OutcomeModel:
+    o = s.outcomes
+    pct = np.array([s.srv[x].success_percent for x in srv_ids]) / 100
+    critical = np.array([c.srvs[x].critical for x in srv_ids])
+    non_device = np.array([c.srvs[x].non_device for x in srv_ids])
+    cv_cdf = np.zeros((len(srv_ids), 8))
+    transform = np.zeros(len(srv_ids))
+    for i, x in enumerate(srv_ids):
+        allowed = set(c.srvs[x].command_variants)
+        w = np.zeros(8)
+        table = o.critical_variants if critical[i] else o.non_critical_variants
+        for k, v in table.items():
+            if int(k) in allowed:
+                w[int(k) - 1] = v
+        if w.sum() <= 0:  # e.g. non-device SRVs (CV 8): the catalog's variants, evenly
+            for variant in allowed:
+                if variant != 4:
+                    w[variant - 1] = 1.0
+        if w.sum() <= 0:
+            w[min(allowed) - 1] = 1.0
+        cv_cdf[i] = _cdf(w)
+        transform[i] = o.transform_percent / 100 if (4 in allowed and not non_device[i]) else 0.0
+    model_effect = np.array([m.effect for m in s.device_model])
+    fw_effect = np.array([f.effect for m in s.device_model for f in m.firmware])
+    adaptor_effect = np.array([a.effect for a in s.adaptor])
+    codes: list[str] = []
+
+    def code(x: str) -> int:
+        if x not in codes:
+            codes.append(x)
+        return codes.index(x)
+
+    success_idx = np.array([code(k) for k in o.success_codes])
+    user_idx = np.array([code(k) for k in o.user_caused_codes])
+    sr_idx = np.array([code(sr_specific_code(x)) for x in srv_ids])
+    kind_code = np.array(
+        [code(o.failure_codes[k]) if k in o.failure_codes else -1 for k in FAILURE_KINDS]
+    )
+    late = code("I0") if "I0" in o.success_codes else int(success_idx[0])
+    trt_us = np.zeros((3, 8), dtype=np.int64)
+    trt_exec = np.zeros((3, 8), dtype=bool)
+    for e, name in enumerate(EXECUTIONS):
+        for cv in range(1, 9):
+            rule = c.trt_for(name, cv)
+            trt_us[e, cv - 1] = round(rule.seconds * US)
+            trt_exec[e, cv - 1] = rule.clock_start == "execution"
+    kinds = np.array([o.failure_kinds.get(k, 0.0) for k in FAILURE_KINDS])
+    return OutcomeModel(
+        s=s,
+        c=c,
+        srv_ids=srv_ids,
+        base_logit=np.log(pct / (1 - pct)),
+        critical=critical,
+        non_device=non_device,
+        future_pct=np.array([s.srv[x].future_dated_percent / 100 for x in srv_ids]),
+        cv_cdf=cv_cdf,
+        transform_pct=transform,
+        region_effect=np.array([o.region_effect.get(r, 0.0) for r in regions]),
+        model_effect=model_effect,
+        fw_effect=fw_effect,
+        party_effect=market.effect + adaptor_effect[market.adaptor],
+        user_caused=market.user_caused,
+        retry=market.retry,
+        kind_cdf=_cdf(kinds),
+        codes=codes,
+        success_code_cdf=_cdf(np.array(list(o.success_codes.values()))),
+        success_code_idx=success_idx,
+        user_code_cdf=_cdf(np.array(list(o.user_caused_codes.values()))),
+        user_code_idx=user_idx,
+        sr_code_idx=sr_idx,
+        kind_code_idx=kind_code,
+        late_success_code=late,
+        trt_us=trt_us,
+        trt_from_execution=trt_exec,
+    )
+
+
+def _lognormal(
+    rng: np.random.Generator, median_s: np.ndarray | float, sigma: float, n: int
+) -> np.ndarray:
+    return (np.asarray(median_s) * US * np.exp(sigma * rng.standard_normal(n))).astype(np.int64)
+
+
+def settle(
+    m: OutcomeModel,
+    r: dict[str, np.ndarray],
+    inv: Inventory,
+    market: Market,
+    rng: np.random.Generator,
+) -> None:
+    """Draw execution, command variant, outcome, codes and timestamps of rows in place."""
+    _s, o, tm = m.s, m.s.outcomes, m.s.timing
+    n = len(r["t"])
+    srv = r["srv"]
+    prem = r["premises"]
+    dt = r["dtype"]
+    # execution kind and command variant
+    cv = (draw_rows(m.cv_cdf, srv, rng.random(n)) + 1).astype(np.int64)
+    transform = rng.random(n) < m.transform_pct[srv]
+    cv[transform] = 4
+    execution = np.where(m.non_device[srv], NON_DEVICE, ON_DEMAND).astype(np.int8)
+    fd = ~transform & ~m.non_device[srv] & (rng.random(n) < m.future_pct[srv])
+    execution[fd] = FUTURE_DATED
+    t = r["t"]
+    delay = rng.uniform(tm.future_dated_min_minutes * 60, tm.future_dated_max_hours * 3600, n)
+    execute_at = np.where(
+        fd, ((t + (delay * US).astype(np.int64)) // (60 * US) + 1) * (60 * US), NULL_TS
+    )
+    start = np.where(fd, execute_at, t)
+    # outcome
+    p = 1.0 / (1.0 + np.exp(-m.logit(r, inv, market)))
+    excluded = rng.random(n) < m.user_caused[r["party"]]
+    success = ~excluded & (rng.random(n) < p)
+    cls = np.where(excluded, EXCLUDED, np.where(success, SUCCESS, FAILURE)).astype(np.int8)
+    kind = np.where(cls == FAILURE, draw(m.kind_cdf, rng.random(n)), NO_KIND).astype(np.int8)
+    legless = transform | m.non_device[srv] | (dt == NONE)
+    remap = legless & np.isin(
+        kind, [KIND["device_timeout"], KIND["device_error"], KIND["dsp_gave_up"]]
+    )
+    kind[remap] = KIND["dcc_error"]
+    # durations (microseconds)
+    region = inv.region[prem]
+    s1 = inv.smets1[prem]
+    north = (np.asarray(inv.regions)[region] == "North") & ~s1
+    out_median = (
+        tm.outbound_median_s
+        + tm.critical_extra_s * m.critical[srv]
+        + tm.smets1_extra_s * s1
+        + tm.north_extra_s * north
+    )
+    d_out = _lognormal(rng, out_median, tm.sigma, n)
+    d_in = _lognormal(rng, tm.inbound_median_s, tm.sigma, n)
+    han_median = np.array(
+        [tm.han_median_s[x] for x in ("ESME", "GSME", "GPF", "CHF", "PPMID")] + [0.1]
+    )
+    han = _lognormal(rng, han_median[dt], tm.sigma, n)
+    # DSP attempts: 1-3 for deliveries, 4-5 when the DSP gave up
+    u = rng.random(n)
+    p2 = o.dsp_retry_percent.get("2", 0.0) / 100
+    p3 = o.dsp_retry_percent.get("3", 0.0) / 100
+    attempts = np.where(u < p3, 3, np.where(u < p3 + p2, 2, 1)).astype(np.int64)
+    gave_up = kind == KIND["dsp_gave_up"]
+    attempts[gave_up] = np.where(rng.random(int(gave_up.sum())) < 0.8, 4, 5)
+    retry_gap = ((attempts - 1) * tm.dsp_retry_gap_s * US * rng.uniform(0.5, 1.5, n)).astype(
+        np.int64
+    )
+    delivered = start + d_out + retry_gap
+    # GSME commands wait at the GPF for the meter's next wake-up
+    dev = np.where(r["device"] >= 0, r["device"], 0)
+    interval = tm.gsme_wake_interval_s * US
+    wait = np.where(dt == GSME, (inv.dev_wake[dev] - delivered) % interval, 0)
+    dev_resp = delivered + wait + han
+    responded = dev_resp + d_in
+    late_success = gave_up & (rng.random(n) < o.late_success_percent / 100)
+    code = np.full(n, -1, dtype=np.int16)
+    code[cls == SUCCESS] = m.success_code_idx[
+        draw(m.success_code_cdf, rng.random(int((cls == SUCCESS).sum())))
+    ]
+    # excluded: answered by the DCC at once, never sent to a device
+    ex = cls == EXCLUDED
+    sr_specific = rng.random(n) < o.sr_specific_percent / 100
+    user_code = m.user_code_idx[draw(m.user_code_cdf, rng.random(n))]
+    code[ex] = np.where(sr_specific, m.sr_code_idx[srv], user_code)[ex]
+    quick = t + _lognormal(rng, tm.user_caused_s, tm.sigma, n)
+    null_legs = ex.copy()
+    null_dev_resp = np.zeros(n, dtype=bool)
+    null_responded = np.zeros(n, dtype=bool)
+    null_attempts = ex.copy()
+    for name, k in KIND.items():
+        sel = kind == k
+        if not sel.any():
+            continue
+        if name != "no_response":
+            code[sel] = m.kind_code_idx[k]
+        if name == "device_timeout":
+            null_dev_resp |= sel
+            responded = np.where(
+                sel,
+                delivered + (tm.device_timeout_s * US * rng.uniform(0.8, 1.2, n)).astype(np.int64),
+                responded,
+            )
+        elif name == "dcc_error":
+            null_legs |= sel
+            null_attempts |= sel
+            responded = np.where(sel, start + d_out * 2, responded)
+        elif name == "no_response":
+            null_dev_resp |= sel
+            null_responded |= sel
+        elif name == "dsp_gave_up":
+            fail = sel & ~late_success
+            null_legs |= fail
+            responded = np.where(fail, start + d_out + retry_gap + d_in, responded)
+            code[sel & late_success] = m.late_success_code
+        elif name == "interim_only":
+            null_dev_resp |= sel
+            responded = np.where(sel, delivered + d_in // 4, responded)
+    responded = np.where(ex, quick, responded)
+    # requests without device legs: transform, non-device
+    legless_ok = legless & ~ex
+    responded = np.where(
+        legless_ok & (kind != KIND["dcc_error"]),
+        t + _lognormal(rng, np.where(transform, tm.transform_s, tm.non_device_s), tm.sigma, n),
+        responded,
+    )
+    null_legs |= legless
+    null_attempts |= legless
+    r["execution"] = execution
+    r["cv"] = cv
+    r["execute_at"] = execute_at
+    r["cls"] = cls
+    r["kind"] = kind
+    r["code"] = code
+    r["delivered"] = np.where(null_legs, NULL_TS, delivered)
+    r["dev_resp"] = np.where(null_legs | null_dev_resp, NULL_TS, dev_resp)
+    r["responded"] = np.where(null_responded, NULL_TS, responded)
+    r["attempts"] = np.where(null_attempts, 0, attempts)
+    r["p"] = p

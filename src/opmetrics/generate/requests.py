@@ -1,0 +1,430 @@
+"""Service requests, one chunk at a time: who sends what to which device, when, and retries.
+
+A chunk covers one slice of the month's request mass. Its *units* (a single request, or an
+Install & Commission job that expands into its steps for one premises) get instants drawn from
+the month's intensity, a kind drawn from the mix of that local hour, a party, a device type and
+a premises. Outcomes are settled (`outcomes.settle`), failed requests may be retried by the
+party as new requests, and the units are cut to the chunk's exact row budget before the rows
+are sorted by time and numbered (each party's DUIS counter keeps rising across chunks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opmetrics.catalog import Catalog
+from opmetrics.generate.devices import (
+    CAT_ALL,
+    CAT_GAS,
+    CAT_PPM,
+    CAT_PPM_GAS,
+    CAT_PPMID,
+    CAT_SMETS2,
+    CHF,
+    DEVICE_TYPES,
+    ESME,
+    GPF,
+    GSME,
+    NONE,
+    PPMID,
+    Inventory,
+)
+from opmetrics.generate.ids import EUI_WIDTH, eui64_matrix, parse_octets, strings_from_matrix
+from opmetrics.generate.market import Market
+from opmetrics.generate.outcomes import (
+    EXECUTIONS,
+    FAILURE,
+    NULL_TS,
+    OutcomeModel,
+    draw,
+    draw_rows,
+    settle,
+)
+from opmetrics.generate.scenario import ROLES, Scenario
+from opmetrics.generate.timegrid import SLOTS, US, Intensity, TimeGrid, intensity
+
+FIELDS = ("t", "srv", "party", "dtype", "premises", "device", "unit")
+ROLE_TYPES = {
+    "supplier": {"ESME", "GSME", "GPF", "CHF", "PPMID", "NONE"},
+    "electricity_distributor": {"ESME", "CHF", "NONE"},
+    "gas_transporter": {"GSME", "GPF", "CHF", "NONE"},
+    "other_user": {"ESME", "GSME", "GPF"},
+}
+USER_ROLES = ("IS", "GS", "ED", "GT", "OU")
+
+
+def _cdf_rows(w: np.ndarray) -> np.ndarray:
+    c = np.cumsum(w, axis=-1)
+    tot = c[..., -1:]
+    return np.divide(c, tot, out=np.ones_like(c), where=tot > 0)
+
+
+@dataclass
+class RequestPlan:
+    s: Scenario
+    c: Catalog
+    grid: TimeGrid
+    market: Market
+    inv: Inventory
+    model: OutcomeModel
+    kind_srv: np.ndarray  # per unit kind: SRV code, or -1 for an install job
+    kind_cdf: np.ndarray  # (SLOTS, kinds)
+    units: Intensity
+    rows_per_unit: float
+    party_cdf: np.ndarray  # (SRV, parties)
+    install_party_cdf: np.ndarray
+    dtype_cdf: np.ndarray  # (SRV * roles, 6)
+    scope: np.ndarray
+    prepay_only: np.ndarray
+    step_srv: np.ndarray
+    step_dtype: np.ndarray
+    step_cond: np.ndarray  # 0 always, 1 gas, 2 ppmid
+    counter: np.ndarray  # next DUIS counter per party
+    dcc_row: np.ndarray  # EUI-64 text of the DCC id (non-device targets)
+
+    @property
+    def srv_ids(self) -> list[str]:
+        return self.model.srv_ids
+
+
+def generated_srvs(s: Scenario, c: Catalog) -> list[str]:
+    used = {x for x, mix in s.srv.items() if mix.share > 0}
+    if s.install.share > 0:
+        used |= {step.srv for step in s.install.steps}
+    return [x.id for x in c.srv if x.id in used]
+
+
+def build_plan(
+    s: Scenario,
+    c: Catalog,
+    grid: TimeGrid,
+    market: Market,
+    inv: Inventory,
+    model: OutcomeModel,
+    rng: np.random.Generator,
+) -> RequestPlan:
+    srv_ids = model.srv_ids
+    n_srv = len(srv_ids)
+    kind_srv = [i for i, x in enumerate(srv_ids) if s.srv[x].share > 0]
+    profiles = [s.srv[srv_ids[i]].profile for i in kind_srv]
+    unit_share = [s.srv[srv_ids[i]].share for i in kind_srv]
+    rows_per = [1.0] * len(kind_srv)
+    steps = s.install.steps
+    step_srv = np.array([srv_ids.index(x.srv) for x in steps], dtype=np.int64)
+    step_dtype = np.array([DEVICE_TYPES.index(x.device_type) for x in steps], dtype=np.int8)
+    step_cond = np.array(
+        [("always", "gas", "ppmid").index(x.condition) for x in steps], dtype=np.int8
+    )
+    s2 = ~inv.smets1
+    if s.install.share > 0 and s2.any():
+        gas_share = inv.gas[s2].mean()
+        ppmid_share = inv.has_ppmid[s2].mean()
+        per_job = float(
+            ((step_cond == 0) + (step_cond == 1) * gas_share + (step_cond == 2) * ppmid_share).sum()
+        )
+        kind_srv.append(-1)
+        profiles.append(s.install.profile)
+        unit_share.append(s.install.share / per_job)
+        rows_per.append(per_job)
+    w = np.array(
+        [u * grid.profile_weights(s.profile[p]) for u, p in zip(unit_share, profiles, strict=True)]
+    )
+    kind_cdf = _cdf_rows(w.T.copy())
+    day_factor = np.clip(1 + s.scale.volume_noise * rng.standard_normal(len(grid.days)), 0.2, None)
+    units = intensity(grid, w.sum(axis=0), day_factor)
+    total_unit = float(sum(unit_share))
+    rows_per_unit = float(
+        sum(u * r for u, r in zip(unit_share, rows_per, strict=True)) / total_unit
+    )
+    # who sends each SRV, and to which device type
+    n_roles = len(ROLES)
+    scope = inv.scope_of(market)
+    reach = inv.list_len[scope, CAT_ALL].astype(np.float64)
+    within = (
+        np.where(market.role == 0, market.fleet_share, reach / max(reach.sum(), 1.0))
+        * market.activity
+    )
+    party_cdf = np.zeros((n_srv, market.n))
+    dtype_w = np.zeros((n_srv, n_roles, len(DEVICE_TYPES)))
+    for i, x in enumerate(srv_ids):
+        mix = s.srv[x]
+        for ri, role in enumerate(ROLES):
+            for dt, v in mix.device_types.items():
+                if dt in ROLE_TYPES[role]:
+                    dtype_w[i, ri, DEVICE_TYPES.index(dt)] = v
+        weights = np.zeros(market.n)
+        for ri, role in enumerate(ROLES):
+            share = mix.senders.get(role, 0.0)
+            members = market.role == ri
+            if share <= 0 or not members.any() or dtype_w[i, ri].sum() <= 0:
+                continue
+            wm = np.where(members, within, 0.0)
+            if wm.sum() > 0:
+                weights += share * wm / wm.sum()
+        if weights.sum() <= 0:  # e.g. an install SRV with no share: suppliers by fleet
+            weights = np.where(market.role == 0, within, 0.0)
+        party_cdf[i] = np.cumsum(weights) / weights.sum()
+    install_w = np.where(market.role == 0, within, 0.0)
+    return RequestPlan(
+        s=s,
+        c=c,
+        grid=grid,
+        market=market,
+        inv=inv,
+        model=model,
+        kind_srv=np.array(kind_srv, dtype=np.int64),
+        kind_cdf=kind_cdf,
+        units=units,
+        rows_per_unit=rows_per_unit,
+        party_cdf=party_cdf,
+        install_party_cdf=np.cumsum(install_w) / install_w.sum(),
+        dtype_cdf=_cdf_rows(dtype_w).reshape(n_srv * n_roles, len(DEVICE_TYPES)),
+        scope=scope,
+        prepay_only=np.array([s.srv[x].prepayment_only for x in srv_ids]),
+        step_srv=step_srv,
+        step_dtype=step_dtype,
+        step_cond=step_cond,
+        counter=rng.integers(10_000, 5_000_000, market.n).astype(np.int64),
+        dcc_row=eui64_matrix(np.array([parse_octets(s.scale.dcc_id)], dtype=np.uint64))[0],
+    )
+
+
+def _device(inv: Inventory, prem: np.ndarray, dtype: np.ndarray) -> np.ndarray:
+    col = np.minimum(dtype, PPMID).astype(np.int64)
+    return np.where(dtype == NONE, -1, inv.device_of[prem, col])
+
+
+def _category(plan: RequestPlan, srv: np.ndarray, dtype: np.ndarray) -> np.ndarray:
+    ppm = plan.prepay_only[srv]
+    gas = (dtype == GSME) | (dtype == GPF)
+    cat = np.where(gas, np.where(ppm, CAT_PPM_GAS, CAT_GAS), np.where(ppm, CAT_PPM, CAT_ALL))
+    return np.where(dtype == PPMID, CAT_PPMID, cat)
+
+
+def draw_units(
+    plan: RequestPlan, rng: np.random.Generator, m: int, lo: float, hi: float, unit0: int
+) -> dict[str, np.ndarray]:
+    """`m` units with instants in the mass slice [lo, hi), expanded to request rows."""
+    inv = plan.inv
+    t = plan.units.sample(rng, m, lo, hi)
+    slot = plan.grid.slot[plan.units.hour_of(t)]
+    kind = draw_rows(plan.kind_cdf, slot.astype(np.int64), rng.random(m))
+    srv_of = plan.kind_srv[kind]
+    unit = np.arange(unit0, unit0 + m, dtype=np.int64)
+    single = srv_of >= 0
+    # single requests
+    srv = srv_of[single]
+    n1 = len(srv)
+    party = draw_rows(plan.party_cdf, srv, rng.random(n1))
+    role = plan.market.role[party]
+    dtype = draw_rows(plan.dtype_cdf, srv * len(ROLES) + role, rng.random(n1)).astype(np.int8)
+    prem = inv.pick(plan.scope[party], _category(plan, srv, dtype), rng.random(n1))
+    one = {
+        "t": t[single],
+        "srv": srv,
+        "party": party,
+        "dtype": dtype,
+        "premises": prem.astype(np.int64),
+        "device": _device(inv, prem, dtype),
+        "unit": unit[single],
+    }
+    # install & commission jobs
+    jobs = ~single
+    nj = int(jobs.sum())
+    if nj == 0:
+        return one
+    jp = draw(plan.install_party_cdf, rng.random(nj))
+    jprem = inv.pick(plan.scope[jp], np.full(nj, CAT_SMETS2), rng.random(nj)).astype(np.int64)
+    cond = plan.step_cond[None, :]
+    ok = (
+        (cond == 0)
+        | ((cond == 1) & inv.gas[jprem][:, None])
+        | ((cond == 2) & inv.has_ppmid[jprem][:, None])
+    )
+    job, step = np.nonzero(ok)
+    ist = plan.s.install
+    gap = (
+        ist.gap_seconds_median * US * np.exp(ist.gap_sigma * rng.standard_normal(len(job)))
+    ).astype(np.int64)
+    first = np.r_[True, job[1:] != job[:-1]]
+    gap[first] = 0
+    csum = np.cumsum(gap)
+    start_of_job = np.maximum.accumulate(np.where(first, np.arange(len(job)), 0))
+    offset = csum - csum[start_of_job]
+    sdt = plan.step_dtype[step]
+    seq = {
+        "t": t[jobs][job] + offset,
+        "srv": plan.step_srv[step],
+        "party": jp[job],
+        "dtype": sdt,
+        "premises": jprem[job],
+        "device": _device(inv, jprem[job], sdt),
+        "unit": unit[jobs][job],
+    }
+    return concat([one, seq])
+
+
+def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    keys = parts[0].keys()
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
+
+def take(r: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[idx] for k, v in r.items()}
+
+
+def _retries(
+    plan: RequestPlan, r: dict[str, np.ndarray], rng: np.random.Generator
+) -> list[dict[str, np.ndarray]]:
+    """Party retries of failed requests: new requests to the same target, later."""
+    o = plan.s.outcomes
+    out: list[dict[str, np.ndarray]] = []
+    cur = r
+    for _ in range(o.max_party_retries):
+        fail = (cur["cls"] == FAILURE) & (
+            rng.random(len(cur["t"])) < plan.market.retry[cur["party"]]
+        )
+        if not fail.any():
+            break
+        nxt = {k: cur[k][fail] for k in FIELDS}
+        seen = np.where(
+            cur["responded"][fail] != NULL_TS,
+            cur["responded"][fail],
+            nxt["t"] + int(plan.s.timing.device_timeout_s * US),
+        )
+        delay = (
+            o.retry_delay_minutes_median * 60 * US * np.exp(0.8 * rng.standard_normal(len(seen)))
+        )
+        nxt["t"] = seen + delay.astype(np.int64)
+        keep = nxt["t"] < plan.grid.end_us
+        nxt = take(nxt, np.flatnonzero(keep))
+        if not len(nxt["t"]):
+            break
+        settle(plan.model, nxt, plan.inv, plan.market, rng)
+        out.append(nxt)
+        cur = nxt
+    return out
+
+
+def draw_rows_for(
+    plan: RequestPlan,
+    rng: np.random.Generator,
+    n_rows: int,
+    lo: float,
+    hi: float,
+    retries: bool = True,
+) -> dict[str, np.ndarray]:
+    """Exactly `n_rows` settled requests for the mass slice [lo, hi) (fewer only at month end)."""
+    parts: list[dict[str, np.ndarray]] = []
+    total = 0
+    unit0 = 0
+    rounds = 0
+    while total < n_rows and rounds < 20:
+        rounds += 1
+        m = int((n_rows - total) / plan.rows_per_unit * 1.06) + 64
+        r = draw_units(plan, rng, m, lo, hi, unit0)
+        r = take(r, np.flatnonzero(r["t"] < plan.grid.end_us))
+        settle(plan.model, r, plan.inv, plan.market, rng)
+        parts.append(r)
+        if retries:
+            parts.extend(_retries(plan, r, rng))
+        total = sum(len(p["t"]) for p in parts)
+        unit0 += m
+    rows = concat(parts)
+    if len(rows["t"]) > n_rows:
+        counts = np.bincount(rows["unit"], minlength=unit0)
+        csum = np.cumsum(counts)
+        cut = int(np.searchsorted(csum, n_rows))
+        before = int(csum[cut - 1]) if cut > 0 else 0
+        in_cut = rows["unit"] == cut
+        rank = np.cumsum(in_cut) - 1
+        keep = (rows["unit"] < cut) | (in_cut & (rank < n_rows - before))
+        rows = take(rows, np.flatnonzero(keep))
+    return rows
+
+
+def finish(plan: RequestPlan, r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sort by received time and give each request its party's next DUIS counter."""
+    r = take(r, np.argsort(r["t"], kind="stable"))
+    party = r["party"]
+    order = np.argsort(party, kind="stable")
+    counts = np.bincount(party, minlength=plan.market.n)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(party), dtype=np.int64)
+    rank[order] = np.arange(len(party)) - first[party[order]]
+    r["counter"] = plan.counter[party] + rank
+    plan.counter += counts
+    return r
+
+
+def _ts(v: np.ndarray) -> pa.Array:
+    mask = v == NULL_TS
+    return pa.array(
+        np.where(mask, 0, v), type=pa.timestamp("us", tz="UTC"), mask=mask if mask.any() else None
+    )
+
+
+def _dict(idx: np.ndarray, values: list[str], mask: np.ndarray | None = None) -> pa.DictionaryArray:
+    ind = pa.array(idx.astype(np.int32), mask=mask if mask is not None and mask.any() else None)
+    return pa.DictionaryArray.from_arrays(ind, pa.array(values, pa.string()))
+
+
+def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
+    inv, market = plan.inv, plan.market
+    n = len(r["t"])
+    dev = r["device"]
+    target = np.empty((n, EUI_WIDTH), dtype=np.uint8)
+    has = dev >= 0
+    target[has] = inv.id_matrix[dev[has]]
+    target[~has] = plan.dcc_row
+    target_ids = strings_from_matrix(target)
+    party = r["party"]
+    users = pa.array(market.user_id, pa.string())
+    user_plain = users.take(pa.array(party))
+    counter = pa.array(r["counter"]).cast(pa.string())
+    request_id = pc.binary_join_element_wise(user_plain, target_ids, counter, ":")
+    dt = r["dtype"]
+    role = market.role[party]
+    gas = (dt == GSME) | (dt == GPF)
+    role_idx = np.where(role == 0, np.where(gas, 1, 0), role + 1)
+    prem = r["premises"]
+    code = r["code"]
+    attempts = r["attempts"]
+    return pa.table(
+        {
+            "request_id": request_id,
+            "user_id": _dict(party, market.user_id),
+            "user_role": _dict(role_idx, list(USER_ROLES)),
+            "srv": _dict(r["srv"], plan.srv_ids),
+            "command_variant": pa.array(r["cv"], pa.int64()),
+            "target_id": target_ids,
+            "device_type": _dict(dt, list(DEVICE_TYPES)),
+            "smets": _dict(inv.smets1[prem].astype(np.int8), ["SMETS2", "SMETS1"]),
+            "region": _dict(inv.region[prem], list(inv.regions)),
+            "execution": _dict(r["execution"], list(EXECUTIONS)),
+            "execute_at": _ts(r["execute_at"]),
+            "received_at": _ts(r["t"]),
+            "delivered_at": _ts(r["delivered"]),
+            "device_response_at": _ts(r["dev_resp"]),
+            "responded_at": _ts(r["responded"]),
+            "response_code": _dict(np.maximum(code, 0), plan.model.codes, code < 0),
+            "dsp_attempts": pa.array(attempts, pa.int64(), mask=attempts == 0),
+        }
+    )
+
+
+__all__ = [
+    "CHF",
+    "ESME",
+    "SLOTS",
+    "RequestPlan",
+    "build_plan",
+    "draw_rows_for",
+    "finish",
+    "generated_srvs",
+    "to_arrow",
+]
