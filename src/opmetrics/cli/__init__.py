@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "data",
     "compute",
     "duis",
+    "generate",
 )
 
 

@@ -38,7 +38,7 @@ def _plain(t: pa.DataType) -> pa.DataType:
 
 def _shift(col: str, base: str, delta: timedelta) -> Replace:
     def f(t: pa.Table, rows: np.ndarray) -> tuple[str, pa.Array]:
-        v = pc.take(t[base], pa.array(rows))
+        v = pc.take(t[base].combine_chunks(), pa.array(rows))
         return col, pc.add(v, pa.scalar(delta, pa.duration("us")))
 
     return f
@@ -253,6 +253,8 @@ def _apply(t: pa.Table, rows: np.ndarray, col: str, values: pa.Array) -> pa.Tabl
     if values.type != old.type:
         old = old.cast(values.type) if pa.types.is_string(values.type) else old
         values = values.cast(old.type)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     mask = np.zeros(len(old), dtype=bool)
     mask[rows] = True
     new = pc.replace_with_mask(old, pa.array(mask), values)

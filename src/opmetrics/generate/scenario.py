@@ -321,7 +321,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _loc_to_key(loc: tuple[int | str, ...]) -> str:
     key = ""
     for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else ("." if key else "") + str(part)
+        text = f'"{part}"' if isinstance(part, str) and "." in part else str(part)
+        key += f"[{part}]" if isinstance(part, int) else ("." if key else "") + text
     return key
 
 
