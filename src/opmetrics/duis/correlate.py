@@ -21,6 +21,7 @@ from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import ROW_RULES
@@ -60,7 +61,6 @@ class Correlation:
     service_requests: ir.Table  # accepted rows, contract columns, in a stable order
     alerts: ir.Table
     quarantine: list[QuarantinePart]
-    responses_total: ir.IntegerScalar
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def correlate(
         ),
         *alert_parts,
     ]
-    return Correlation(service_requests, alerts, parts, resp.count())
+    return Correlation(service_requests, alerts, parts)
 
 
 def _epoch_us(at: datetime | None) -> int:
@@ -234,15 +234,8 @@ def _epoch_us(at: datetime | None) -> int:
 def _inventory(devices: ir.Table | None) -> ir.Table:
     """One row per device id (upper case), with its type, SMETS and region."""
     if devices is None:
-        return ibis.memtable(
-            {"_id": [], "device_type": [], "smets": [], "region": []},
-            schema={
-                "_id": "string",
-                "device_type": "string",
-                "smets": "string",
-                "region": "string",
-            },
-        )
+        cols = ("_id", "device_type", "smets", "region")
+        return ibis.memtable(pa.table({c: pa.array([], pa.string()) for c in cols}))
     d = devices.mutate(_id=devices.device_id.upper())
     d = d.mutate(_n=ibis.row_number().over(group_by=d._id, order_by=d.device_id))
     return d.filter(d._n == 0).select("_id", "device_type", "smets", "region")

@@ -27,7 +27,7 @@ from opmetrics.duis.correlate import UNKNOWN, Correlation, QuarantinePart, Roles
 from opmetrics.duis.inventory import Inventory, read_inventory
 from opmetrics.duis.scan import SENT_TIME_MODES, ScanResult, SentTime, raw_json, scan_archive
 from opmetrics.engine import EngineOptions, connect
-from opmetrics.errors import OutputError, UsageError
+from opmetrics.errors import DataContractError, OutputError, UsageError
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
@@ -115,6 +115,10 @@ def ingest_duis(
         roles = Roles(roles)
     elif not isinstance(roles, Roles):
         roles = Roles(UNKNOWN, dict(roles))
+    if not archive.exists():
+        raise DataContractError("archive not found", path=str(archive))
+    if devices is not None and not Path(devices).exists():
+        raise DataContractError("device inventory not found", path=str(devices))
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     _check_out(out)
     with scratch_dir("opmetrics-duis-") as work, connect(engine or EngineOptions()) as eng:
@@ -220,7 +224,6 @@ def _write(
             n = _write_part(eng, part, writer, quarantined)
             if part.kind == "responses":
                 responses_quarantined += n
-    responses_total = int(eng.con.execute(corr.responses_total))
     if unknown:
         warnings.append(
             f"{unknown:,} request(s) have device type, SMETS or region UNKNOWN (no inventory entry "
@@ -236,7 +239,7 @@ def _write(
         responses_read=scan.responses_read,
         alerts_read=scan.alerts_read,
         service_requests=sr_rows,
-        responses_used=responses_total - responses_quarantined,
+        responses_used=scan.responses_read - responses_quarantined,
         alerts=alert_rows,
         unanswered=unanswered,
         unknown_device=unknown,
