@@ -125,6 +125,10 @@ BENCHMARK = _schema(
     ("industry_average_percent", _f),
     ("industry_best_percent", _f),
     ("gap_points", _f),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("meets_min_volume", _b),  # succeeded + failed >= the month's minimum volume
+    ("best_gap_points", _f),
 )
 
 LEAGUE_TABLE = _schema(
@@ -135,6 +139,10 @@ LEAGUE_TABLE = _schema(
     ("rank", _i),
     ("success_percent", _f),
     ("submitted", _i),
+    ("succeeded", _i),
+    ("failed", _i),
+    ("parties_ranked", _i),
+    ("parties_below_min_volume", _i),  # left out of this table, counted here
 )
 
 INSIGHTS = _schema(
@@ -149,6 +157,14 @@ INSIGHTS = _schema(
     ("evidence", _s),
     ("recommended_action", _s),
     ("requests_affected", _i),
+    ("party_label", _s),  # the party a user or party device-set finding is about, else null
+    ("requests", _i),
+    ("observed_percent", _f),
+    ("comparison_percent", _f),
+    ("gap_points", _f),
+    ("failure_odds_ratio", _f),
+    ("z_statistic", _f),
+    ("p_value_adjusted", _f),
 )
 
 QUARANTINE = _schema(
