@@ -9,7 +9,9 @@ written to truth.json next to the asked one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -129,31 +131,56 @@ def _rate(p: np.ndarray, w: np.ndarray, mask: np.ndarray, extra: np.ndarray | fl
     """
     if not mask.any():
         return float("nan")
-    weight, rho, rounds = w[0][mask], w[1][mask], int(w[2][0])
-    shift = extra if np.isscalar(extra) else np.asarray(extra)[mask]
-    lg = np.log(p[mask] / (1 - p[mask])) + shift
-    q = 1 / (1 + np.exp(-lg))
-    fail_again = rho * (1 - q)
-    expected_rows = np.ones_like(q)
-    term = np.ones_like(q)
-    for _ in range(rounds):
-        term = term * fail_again
-        expected_rows += term
-    return float((q * weight * expected_rows).sum() / (weight * expected_rows).sum())
+    shift: np.ndarray | float = float(extra) if np.isscalar(extra) else np.asarray(extra)[mask]  # type: ignore[arg-type]
+    return _Subset(p, w, mask).rate(shift)
+
+
+class _Subset:
+    """The rows of one anomaly subset, cut out once so that solving for an offset is cheap."""
+
+    def __init__(self, p: np.ndarray, w: np.ndarray, mask: np.ndarray) -> None:
+        pm = p[mask]
+        self.logit = np.log(pm / (1 - pm))
+        self.weight = w[0][mask]
+        self.rho = w[1][mask]
+        self.rounds = int(w[2][0]) if len(w[2]) else 0
+
+    def rate(self, shift: np.ndarray | float) -> float:
+        q = 1 / (1 + np.exp(-(self.logit + shift)))
+        fail_again = self.rho * (1 - q)
+        expected_rows = np.ones_like(q)
+        term = np.ones_like(q)
+        for _ in range(self.rounds):
+            term = term * fail_again
+            expected_rows += term
+        wq = self.weight * expected_rows
+        return float((q * wq).sum() / wq.sum())
+
+
+def _bisect(f: Callable[[float], float], target: float) -> float:
+    """The offset x in [-15, 15] with f(x) = target, for an increasing f."""
+    lo, hi = -15.0, 15.0
+    for _ in range(32):
+        mid = (lo + hi) / 2
+        if f(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _mixed_rate(
+    whole: _Subset, latest: np.ndarray, latest_offset: float, older_offset: float
+) -> float:
+    return whole.rate(np.where(latest, latest_offset, older_offset))
 
 
 def _solve(p: np.ndarray, w: np.ndarray, mask: np.ndarray, target: float) -> float:
     """The log-odds offset on `mask` that brings its expected rate to `target`."""
     if not mask.any():
         return 0.0
-    lo, hi = -15.0, 15.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if _rate(p, w, mask, mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
+    sub = _Subset(p, w, mask)
+    return _bisect(sub.rate, target)
 
 
 def calibrate(
@@ -163,56 +190,41 @@ def calibrate(
     an = m.s.anomalies
     mk = masks(subj, pilot, inv)
     base = pilot["p"].clip(1e-9, 1 - 1e-9)
+    base_logit = np.log(base / (1 - base))
     party = pilot["party"]
     rounds = np.full(len(party), float(m.s.outcomes.max_party_retries))
     w = np.stack([1 - m.user_caused[party], m.retry[party], rounds])
-    off = {k: 0.0 for k in ("a_bad", "a_peer", "b", "c_latest", "c_older", "d")}
+    off = dict.fromkeys(("a_bad", "a_peer", "b", "c_latest", "c_older", "d"), 0.0)
 
-    def current() -> np.ndarray:
-        lg = np.zeros(len(base))
-        for key in off:
-            if key in mk:
-                lg[mk[key]] += off[key]
-        return lg
+    def p_without(*keys: str) -> np.ndarray:
+        lg = base_logit.copy()
+        for key, val in off.items():
+            if key in mk and key not in keys and val:
+                lg[mk[key]] += val
+        return 1 / (1 + np.exp(-lg))
 
     for _ in range(3):
         if "d" in mk:
-            rest = current() - np.where(mk["d"], off["d"], 0.0)
-            p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
-            off["d"] = _solve(p, w, mk["d"], an.d.success_percent / 100)
+            off["d"] = _solve(p_without("d"), w, mk["d"], an.d.success_percent / 100)
         if "c_all" in mk:
-            rest = (
-                current()
-                - np.where(mk["c_latest"], off["c_latest"], 0.0)
-                - np.where(mk["c_older"], off["c_older"], 0.0)
-            )
-            p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
+            p = p_without("c_latest", "c_older")
             off["c_latest"] = _solve(
                 p, w, mk["c_latest"], an.c.latest_firmware_success_percent / 100
             )
-            lo, hi = -15.0, 15.0
-            for _ in range(40):
-                mid = (lo + hi) / 2
-                extra = np.where(mk["c_latest"], off["c_latest"], mid)
-                if _rate(p, w, mk["c_all"], extra) < an.c.success_percent / 100:
-                    lo = mid
-                else:
-                    hi = mid
-            off["c_older"] = (lo + hi) / 2
+            whole = _Subset(p, w, mk["c_all"])
+            latest_in_all = mk["c_latest"][mk["c_all"]]
+            off["c_older"] = _bisect(
+                partial(_mixed_rate, whole, latest_in_all, off["c_latest"]),
+                an.c.success_percent / 100,
+            )
         if "b" in mk:
-            rest = current() - np.where(mk["b"], off["b"], 0.0)
-            p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
-            off["b"] = _solve(p, w, mk["b"], an.b.success_percent / 100)
+            off["b"] = _solve(p_without("b"), w, mk["b"], an.b.success_percent / 100)
         if "a_all" in mk:
             for _ in range(4):
-                lg = current()
-                p = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + lg)))
-                avg = _rate(p, w, mk["a_all"])
+                avg = _Subset(p_without(), w, mk["a_all"]).rate(0.0)
                 for key, gap in (("a_bad", an.a.gap_points), ("a_peer", an.a.peer_gap_points)):
-                    rest = lg - np.where(mk[key], off[key], 0.0)
-                    pk = 1 / (1 + np.exp(-(np.log(base / (1 - base)) + rest)))
                     target = min(max(avg + gap / 100, 0.01), 0.995)
-                    off[key] = _solve(pk, w, mk[key], target)
+                    off[key] = _solve(p_without(key), w, mk[key], target)
     m.offsets.update(off)
     m.subjects = subj
 

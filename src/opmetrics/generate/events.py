@@ -86,7 +86,7 @@ def build_incidents(
             }
         )
 
-    # Category 1/2: each in one region, on a working day in working hours, hurting success.
+    # Category 1/2: each in one region, on its own day, raised in working hours, hurting success.
     used_days: set[int] = set()
     k = 0
     for cat in (1, 2):

@@ -408,7 +408,7 @@ def check_against_catalog(s: Scenario, c: Catalog, path: str) -> None:
         ):
             fail("device_model", f"no SMETS2 comms hub model serves region {r}")
     for name, mix in s.srv.items():
-        key = f"srv.{name}"
+        key = f'srv."{name}"'
         srv = c.srvs.get(name)
         if srv is None:
             fail(key, f"SRV {name} is not in the catalog")

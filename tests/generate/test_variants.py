@@ -1,0 +1,159 @@
+"""Determinism, dirty rows, CSV, day partitions, clock changes, scenarios and the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from opmetrics import validate
+from opmetrics.catalog import default_catalog
+from opmetrics.contract.rules import REASONS
+from opmetrics.errors import ConfigError, UsageError
+from opmetrics.generate import generate_month, load_scenario, parse_scenario
+
+CAT = default_catalog()
+SMALL = {"scale": {"chunk_rows": 7000}}  # several chunks even for a small month
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_same_arguments_same_bytes(tmp_path: Path) -> None:
+    scenario = parse_scenario(SMALL, CAT)
+    a = generate_month(tmp_path / "a", "2021-04", 20_000, seed=5, scenario=scenario)
+    b = generate_month(tmp_path / "b", "2021-04", 20_000, seed=5, scenario=scenario)
+    c = generate_month(tmp_path / "c", "2021-04", 20_000, seed=6, scenario=scenario)
+    ha, hb, hc = hashes(a.out), hashes(b.out), hashes(c.out)
+    assert len(ha) == 8 and ha == hb
+    assert ha["service_requests.parquet"] != hc["service_requests.parquet"]
+    assert pq.ParquetFile(a.out / "service_requests.parquet").num_row_groups == 3
+
+
+@pytest.mark.slow  # validation fetches the quarantined rows: ~30 s here
+def test_dirty_csv_month_quarantines_exactly_what_truth_says(tmp_path: Path) -> None:
+    s = generate_month(tmp_path / "dirty", "2021-10", 40_000, seed=3, fmt="csv", dirty=0.03)
+    truth = json.loads(s.truth.read_text())
+    summary = validate(s.out)
+    found = {name: dict(r.quarantined) for name, r in summary.tables.items() if r.quarantined}
+    assert found == truth["dirty"]
+    reasons = set().union(*(set(v) for v in found.values()))
+    expected_sr = {
+        "malformed_row", "invalid_value", "missing_required", "bad_request_id", "bad_user_id",
+        "unknown_srv", "unknown_device_type", "device_type_mismatch", "unknown_smets",
+        "unknown_region", "unknown_execution", "execution_mismatch", "bad_command_variant",
+        "unknown_response_code", "timestamps_out_of_order", "implausible_timestamp",
+        "bad_dsp_attempts", "duplicate_key",
+    }  # fmt: skip
+    assert set(found["service_requests"]) == expected_sr
+    assert reasons <= set(REASONS)
+    sr = summary.tables["service_requests"]
+    assert sr.rows_read == 40_000 and sr.quarantined_total == round(0.03 * 40_000)
+    # the accepted rows are exactly those truth.json counts per SRV
+    counted = sum(v["submitted"] for v in truth["service_requests"]["by_srv"].values())
+    assert counted == sr.accepted
+
+
+@pytest.mark.slow  # validation fetches the quarantined rows: ~30 s here
+def test_partitioned_dirty_march_month(tmp_path: Path) -> None:
+    s = generate_month(
+        tmp_path / "march", "2021-03", 40_000, seed=4, dirty=0.02, partition_by_day=True,
+        scenario=parse_scenario(SMALL, CAT),
+    )  # fmt: skip
+    truth = json.loads(s.truth.read_text())
+    summary = validate(s.out)
+    found = {name: dict(r.quarantined) for name, r in summary.tables.items() if r.quarantined}
+    assert found == truth["dirty"]
+    assert "duplicate_key" in found["service_requests"]
+    days = sorted(p.name for p in (s.out / "service_requests").iterdir())
+    assert days[0] == "date=2021-03-01" and days[-1] == "date=2021-03-31" and len(days) == 31
+    assert (s.out / "alerts" / "date=2021-03-28").is_dir()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    wrong = con.sql(
+        f"""SELECT count(*) FROM read_parquet('{s.out}/service_requests/*/*.parquet', filename = true)
+            WHERE filename NOT LIKE '%date=' || strftime((received_at AT TIME ZONE 'Europe/London')::DATE, '%Y-%m-%d') || '/%'"""
+    ).fetchone()[0]  # type: ignore[index]
+    assert wrong == 0
+    # a planned outage spans the clock change (01:00 UTC on 28 March 2021)
+    spans = con.sql(
+        f"""SELECT count(*) FROM read_parquet('{s.out}/outages.parquet')
+            WHERE planned AND start_at < '2021-03-28 01:00:00+00' AND end_at > '2021-03-28 01:00:00+00'"""
+    ).fetchone()[0]  # type: ignore[index]
+    assert spans >= 1
+
+
+def test_scenario_file_is_merged_and_checked(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('[anomalies.b]\nsuccess_percent = 55.0\n[srv."2.2"]\nsuccess_percent = 85.0\n')
+    s = load_scenario(f, CAT)
+    assert s.anomalies.b.success_percent == 55.0 and s.srv["2.2"].success_percent == 85.0
+    assert s.srv["4.8.1"].share == load_scenario(None, CAT).srv["4.8.1"].share
+    cases = {
+        '[srv."4.10"]\ndevice_types = { GSME = 1.0 }\n': 'srv."4.10".device_types',
+        '[srv."2.2"]\nfuture_dated_percent = 10.0\n': 'srv."2.2".future_dated_percent',
+        '[srv."9.9"]\nshare = 0.1\nsuccess_percent = 90.0\nprofile = "flat"\nsenders = { supplier = 1.0 }\ndevice_types = { ESME = 1.0 }\n': 'srv."9.9"',
+        "[outcomes]\nsuccess_codes = { E21 = 1.0 }\n": "outcomes.success_codes",
+        "[scale]\nchunk_rows = 5\n": "scale.chunk_rows",
+        '[anomalies.c]\nmeter = "Nobody N1"\n': "anomalies.c.meter",
+        "[outcomes]\nfailure_kinds = { gremlins = 1.0 }\n": "outcomes.failure_kinds",
+    }
+    for text, key in cases.items():
+        f.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load_scenario(f, CAT)
+        assert err.value.key == key, (text, err.value)
+    f.write_text("not toml [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_scenario(f, CAT)
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    for kwargs in ({"requests": 0}, {"dirty": 0.9}, {"fmt": "csv", "partition_by_day": True}):
+        with pytest.raises(UsageError):
+            generate_month(tmp_path / "x", "2021-04", **{"requests": 1000, **kwargs})  # type: ignore[arg-type]
+    with pytest.raises(UsageError):
+        generate_month(tmp_path / "x", "2021-13", 1000)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow  # three fresh interpreters
+def test_command_line(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "opmetrics", *args], capture_output=True, text=True, timeout=300
+        )
+
+    ok = run(
+        "generate",
+        "--month",
+        "2022-07",
+        "--requests",
+        "5000",
+        "--seed",
+        "2",
+        "--out",
+        str(tmp_path / "m"),
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "m" / "truth.json").is_file() and "5,000" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[srv."2.2"]\nshare = "lots"\n')
+    res = run(
+        "generate", "--out", str(tmp_path / "n"), "--requests", "5000", "--scenario", str(bad)
+    )
+    assert res.returncode == 3 and "Traceback" not in res.stderr
+    assert 'srv."2.2".share' in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = run("generate", "--out", str(tmp_path / "n"), "--requests", "0")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
