@@ -1,0 +1,107 @@
+"""Commands about the reporting packs: `report` and `calendar`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opmetrics import console
+from opmetrics.catalog import load_catalog
+from opmetrics.cli.state import STATE
+from opmetrics.errors import UsageError
+from opmetrics.month import Month
+from opmetrics.reports import RenderSummary, render
+from opmetrics.reports.fmt import long_date
+from opmetrics.workdays import deadlines, holidays_between, is_working_day
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_cmd)
+    app.command("calendar")(calendar_cmd)
+
+
+def parse_date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a date YYYY-MM-DD (e.g. 2021-06-15)") from None
+
+
+def report_cmd(
+    results_dir: Annotated[
+        Path, typer.Argument(help="Results folder of the month to report (written by `compute`).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Reports folder to write (replaced atomically).")
+    ],
+    history: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--history", help="Results folder of an earlier month, for the trends (repeatable)."
+        ),
+    ] = None,
+    produced_on: Annotated[
+        str | None,
+        typer.Option(
+            "--produced-on",
+            help="Date shown as produced on the covers, YYYY-MM-DD (default: today).",
+        ),
+    ] = None,
+) -> None:
+    """Render the month's PDF packs, the offline HTML dashboard and the data files."""
+    produced = parse_date(produced_on, "--produced-on") if produced_on else None
+    catalog = load_catalog(STATE.catalog_path)
+    with console.RichProgress() as progress:
+        summary = render(
+            results_dir, out, tuple(history or ()), produced, progress, catalog=catalog
+        )
+    show_summary(summary)
+
+
+def show_summary(s: RenderSummary) -> None:
+    for w in s.warnings:
+        console.warn(w)
+    for cpm, reason in s.not_reportable.items():
+        console.warn(f"{cpm} is NOT REPORTABLE for {s.month}: {reason}")
+    rows: list[tuple[object, ...]] = [(str(p), s.pages.get(key, "")) for key, p in s.pdfs.items()]
+    rows.append((str(s.dashboard), ""))
+    rows += [(str(p), "") for p in s.data_files]
+    console.table(f"Reports for {s.month}", ["file", "pages"], rows, justify=["left", "right"])
+    due = f"due {long_date(s.due_on)}, produced {long_date(s.produced_on)}: {s.lateness}"
+    if s.late:
+        console.warn(f"the packs are late: {due}")
+    else:
+        console.success(
+            f"{len(s.pdfs)} PDF packs, the dashboard and {len(s.data_files)} data files written to {s.out_dir} ({due})"
+        )
+
+
+def calendar_cmd(
+    month: Annotated[str, typer.Argument(help="Reporting month, YYYY-MM.")],
+    opsg: Annotated[
+        str | None,
+        typer.Option("--opsg", help="Date of the Operations Group meeting, YYYY-MM-DD."),
+    ] = None,
+) -> None:
+    """Print the month's reporting deadlines in England & Wales Working Days."""
+    m = Month.parse(month)
+    meeting = parse_date(opsg, "--opsg") if opsg else None
+    if meeting is not None and not is_working_day(meeting):
+        console.warn(f"the OPSG meeting date {meeting:%A %d %B %Y} is not a Working Day")
+    items = deadlines(m, meeting)
+    console.table(
+        f"Reporting deadlines for {m.title}",
+        ["deadline", "date", "rule"],
+        [(d.what, f"{d.due_on:%a} {long_date(d.due_on)}", d.rule) for d in items],
+    )
+    last = max(d.due_on for d in items)
+    hols = holidays_between(m.first_day, last)
+    if hols:
+        console.table(
+            "England & Wales bank holidays in that span (not Working Days)",
+            ["date", "holiday"],
+            [(f"{d:%a} {long_date(d)}", name) for d, name in hols],
+        )

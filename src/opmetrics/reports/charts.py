@@ -1,0 +1,591 @@
+"""Vega-Lite chart specs (built with Altair), one per chart, shared by the PDF and the dashboard.
+
+Every chart carries four filter parameters (`f_bp`, `f_srv`, `f_region`, `f_device`, `*` for
+any) and selects its rows with them, so the dashboard filters a chart by setting a parameter and
+a pack shows the same chart with the parameters fixed to its SRV. Results hold roll-ups as the
+literal `ALL`, so "any region" selects the `ALL` rows rather than re-adding detail rows. Charts
+have no Vega title: the pack or the dashboard card gives it, with a caption saying what it shows.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import altair as alt
+
+from opmetrics.reports.spec import Chart, canonical_json
+
+ANY = "*"
+INLINE = "rows"  # the dataset name of a chart's own rows
+Rows = Sequence[dict[str, Any]] | str
+
+STATUS_DOMAIN = ["met", "below_target", "below_minimum", "no_activity", "not_reportable"]
+STATUS_RANGE = ["#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#6a1b9a"]
+BLUE, ORANGE, RED, GREY, DARK = "#1f5fa8", "#ef8f00", "#c62828", "#9e9e9e", "#333333"
+STATUS_LABEL_EXPR = (
+    "{'met': 'Met', 'below_target': 'Below target', 'below_minimum': 'Below minimum', "
+    "'no_activity': 'No activity', 'not_reportable': 'Not reportable'}[datum.label]"
+)
+
+
+def status_color() -> alt.Color:
+    return alt.Color(
+        "status:N",
+        title=None,
+        scale=alt.Scale(domain=STATUS_DOMAIN, range=STATUS_RANGE),
+        legend=alt.Legend(labelExpr=STATUS_LABEL_EXPR),
+    )
+
+
+CONFIG: dict[str, Any] = {
+    "font": "Liberation Sans, Arial, Helvetica, sans-serif",
+    "view": {"stroke": None},
+    "axis": {
+        "labelFontSize": 9.5,
+        "titleFontSize": 9.5,
+        "titleFontWeight": "normal",
+        "labelLimit": 220,
+        "labelOverlap": True,
+    },
+    "legend": {
+        "labelFontSize": 10,
+        "titleFontSize": 10,
+        "orient": "top",
+        "titleFontWeight": "normal",
+    },
+    "header": {"labelFontSize": 10, "titleFontSize": 10},
+    "text": {"fontSize": 10},
+    "padding": 4,
+}
+
+
+@dataclass(frozen=True)
+class Sel:
+    """Initial filter values of a chart (the dashboard changes them, a pack fixes them)."""
+
+    bp: str = ANY
+    srv: str = ANY
+    region: str = ANY
+    device: str = ANY
+
+
+def _params(sel: Sel) -> list[alt.Parameter]:
+    return [
+        alt.param(name="f_bp", value=sel.bp),
+        alt.param(name="f_srv", value=sel.srv),
+        alt.param(name="f_region", value=sel.region),
+        alt.param(name="f_device", value=sel.device),
+    ]
+
+
+# Row selectors over results with ALL roll-ups (expressions over the four parameters).
+REGION_SEL = "(f_region == '*' ? 'ALL' : f_region)"
+DEVICE_SEL = "(f_device == '*' ? 'ALL' : f_device)"
+BP_SEL = "(f_bp == '*' ? 'ALL' : f_bp)"
+SRV_SEL = "(f_srv == '*' ? 'ALL' : f_srv)"
+# One srv_summary cell for the selected SRV, or the selected process's (or the network's) total.
+SUBJECT = f"datum.srv == {SRV_SEL} && (f_srv != '*' || datum.business_process == {BP_SEL})"
+# srv_daily / srv_party rows of the selected SRV, or of every SRV of the selected process.
+IN_SCOPE = "(f_srv == '*' || datum.srv == f_srv) && (f_bp == '*' || datum.business_process == f_bp)"
+
+
+def finish(chart: alt.TopLevelMixin, sel: Sel, rows: Rows) -> dict[str, Any]:
+    """The chart's Vega-Lite dict with its filter parameters, config and (inline) rows.
+
+    Rows are attached after Altair has built the spec: Altair deep-copies and validates inline
+    values, which costs far more than the chart itself."""
+    spec: dict[str, Any] = chart.to_dict(validate=False)
+    if not isinstance(rows, str):
+        spec["datasets"] = {INLINE: clean(rows)}
+    spec["params"] = [p.param.to_dict() for p in _params(sel)] + spec.get("params", [])  # type: ignore[union-attr]
+    spec["config"] = CONFIG
+    spec.pop("$schema", None)
+    spec["$schema"] = "https://vega.github.io/schema/vega-lite/v6.json"
+    return spec
+
+
+F = TypeVar("F", bound=Callable[..., dict[str, Any]])
+
+
+def templated(fn: F) -> F:
+    """Build a chart's Vega-Lite once per shape, then fill in each call's rows and filters.
+
+    A builder's output depends on its rows only through the dataset and on `sel` only through
+    the parameter values, so the Altair work (slow: it deep-copies the chart at every step) is
+    done once per distinct set of the other arguments and reused for every SRV of every pack."""
+    sig = inspect.signature(fn)
+    cache: dict[tuple[Any, ...], str] = {}
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        rows, sel = a["rows"], a["sel"]
+        name = rows if isinstance(rows, str) else INLINE
+        key = (
+            name,
+            *(
+                (k, tuple(v) if isinstance(v, list | tuple) else v)
+                for k, v in a.items()
+                if k not in ("rows", "sel")
+            ),
+        )
+        if key not in cache:
+            cache[key] = json.dumps(fn(**{**a, "rows": name, "sel": Sel()}))
+        spec: dict[str, Any] = json.loads(cache[key])
+        values = {"f_bp": sel.bp, "f_srv": sel.srv, "f_region": sel.region, "f_device": sel.device}
+        for p in spec["params"]:
+            if p.get("name") in values:
+                p["value"] = values[p["name"]]
+        if not isinstance(rows, str):
+            spec["datasets"] = {INLINE: clean(rows)}
+        return spec
+
+    return cast(F, wrapper)
+
+
+def make(key: str, title: str, caption: str, spec: dict[str, Any]) -> Chart:
+    return Chart(key=key, title=title, caption=caption, vega_lite=canonical_json(spec))
+
+
+def clean(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: NaN → null, dates → ISO text."""
+    out = []
+    for r in rows:
+        d: dict[str, Any] = {}
+        for k, v in r.items():
+            if isinstance(v, float) and math.isnan(v):
+                d[k] = None
+            elif hasattr(v, "isoformat"):
+                d[k] = v.isoformat()
+            elif hasattr(v, "item"):  # numpy scalar
+                d[k] = v.item()
+            else:
+                d[k] = v
+        out.append(d)
+    return out
+
+
+def _data(rows: Rows) -> alt.Data | alt.NamedData:
+    """Inline rows (a pack's chart), or a dataset name the dashboard supplies once for all charts."""
+    return alt.NamedData(name=rows if isinstance(rows, str) else INLINE)
+
+
+# -- daily success and failure ----------------------------------------------------------------
+
+
+@templated
+def daily(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
+    """Success rate per day (line, red dot on Category 1/2 incident days) over requests per day."""
+    base = (
+        alt.Chart(_data(rows))
+        .transform_filter(IN_SCOPE + f" && datum.region == {REGION_SEL}")
+        .transform_calculate(inc="datum.incident_cat12 ? 1 : 0")
+        .transform_aggregate(
+            succeeded="sum(succeeded)", failed="sum(failed)", inc="max(inc)", groupby=["date"]
+        )
+        .transform_calculate(
+            rate="datum.succeeded + datum.failed > 0 ? 100 * datum.succeeded / (datum.succeeded + datum.failed) : null",
+            marker="datum.inc > 0 ? 'Category 1/2 incident open' : null",
+        )
+    )
+    x = alt.X(
+        "date:T",
+        timeUnit="utcyearmonthdate",
+        title=None,
+        axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=10),
+    )
+    line = base.mark_line(color=BLUE, point=alt.OverlayMarkDef(color=BLUE, size=18)).encode(
+        x=x,
+        y=alt.Y("rate:Q", title="Success %", scale=alt.Scale(zero=False, nice=True)),
+        tooltip=[
+            alt.Tooltip("date:T", timeUnit="utcyearmonthdate", title="day"),
+            alt.Tooltip("rate:Q", format=".2f", title="success %"),
+        ],
+    )
+    dots = (
+        base.transform_filter("datum.inc > 0")
+        .mark_point(filled=True, size=90, opacity=1)
+        .encode(
+            x=x,
+            y="rate:Q",
+            color=alt.Color("marker:N", title=None, scale=alt.Scale(range=[RED])),
+            tooltip=[
+                alt.Tooltip("date:T", timeUnit="utcyearmonthdate", title="incident day"),
+                alt.Tooltip("rate:Q", format=".2f", title="success %"),
+            ],
+        )
+    )
+    top = alt.layer(line, dots).properties(width=width, height=150)
+    bars = (
+        base.transform_fold(["succeeded", "failed"], as_=["outcome", "requests"])
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y(
+                "requests:Q", title="Requests per day", stack="zero", axis=alt.Axis(format="~s")
+            ),
+            color=alt.Color(
+                "outcome:N",
+                title=None,
+                scale=alt.Scale(domain=["succeeded", "failed"], range=[BLUE, ORANGE]),
+            ),
+            order=alt.Order("outcome:N", sort="descending"),
+            tooltip=[
+                alt.Tooltip("date:T", timeUnit="utcyearmonthdate", title="day"),
+                "outcome:N",
+                alt.Tooltip("requests:Q", format=","),
+            ],
+        )
+        .properties(width=width, height=110)
+    )
+    return finish(alt.vconcat(top, bars, spacing=6).resolve_scale(color="independent"), sel, rows)
+
+
+# -- dot plots with a label panel --------------------------------------------------------------
+
+
+def _dots(
+    base: alt.Chart,
+    y: str,
+    y_title: str | None,
+    x: str,
+    x_title: str,
+    label: str,
+    order: Sequence[str] | None,
+    width: int,
+    color: alt.Color,
+    rule_expr: str | None = None,
+    extra_layers: Sequence[alt.Chart] = (),
+    label_width: int = 170,
+) -> alt.HConcatChart:
+    sort = list(order) if order is not None else None
+    height = alt.Step(22)
+    yenc = alt.Y(f"{y}:N", title=y_title, sort=sort)
+    pts = base.mark_point(filled=True, size=80, opacity=1).encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(zero=False, nice=True, padding=12)),
+        y=yenc,
+        color=color,
+        tooltip=[
+            alt.Tooltip(f"{y}:N"),
+            alt.Tooltip(f"{x}:Q", format=".2f"),
+            alt.Tooltip("label:N", title="detail"),
+        ],
+    )
+    layers: list[alt.Chart] = [*extra_layers, pts]
+    if rule_expr is not None:
+        layers.insert(
+            0,
+            base.transform_calculate(ref=rule_expr)
+            .mark_rule(color=DARK, strokeDash=[4, 3])
+            .encode(x="mean(ref):Q"),
+        )
+    left = alt.layer(*layers).properties(width=width, height=height)
+    right = (
+        base.mark_text(align="left", baseline="middle", fontSize=10)
+        .encode(y=alt.Y(f"{y}:N", sort=sort, axis=None), text="label:N", x=alt.value(4))
+        .properties(width=label_width, height=height)
+    )
+    return alt.hconcat(left, right, spacing=4).resolve_scale(y="shared")
+
+
+@templated
+def breakdown(
+    rows: Rows, dim: str, order: Sequence[str], sel: Sel, width: int = 250
+) -> dict[str, Any]:
+    """Success % of the selected SRV by region or by device type, against its overall rate."""
+    other = (
+        f"datum.device_type == {DEVICE_SEL}" if dim == "region" else f"datum.region == {REGION_SEL}"
+    )
+    chosen = "f_region" if dim == "region" else "f_device"
+    base = (
+        alt.Chart(_data(rows))
+        .transform_filter(f"{SUBJECT} && {other}")
+        .transform_calculate(overall_pct=f"datum.{dim} == 'ALL' ? datum.success_percent : null")
+        .transform_joinaggregate(overall="max(overall_pct)")
+        .transform_filter(f"datum.{dim} != 'ALL' && datum.success_percent != null")
+        .transform_calculate(
+            label="format(floor(datum.success_percent * 100) / 100, '.2f') + ' % of ' + format(datum.submitted, ',') + ' requests'",
+            chosen=f"{chosen} == '*' || {chosen} == datum.{dim} ? 'selected' : 'other'",
+        )
+    )
+    color = alt.Color(
+        "chosen:N", legend=None, scale=alt.Scale(domain=["selected", "other"], range=[BLUE, GREY])
+    )
+    return finish(
+        _dots(
+            base,
+            dim,
+            None,
+            "success_percent",
+            "Success % (dashed: overall)",
+            "label",
+            order,
+            width,
+            color,
+            rule_expr="datum.overall",
+        ),
+        sel,
+        rows,
+    )
+
+
+@templated
+def by_srv(rows: Rows, order: Sequence[str], sel: Sel, width: int = 250) -> dict[str, Any]:
+    """Success % and within-TRT % of each SRV of the selected process."""
+    base = (
+        alt.Chart(_data(rows))
+        .transform_filter(
+            f"datum.srv != 'ALL' && (f_bp == '*' || datum.business_process == f_bp) && datum.region == {REGION_SEL} && datum.device_type == {DEVICE_SEL}"
+        )
+        .transform_filter("datum.success_percent != null")
+        .transform_calculate(
+            label="format(floor(datum.success_percent * 100) / 100, '.2f') + ' % of ' + format(datum.submitted, ',')",
+            chosen="f_srv == '*' || f_srv == datum.srv ? 'selected' : 'other'",
+        )
+    )
+    color = alt.Color(
+        "chosen:N", legend=None, scale=alt.Scale(domain=["selected", "other"], range=[BLUE, GREY])
+    )
+    return finish(
+        _dots(base, "srv", "SRV", "success_percent", "Success %", "label", order, width, color),
+        sel,
+        rows,
+    )
+
+
+# -- round trip time against the target -------------------------------------------------------
+
+
+@templated
+def rtt(
+    rows: Rows,
+    dim: str,
+    order: Sequence[str],
+    sel: Sel,
+    width: int = 250,
+    scope: str = "subject",
+) -> dict[str, Any]:
+    """RTT percentiles (p50 to p95) per region (or per SRV), the TRT as a red line."""
+    if scope == "subject":
+        other = (
+            f"datum.device_type == {DEVICE_SEL}"
+            if dim == "region"
+            else f"datum.region == {REGION_SEL}"
+        )
+        flt = f"{SUBJECT} && {other} && datum.{dim} != 'ALL'"
+    else:  # one row per SRV of the selected process
+        flt = f"datum.srv != 'ALL' && (f_bp == '*' || datum.business_process == f_bp) && (f_srv == '*' || datum.srv == f_srv) && datum.region == {REGION_SEL} && datum.device_type == {DEVICE_SEL}"
+    base = (
+        alt.Chart(_data(rows))
+        .transform_filter(flt)
+        .transform_filter("datum.rtt_p50_s != null")
+        .transform_calculate(
+            label="'p50 ' + format(datum.rtt_p50_s, '.3~r') + ' · p90 ' + format(datum.rtt_p90_s, '.3~r') + ' · p95 ' + format(datum.rtt_p95_s, '.3~r') + ' s'"
+        )
+    )
+    sort = list(order)
+    height = alt.Step(22)
+    xs = alt.Scale(zero=True, nice=True)
+    span = base.mark_rule(color=BLUE, strokeWidth=2).encode(
+        x=alt.X("rtt_p50_s:Q", title="Round trip time, s (p50 to p95; red: TRT)", scale=xs),
+        x2="rtt_p95_s:Q",
+        y=alt.Y(f"{dim}:N", sort=sort, title=None),
+    )
+    p50 = base.mark_point(filled=True, size=60, color=BLUE, opacity=1).encode(
+        x="rtt_p50_s:Q", y=alt.Y(f"{dim}:N", sort=sort)
+    )
+    p90 = base.mark_tick(color=BLUE, thickness=2, size=12).encode(
+        x="rtt_p90_s:Q", y=alt.Y(f"{dim}:N", sort=sort)
+    )
+    p95 = base.mark_point(
+        shape="triangle-right", filled=True, size=60, color=BLUE, opacity=1
+    ).encode(x="rtt_p95_s:Q", y=alt.Y(f"{dim}:N", sort=sort))
+    trt = base.mark_tick(color=RED, thickness=2, size=18).encode(
+        x="trt_s:Q", y=alt.Y(f"{dim}:N", sort=sort), tooltip=[alt.Tooltip("trt_s:Q", title="TRT s")]
+    )
+    left = alt.layer(span, p50, p90, p95, trt).properties(width=width, height=height)
+    right = (
+        base.mark_text(align="left", baseline="middle", fontSize=10)
+        .encode(y=alt.Y(f"{dim}:N", sort=sort, axis=None), text="label:N", x=alt.value(4))
+        .properties(width=190, height=height)
+    )
+    return finish(alt.hconcat(left, right, spacing=4).resolve_scale(y="shared"), sel, rows)
+
+
+# -- parties -----------------------------------------------------------------------------------
+
+
+@templated
+def parties(rows: Rows, sel: Sel, top: int = 15, width: int = 170) -> dict[str, Any]:
+    """Each party's success % and how far it moves the whole: the overall rate minus the rate
+    without that party's requests (negative: the party pulls everyone's figure down)."""
+    base = (
+        alt.Chart(_data(rows))
+        .transform_filter(
+            f"{IN_SCOPE} && datum.region == {REGION_SEL} && datum.device_type == {DEVICE_SEL}"
+        )
+        .transform_filter("f_srv != '*' || datum.srv == 'ALL'")
+        .transform_aggregate(
+            succeeded="sum(succeeded)", failed="sum(failed)", groupby=["party_label"]
+        )
+        .transform_filter("datum.succeeded + datum.failed > 0")
+        .transform_joinaggregate(ts="sum(succeeded)", tf="sum(failed)")
+        .transform_calculate(
+            rate="100 * datum.succeeded / (datum.succeeded + datum.failed)",
+            overall="100 * datum.ts / (datum.ts + datum.tf)",
+            without="datum.ts + datum.tf - datum.succeeded - datum.failed > 0 ? 100 * (datum.ts - datum.succeeded) / (datum.ts + datum.tf - datum.succeeded - datum.failed) : datum.ts / (datum.ts + datum.tf) * 100",
+        )
+        .transform_calculate(
+            pull="datum.overall - datum.without", size="abs(datum.overall - datum.without)"
+        )
+        .transform_window(
+            rank="row_number()",
+            sort=[alt.SortField("size", order="descending"), alt.SortField("party_label")],
+        )
+        .transform_filter(f"datum.rank <= {top}")
+        .transform_calculate(
+            direction="datum.pull < 0 ? 'pulls the whole down' : 'lifts the whole'",
+        )
+    )
+    y = alt.Y(
+        "party_label:N", title=None, sort=alt.EncodingSortField("pull", op="min", order="ascending")
+    )
+    h = alt.Step(18)
+    rate = alt.layer(
+        base.mark_rule(color=DARK, strokeDash=[4, 3]).encode(x="mean(overall):Q"),
+        base.mark_point(filled=True, size=70, color=BLUE, opacity=1).encode(
+            x=alt.X(
+                "rate:Q",
+                title="Party success % (dashed: whole)",
+                scale=alt.Scale(zero=False, nice=True, padding=10),
+            ),
+            y=y,
+            tooltip=[
+                "party_label:N",
+                alt.Tooltip("rate:Q", format=".2f"),
+                alt.Tooltip("pull:Q", format="+.3f"),
+            ],
+        ),
+    ).properties(width=width, height=h)
+    pull = (
+        base.mark_bar(height=10)
+        .encode(
+            x=alt.X("pull:Q", title="Moves the whole by (points)"),
+            y=alt.Y(
+                "party_label:N",
+                sort=alt.EncodingSortField("pull", op="min", order="ascending"),
+                axis=None,
+            ),
+            color=alt.Color(
+                "direction:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["pulls the whole down", "lifts the whole"], range=[RED, BLUE]
+                ),
+            ),
+            tooltip=["party_label:N", alt.Tooltip("pull:Q", format="+.3f", title="points")],
+        )
+        .properties(width=110, height=h)
+    )
+    return finish(alt.hconcat(rate, pull, spacing=6).resolve_scale(y="shared"), sel, rows)
+
+
+@templated
+def srv_trend(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
+    """Success % of the selected SRV (or process, or network) month by month."""
+    base = alt.Chart(_data(rows)).transform_filter(
+        f"{SUBJECT} && datum.region == {REGION_SEL} && datum.device_type == {DEVICE_SEL}"
+    )
+    chart = base.mark_line(
+        color=BLUE, point=alt.OverlayMarkDef(color=BLUE, filled=True, size=40)
+    ).encode(
+        x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("success_percent:Q", title="Success %", scale=alt.Scale(zero=False, nice=True)),
+        tooltip=["month:O", alt.Tooltip("success_percent:Q", format=".2f")],
+    )
+    return finish(chart.properties(width=width, height=140), sel, rows)
+
+
+@templated
+def standing(rows: Rows, order: Sequence[str], sel: Sel, width: int = 240) -> dict[str, Any]:
+    """Success % and within-TRT % of each standing business process (Alerts from CPM3)."""
+    base = (
+        alt.Chart(_data(rows))
+        .transform_fold(["success_percent", "within_trt_percent"], as_=["measure", "value"])
+        .transform_filter("datum.value != null")
+        .transform_calculate(
+            measure="datum.measure == 'success_percent' ? 'success %' : 'within TRT %'"
+        )
+    )
+    y = alt.Y("name:N", title=None, sort=list(order))
+    height = alt.Step(24)
+    pts = base.mark_point(filled=True, size=80, opacity=1).encode(
+        x=alt.X("value:Q", title="%", scale=alt.Scale(zero=False, nice=True, padding=12)),
+        y=y,
+        color=alt.Color(
+            "measure:N",
+            title=None,
+            scale=alt.Scale(domain=["success %", "within TRT %"], range=[BLUE, ORANGE]),
+        ),
+        shape=alt.Shape(
+            "measure:N",
+            legend=None,
+            scale=alt.Scale(domain=["success %", "within TRT %"], range=["circle", "diamond"]),
+        ),
+        tooltip=["name:N", "measure:N", alt.Tooltip("value:Q", format=".2f")],
+    )
+    left = pts.properties(width=width, height=height)
+    right = (
+        alt.Chart(_data(rows))
+        .mark_text(align="left", baseline="middle", fontSize=10)
+        .encode(y=alt.Y("name:N", sort=list(order), axis=None), text="label:N", x=alt.value(4))
+        .properties(width=190, height=height)
+    )
+    return finish(alt.hconcat(left, right, spacing=4).resolve_scale(y="shared"), sel, rows)
+
+
+@templated
+def daily_by_process(
+    rows: Rows, order: Sequence[str], sel: Sel, width: int = 400
+) -> dict[str, Any]:
+    """Daily success % of each business process (rows carry `name`, the process's name)."""
+    base = (
+        alt.Chart(_data(rows))
+        .transform_filter(
+            f"(f_bp == '*' || datum.business_process == f_bp) && datum.region == {REGION_SEL}"
+        )
+        .transform_aggregate(
+            succeeded="sum(succeeded)", failed="sum(failed)", groupby=["date", "name"]
+        )
+        .transform_filter("datum.succeeded + datum.failed > 0")
+        .transform_calculate(rate="100 * datum.succeeded / (datum.succeeded + datum.failed)")
+    )
+    chart = base.mark_line(strokeWidth=1.6).encode(
+        x=alt.X(
+            "date:T",
+            timeUnit="utcyearmonthdate",
+            title=None,
+            axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=10),
+        ),
+        y=alt.Y("rate:Q", title="Success %", scale=alt.Scale(zero=False, nice=True)),
+        color=alt.Color(
+            "name:N",
+            title=None,
+            sort=list(order),
+            legend=alt.Legend(orient="right", labelLimit=180),
+        ),
+        tooltip=[
+            "name:N",
+            alt.Tooltip("date:T", timeUnit="utcyearmonthdate", title="day"),
+            alt.Tooltip("rate:Q", format=".2f"),
+        ],
+    )
+    return finish(chart.properties(width=width - 130, height=170), sel, rows)

@@ -1,0 +1,256 @@
+"""What every pack shares: the month being reported, its deadline, the cover and CPM helpers.
+
+The cover answers the first questions a reader has (which month, produced when, due when, late
+or not, and which measures cannot be reported this month) so they are never buried inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from opmetrics.reports import fmt
+from opmetrics.reports.data import View, cpm_order, num, pct
+from opmetrics.reports.spec import STATUS_LABELS, Cell, Column, Cover, Paragraph
+from opmetrics.results.schema import ALL, status_of
+from opmetrics.workdays import Lateness, pack_due_date
+
+SUBTITLE = "Smart Energy Code · Operational Metrics (MP122)"
+
+
+@dataclass(frozen=True)
+class PackContext:
+    """One rendering: this month's results, earlier months (oldest first) and the dates."""
+
+    view: View
+    history: tuple[View, ...]
+    produced_on: date
+
+    @property
+    def month_title(self) -> str:
+        return self.view.month.title
+
+    @property
+    def due_on(self) -> date:
+        return pack_due_date(self.view.month)
+
+    @property
+    def lateness(self) -> Lateness:
+        return Lateness(self.due_on, self.produced_on)
+
+    def not_reportable(self) -> dict[str, str]:
+        return self.view.r.reportability()
+
+
+def cover(ctx: PackContext, title: str) -> Cover:
+    m = ctx.view.r.manifest
+    cat = m.get("catalog") or {}
+    facts: list[tuple[str, str]] = []
+    if cat:
+        facts.append(
+            (
+                "Reference catalog",
+                f"version {cat.get('version', '?')} (sha256 {str(cat.get('sha256', ''))[:12]})",
+            )
+        )
+    engine = m.get("engine")
+    if isinstance(engine, dict) and engine:
+        facts.append(
+            (
+                "Computed with",
+                ", ".join(
+                    f"{k} {v}"
+                    for k, v in sorted(engine.items())
+                    if isinstance(v, str | int | float)
+                ),
+            )
+        )
+    perc = m.get("percentiles")
+    if isinstance(perc, dict) and perc.get("method"):
+        facts.append(("RTT percentiles", _percentile_text(perc)))
+    if m.get("opmetrics_version"):
+        facts.append(("Results written by", f"opmetrics {m['opmetrics_version']}"))
+    if ctx.history:
+        facts.append(("Earlier months shown", ", ".join(v.month.title for v in ctx.history)))
+    alerts = tuple(
+        f"{cpm} cannot be reported for {ctx.month_title}: {reason}. An unreported month is scored as zero."
+        for cpm, reason in ctx.not_reportable().items()
+    )
+    late = ctx.lateness
+    return Cover(
+        title=title,
+        subtitle=SUBTITLE,
+        month=str(ctx.view.month),
+        month_title=ctx.month_title,
+        produced_on=ctx.produced_on,
+        due_on=ctx.due_on,
+        late=late.late,
+        lateness=late.text,
+        facts=tuple(facts),
+        alerts=alerts,
+    )
+
+
+def _percentile_text(p: dict[str, Any]) -> str:
+    text = str(p["method"])
+    bounds = []
+    if p.get("relative_bound") is not None:
+        bounds.append(f"within {float(p['relative_bound']) * 100:g} %")
+    if p.get("absolute_bound_s") is not None:
+        bounds.append(f"or {float(p['absolute_bound_s']):g} s")
+    if p.get("bound") is not None:
+        bounds.append(str(p["bound"]))
+    return text + (f" ({' '.join(bounds)})" if bounds else "")
+
+
+def not_reportable_paragraphs(
+    ctx: PackContext, only: tuple[str, ...] | None = None
+) -> list[Paragraph]:
+    return [
+        Paragraph(f"{cpm} is NOT REPORTABLE for {ctx.month_title}: {reason}.", "alert")
+        for cpm, reason in ctx.not_reportable().items()
+        if only is None or cpm in only
+    ]
+
+
+# -- CPM rows ----------------------------------------------------------------------------------
+
+
+def status_cell(status: Any) -> Cell:
+    s = str(status) if isinstance(status, str) else "no_activity"
+    return Cell(STATUS_LABELS.get(s, s), s)
+
+
+def value_cell(value: Any, status: Any) -> Cell:
+    if status == "not_reportable":
+        return Cell("n/r", "not_reportable")
+    return Cell(fmt.percent(value), str(status) if isinstance(status, str) else None)
+
+
+def scope_of(row: dict[str, Any], view: View) -> str:
+    """The dimensions of one cpm row, in words."""
+    parts = []
+    if isinstance(row.get("interface"), str):
+        parts.append(row["interface"])
+    if isinstance(row.get("business_process"), str):
+        parts.append(view.bp_name(row["business_process"]))
+    if isinstance(row.get("region"), str):
+        parts.append("all regions" if row["region"] == ALL else row["region"])
+    if isinstance(row.get("time_band"), str):
+        parts.append(f"{row['time_band']} hours")
+    if isinstance(row.get("incident_category"), str):
+        parts.append(f"Category {row['incident_category']}")
+    return ", ".join(parts) or "overall"
+
+
+CPM_COLUMNS = (
+    Column("Measure", "left"),
+    Column("Scope", "left", "1fr"),
+    Column("Numerator"),
+    Column("Denominator"),
+    Column("Value %"),
+    Column("Target %"),
+    Column("Min. %"),
+    Column("Status", "left"),
+)
+
+
+def cpm_table_rows(rows: list[dict[str, Any]], view: View) -> tuple[tuple[Cell, ...], ...]:
+    out = []
+    for r in rows:
+        out.append(
+            (
+                Cell(str(r["cpm"]), bold=True),
+                Cell(scope_of(r, view)),
+                Cell(
+                    fmt.minutes(r["numerator"]) if r["cpm"] == "CPM6" else fmt.count(r["numerator"])
+                ),
+                Cell(
+                    fmt.minutes(r["denominator"])
+                    if r["cpm"] == "CPM6"
+                    else fmt.count(r["denominator"])
+                ),
+                value_cell(r["value_percent"], r["status"]),
+                Cell(fmt.target(r["target_percent"])),
+                Cell(fmt.target(r["minimum_percent"])),
+                status_cell(r["status"]),
+            )
+        )
+    return tuple(out)
+
+
+def cpm_records(view: View) -> list[dict[str, Any]]:
+    df = view.r["cpm"]
+    recs = [
+        {str(k): (None if (isinstance(v, float) and pd.isna(v)) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]
+    return sorted(
+        recs, key=lambda r: cpm_order(str(r["cpm"]))
+    )  # stable: keeps each measure's row order
+
+
+def headline(view: View) -> list[dict[str, Any]]:
+    """One row per headline measure: the all-regions row, or the sum over dimensions.
+
+    CPM6 and CPM6A have no all-in row in the results; their headline adds numerators and
+    denominators over every interface/region/band (CPM6) or process (CPM6A, all regions)."""
+    recs = cpm_records(view)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for r in recs:
+        c = str(r["cpm"])
+        if c in ("CPM6", "CPM6A"):
+            if c in seen:
+                continue
+            seen.add(c)
+            sub = [
+                x for x in recs if x["cpm"] == c and (c == "CPM6" or x.get("region") in (ALL, None))
+            ]
+            if c == "CPM6A" and not sub:
+                sub = [x for x in recs if x["cpm"] == c]
+            out.append(_summed(c, sub))
+            continue
+        if r.get("region") not in (None, ALL):
+            continue
+        out.append({**r, "row_label": _label(r)})
+    return out
+
+
+def _summed(cpm: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    first = rows[0]
+    nr = any(r["status"] == "not_reportable" for r in rows)
+    n = sum(num(r["numerator"]) or 0.0 for r in rows)
+    d = sum(num(r["denominator"]) or 0.0 for r in rows)
+    value = None if nr else pct(n, d)
+    status = (
+        "not_reportable"
+        if nr
+        else status_of(value, d, first["target_percent"], first["minimum_percent"])
+    )
+    scope = "all interfaces, regions, bands" if cpm == "CPM6" else "all processes and regions"
+    return {
+        "cpm": cpm, "interface": None, "region": None, "time_band": None, "business_process": None,
+        "incident_category": None, "numerator": None if nr else n, "denominator": None if nr else d,
+        "value_percent": value, "target_percent": first["target_percent"],
+        "minimum_percent": first["minimum_percent"], "status": status, "scope": scope,
+        "row_label": f"{cpm} ({'all' if cpm == 'CPM6' else 'all processes'})",
+    }  # fmt: skip
+
+
+def _label(r: dict[str, Any]) -> str:
+    if isinstance(r.get("incident_category"), str):
+        return f"{r['cpm']} (Cat {r['incident_category']})"
+    return str(r["cpm"])
+
+
+def headline_table_rows(rows: list[dict[str, Any]], view: View) -> tuple[tuple[Cell, ...], ...]:
+    fixed = []
+    for r in rows:
+        scope = r.get("scope") or scope_of(r, view)
+        fixed.append({**r, "_scope": scope})
+    out = list(cpm_table_rows(fixed, view))
+    return tuple((row[0], Cell(f["_scope"]), *row[2:]) for row, f in zip(out, fixed, strict=True))

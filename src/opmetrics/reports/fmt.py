@@ -1,0 +1,77 @@
+"""How numbers and dates read in the packs.
+
+Percentages are cut, not rounded, to two decimals: a value shown as 99.00 is never really 98.996,
+so the figure printed beside a status never contradicts it (a measure below a 99 % target never
+reads "99.00").
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+DASH = "–"
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def percent(v: Any, decimals: int = 2) -> str:
+    f = _num(v)
+    if f is None:
+        return DASH
+    scale = 10**decimals
+    cut = math.floor(f * scale + 1e-9) / scale
+    return f"{cut:.{decimals}f}"
+
+
+def points(v: Any, decimals: int = 2) -> str:
+    """A signed difference in percentage points."""
+    f = _num(v)
+    if f is None:
+        return DASH
+    r = round(f, decimals)
+    return f"{r + 0.0:+.{decimals}f}" if r != 0 else f"{0:.{decimals}f}"
+
+
+def count(v: Any) -> str:
+    f = _num(v)
+    if f is None:
+        return DASH
+    return f"{round(f):,}"
+
+
+def minutes(v: Any) -> str:
+    f = _num(v)
+    if f is None:
+        return DASH
+    return f"{f:,.1f}"
+
+
+def seconds(v: Any) -> str:
+    f = _num(v)
+    if f is None:
+        return DASH
+    if f >= 100:
+        return f"{f:,.0f}"
+    return f"{f:.2f}" if f < 10 else f"{f:.1f}"
+
+
+def long_date(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def target(v: Any) -> str:
+    """A target or minimum: as few decimals as it needs (99, 99.5)."""
+    f = _num(v)
+    if f is None:
+        return DASH
+    return f"{f:g}"

@@ -1,0 +1,437 @@
+"""One Business Process pack per business process, laid out as MP122 describes.
+
+First the DCC proxy summary (requests targeted at a Comms Hub or Gas Proxy, whose round trip is
+the better proxy of the DCC's own performance), then per SRV: the daily success and failure chart
+with the Category 1/2 incident days marked, the summary against the TRT, the breakdowns by region
+and device type, and the anonymised party chart showing how one party's poor performance moves
+the whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from opmetrics.reports import charts, fmt
+from opmetrics.reports.common import (
+    PackContext,
+    cover,
+    cpm_records,
+    not_reportable_paragraphs,
+    value_cell,
+)
+from opmetrics.reports.data import View, num
+from opmetrics.reports.spec import Block, Cell, Column, Paragraph, Report, Section, Table
+from opmetrics.results.schema import ALL
+
+
+def key_of(bp: str) -> str:
+    return f"bp-{bp}".replace("_", "-")
+
+
+def title_of(view: View, bp: str) -> str:
+    return f"Business Process pack: {view.bp_name(bp)}"
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in r.items()}
+        for r in df.to_dict("records")
+    ]
+
+
+def build(ctx: PackContext, bp: str) -> Report:
+    v = ctx.view
+    srvs = v.srvs_of(bp)
+    sections = [_proxy(ctx, bp), _overview(ctx, bp, srvs)]
+    sections += [_srv_section(ctx, bp, srv) for srv in srvs]
+    title = title_of(v, bp)
+    return Report(
+        key=key_of(bp),
+        title=title,
+        cover=cover(ctx, title),
+        sections=tuple(sections),
+        srvs=tuple(srvs),
+    )
+
+
+# -- DCC proxy -------------------------------------------------------------------------------
+
+
+PROXY_COLUMNS = (
+    Column("SRV", "left"),
+    Column("Region", "left"),
+    Column("Device", "left"),
+    Column("Requests"),
+    Column("Failed"),
+    Column("Within TRT %"),
+    Column("TRT s"),
+    Column("Mean s"),
+    Column("p50 s"),
+    Column("p90 s"),
+    Column("p95 s"),
+)
+
+
+def _proxy(ctx: PackContext, bp: str) -> Section:
+    v = ctx.view
+    p = v.r["dcc_proxy"]
+    p = p[(p["business_process"] == bp) & (p["srv"] != ALL)]
+    blocks: list[Block] = [
+        Paragraph(
+            "Requests targeted at a Communications Hub Function (CHF) or Gas Proxy Function (GPF): their "
+            "round trip time is a better proxy of the DCC's own performance than a gas meter's, which "
+            "wakes only every 30 minutes. Round trip times are of successful requests; within TRT is over "
+            "successful and failed requests."
+        )
+    ]
+    if p.empty:
+        blocks.append(
+            Paragraph(
+                f"No request of {v.bp_name(bp)} was targeted at a CHF or GPF in {ctx.month_title}.",
+                "note",
+            )
+        )
+        return Section("DCC proxy summary (CHF and GPF targets)", tuple(blocks), anchor="proxy")
+    regions = [ALL, *v.regions()]
+    rows = []
+    for srv in v.srvs_of(bp):
+        sub = p[p["srv"] == srv]
+        if sub.empty:
+            continue
+        devices = [ALL, *sorted(d for d in set(sub["device_type"]) if d != ALL)]
+        if len(devices) == 2 and (sub["device_type"] == ALL).any():
+            devices = [ALL]  # one device type: its ALL row says it all
+        for dev in devices:
+            for reg in regions:
+                hit = sub[(sub["region"] == reg) & (sub["device_type"] == dev)]
+                if hit.empty:
+                    continue
+                r = hit.iloc[0]
+                dev_text = (
+                    dev
+                    if dev != ALL
+                    else "+".join(sorted(d for d in set(sub["device_type"]) if d != ALL)) or ALL
+                )
+                rows.append(
+                    (
+                        Cell(srv, bold=reg == ALL),
+                        Cell("All" if reg == ALL else reg),
+                        Cell(dev_text),
+                        Cell(fmt.count(r["submitted"])),
+                        Cell(fmt.count(r["failed"])),
+                        Cell(fmt.percent(r["within_trt_percent"])),
+                        Cell(fmt.seconds(r["trt_s"])),
+                        Cell(fmt.seconds(r["rtt_mean_s"])),
+                        Cell(fmt.seconds(r["rtt_p50_s"])),
+                        Cell(fmt.seconds(r["rtt_p90_s"])),
+                        Cell(fmt.seconds(r["rtt_p95_s"])),
+                    )
+                )
+    blocks.append(
+        Table(
+            "proxy", "CHF and GPF targets by SRV and region", PROXY_COLUMNS, tuple(rows), small=True
+        )
+    )
+    return Section("DCC proxy summary (CHF and GPF targets)", tuple(blocks), anchor="proxy")
+
+
+# -- overview --------------------------------------------------------------------------------
+
+
+def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
+    v = ctx.view
+    blocks: list[Block] = [*not_reportable_paragraphs(ctx, only=("CPM6A",))]
+    tot = v.summary(bp, ALL)
+    if tot["submitted"]:
+        blocks.append(
+            Paragraph(
+                f"In {ctx.month_title} {v.bp_name(bp)} carried {fmt.count(tot['submitted'])} service requests: "
+                f"{fmt.percent(tot['success_percent'])} % succeeded and {fmt.percent(tot['within_trt_percent'])} % "
+                f"succeeded within the Target Response Time; {fmt.count(tot['excluded'])} were excluded as "
+                "caused outside the DCC's control."
+            )
+        )
+    rows = []
+    for srv in srvs:
+        r = v.summary(bp, srv)
+        rows.append(
+            (
+                Cell(srv, bold=True),
+                Cell(v.srv_name(srv)),
+                Cell(fmt.count(r["submitted"])),
+                Cell(fmt.count(r["failed"])),
+                Cell(fmt.count(r["excluded"])),
+                Cell(fmt.percent(r["success_percent"])),
+                Cell(fmt.percent(r["within_trt_percent"])),
+                Cell(fmt.seconds(r["rtt_p95_s"])),
+            )
+        )
+    cols = (
+        Column("SRV", "left"),
+        Column("Name", "left", "1fr"),
+        Column("Requests"),
+        Column("Failed"),
+        Column("Excluded"),
+        Column("Success %"),
+        Column("Within TRT %"),
+        Column("p95 s"),
+    )
+    blocks.append(Table("srvs", "SRVs of the process", cols, tuple(rows), small=True))
+    summary = records(v.summary_rows()[v.summary_rows()["business_process"] == bp])
+    if len(srvs) > 1 and tot["submitted"]:
+        blocks.append(
+            charts.make(
+                "by-srv",
+                "Success by SRV",
+                "Each SRV's success rate over the month, all regions and device types.",
+                charts.by_srv(summary, srvs, charts.Sel(bp=bp)),
+            )
+        )
+    cpm6a = [r for r in cpm_records(v) if r["cpm"] == "CPM6A" and r.get("business_process") == bp]
+    if cpm6a:
+        cells = []
+        for r in cpm6a:
+            cells.append(
+                (
+                    Cell("All" if r["region"] == ALL else str(r["region"])),
+                    Cell(fmt.count(r["numerator"])),
+                    Cell(fmt.count(r["denominator"])),
+                    value_cell(r["value_percent"], r["status"]),
+                    Cell(fmt.target(r["target_percent"])),
+                    Cell(fmt.target(r["minimum_percent"])),
+                )
+            )
+        cols2 = (
+            Column("Region", "left", "1fr"),
+            Column("Within TRT"),
+            Column("Requests"),
+            Column("CPM6A %"),
+            Column("Target %"),
+            Column("Min. %"),
+        )
+        blocks.append(Table("cpm6a", "CPM6A for this process", cols2, tuple(cells), small=True))
+    return Section(f"{v.bp_name(bp)}: overview", tuple(blocks), anchor="overview", new_page=False)
+
+
+# -- one SRV ---------------------------------------------------------------------------------
+
+
+SUMMARY_COLUMNS = (
+    Column("Region", "left"),
+    Column("Requests"),
+    Column("Succeeded"),
+    Column("Failed"),
+    Column("Excluded"),
+    Column("Success %"),
+    Column("Within TRT %"),
+    Column("Mean s"),
+    Column("p50 s"),
+    Column("p90 s"),
+    Column("p95 s"),
+)
+
+
+def _summary_row(label: str, r: dict[str, Any]) -> tuple[Cell, ...]:
+    return (
+        Cell(label, bold=label == "All"),
+        Cell(fmt.count(r["submitted"])),
+        Cell(fmt.count(r["succeeded"])),
+        Cell(fmt.count(r["failed"])),
+        Cell(fmt.count(r["excluded"])),
+        Cell(fmt.percent(r["success_percent"])),
+        Cell(fmt.percent(r["within_trt_percent"])),
+        Cell(fmt.seconds(r["rtt_mean_s"])),
+        Cell(fmt.seconds(r["rtt_p50_s"])),
+        Cell(fmt.seconds(r["rtt_p90_s"])),
+        Cell(fmt.seconds(r["rtt_p95_s"])),
+    )
+
+
+def daily_caption(v: View, srvs: list[str], region: str = ALL) -> str:
+    days = records(v.daily(srvs, region))
+    inc = [x["date"] for x in days if x["incident"]]
+    text = "Blue line: share of requests that succeeded each day; bars: requests succeeded and failed. "
+    if inc:
+        listed = ", ".join(f"{d.day} {d:%b}" for d in inc[:8]) + (" ..." if len(inc) > 8 else "")
+        text += f"Red dots: days with a Category 1 or 2 incident open ({listed}). "
+    else:
+        text += "No Category 1 or 2 incident was open this month. "
+    rates = [
+        (100.0 * int(x["succeeded"]) / (int(x["succeeded"]) + int(x["failed"])), x["date"])
+        for x in days
+        if int(x["succeeded"]) + int(x["failed"])
+    ]
+    if rates:
+        low, day = min(rates, key=lambda t: t[0])
+        text += f"Lowest day: {day.day} {day:%B} at {fmt.percent(low)} %."
+    return text
+
+
+def party_caption(v: View, bp: str, srv: str) -> str:
+    """Name the party that moves the whole most, with the overall rate with and without it."""
+    g = v.party_totals(bp, srv)
+    g = g[(g["succeeded"] + g["failed"]) > 0]
+    if g.empty:
+        return "No party data for this SRV."
+    ts, tf = float(g["succeeded"].sum()), float(g["failed"].sum())
+    overall = 100 * ts / (ts + tf)
+    best: tuple[float, str, float, float, float] | None = None
+    for r in records(g):
+        ok, bad = float(r["succeeded"]), float(r["failed"])
+        rest = ts + tf - ok - bad
+        if rest <= 0:
+            continue
+        without = 100 * (ts - ok) / rest
+        pull = overall - without
+        if best is None or pull < best[0]:
+            best = (
+                pull,
+                str(r["party_label"]),
+                100 * ok / (ok + bad),
+                without,
+                (ok + bad) / (ts + tf),
+            )
+    base = f"{len(g)} parties sent requests; the largest movers are shown. "
+    if best is None or best[0] >= -0.005:
+        return (
+            base
+            + f"No single party moves the whole ({fmt.percent(overall)} %) down by more than 0.01 points."
+        )
+    pull, label, rate, without, share = best
+    return base + (
+        f"{label} sent {share * 100:.1f} % of the requests at {fmt.percent(rate)} % success and pulls the whole "
+        f"down by {abs(pull):.2f} points: {fmt.percent(overall)} % with it, {fmt.percent(without)} % without it."
+    )
+
+
+def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
+    v = ctx.view
+    title = v.srv_title(srv)
+    tot = v.summary(bp, srv)
+    key = srv.replace(".", "_")
+    if not tot["submitted"]:
+        return Section(
+            title,
+            (Paragraph(f"No requests for SRV {srv} in {ctx.month_title}.", "note"),),
+            anchor=f"srv-{key}",
+        )
+    sel = charts.Sel(bp=bp, srv=srv)
+    trt = num(tot["trt_s"])
+    blocks: list[Block] = [
+        Paragraph(
+            f"{fmt.count(tot['submitted'])} requests: {fmt.count(tot['succeeded'])} succeeded, "
+            f"{fmt.count(tot['failed'])} failed and {fmt.count(tot['excluded'])} were excluded; "
+            f"{fmt.percent(tot['success_percent'])} % success, {fmt.percent(tot['within_trt_percent'])} % "
+            f"within the {fmt.seconds(trt) + ' s ' if trt else ''}Target Response Time "
+            f"(median round trip {fmt.seconds(tot['rtt_p50_s'])} s, 95th percentile {fmt.seconds(tot['rtt_p95_s'])} s)."
+        )
+    ]
+    daily = v.r["srv_daily"]
+    blocks.append(
+        charts.make(
+            f"daily-{key}",
+            "Daily success and failure",
+            daily_caption(v, [srv]),
+            charts.daily(records(daily[daily["srv"] == srv]), sel),
+        )
+    )
+    rows = [_summary_row("All", tot)]
+    for reg in v.regions():
+        r = v.summary(bp, srv, reg)
+        if r["submitted"]:
+            rows.append(_summary_row(reg, r))
+    blocks.append(
+        Table(
+            f"summary-{key}",
+            f"Summary by region (round trip times of successful requests; TRT {fmt.seconds(trt)} s)",
+            SUMMARY_COLUMNS,
+            tuple(rows),
+            small=True,
+        )
+    )
+    srows = records(v.summary_rows()[v.summary_rows()["srv"] == srv])
+    present_regions = [r for r in v.regions() if v.summary(bp, srv, r)["submitted"]]
+    blocks.append(
+        charts.make(
+            f"rtt-{key}",
+            "Round trip time against the TRT, by region",
+            "Blue: from the median (dot) through the 90th (tick) to the 95th percentile (triangle) of "
+            "successful requests' round trip times; red: the Target Response Time.",
+            charts.rtt(srows, "region", present_regions, sel),
+        )
+    )
+    blocks.append(
+        charts.make(
+            f"region-{key}",
+            "Success by region",
+            _spread_caption(v, bp, srv, "region", present_regions),
+            charts.breakdown(srows, "region", present_regions, sel),
+        )
+    )
+    devices = v.device_types_of(srv)
+    if devices:
+        drows = []
+        for d in devices:
+            r = v.summary(bp, srv, ALL, d)
+            drows.append(
+                (
+                    Cell(d),
+                    Cell(fmt.count(r["submitted"])),
+                    Cell(fmt.count(r["failed"])),
+                    Cell(fmt.percent(r["success_percent"])),
+                    Cell(fmt.percent(r["within_trt_percent"])),
+                    Cell(fmt.seconds(r["rtt_p50_s"])),
+                    Cell(fmt.seconds(r["rtt_p95_s"])),
+                )
+            )
+        dcols = (
+            Column("Device type", "left", "1fr"),
+            Column("Requests"),
+            Column("Failed"),
+            Column("Success %"),
+            Column("Within TRT %"),
+            Column("p50 s"),
+            Column("p95 s"),
+        )
+        blocks.append(Table(f"devices-{key}", "By device type", dcols, tuple(drows), small=True))
+        if len(devices) > 1:
+            blocks.append(
+                charts.make(
+                    f"device-{key}",
+                    "Success by device type",
+                    _spread_caption(v, bp, srv, "device_type", devices),
+                    charts.breakdown(srows, "device_type", devices, sel),
+                )
+            )
+    party = v.r["srv_party"]
+    prow = records(party[party["srv"] == srv])
+    if prow:
+        blocks.append(
+            charts.make(
+                f"parties-{key}",
+                "Anonymised SEC Parties: how each moves the whole",
+                party_caption(v, bp, srv),
+                charts.parties(prow, sel),
+            )
+        )
+    return Section(title, tuple(blocks), anchor=f"srv-{key}")
+
+
+def _spread_caption(v: View, bp: str, srv: str, dim: str, values: list[str]) -> str:
+    tot = v.summary(bp, srv)
+    got = []
+    for x in values:
+        r = v.summary(bp, srv, x, ALL) if dim == "region" else v.summary(bp, srv, ALL, x)
+        if num(r["success_percent"]) is not None:
+            got.append((float(r["success_percent"]), x, int(r["succeeded"]) + int(r["failed"])))
+    if len(got) < 2:
+        return "Dashed line: the SRV's overall success rate."
+    low, high = min(got), max(got)
+    word = "region" if dim == "region" else "device type"
+    return (
+        f"Dashed line: the SRV's overall {fmt.percent(tot['success_percent'])} %. Lowest {word}: {low[1]} at "
+        f"{fmt.percent(low[0])} %; highest: {high[1]} at {fmt.percent(high[0])} % "
+        f"(a spread of {high[0] - low[0]:.2f} points)."
+    )

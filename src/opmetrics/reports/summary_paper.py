@@ -1,0 +1,176 @@
+"""The summary paper for the Operations Group: the standing metrics, then what to discuss.
+
+A few pages: an overview of every standing business process (Alerts from CPM3, as it has no
+SRVs) with graphs, then the ad-hoc items `adhoc.select` picks, each with its graph and one
+sentence saying what it shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opmetrics.reports import adhoc, charts, fmt, measure_charts
+from opmetrics.reports.common import (
+    PackContext,
+    cover,
+    cpm_records,
+    headline,
+    not_reportable_paragraphs,
+    status_cell,
+    value_cell,
+)
+from opmetrics.reports.data import num
+from opmetrics.reports.process_pack import records
+from opmetrics.reports.spec import (
+    Block,
+    Cell,
+    Chart,
+    Column,
+    Heading,
+    Paragraph,
+    Report,
+    Section,
+    Table,
+)
+from opmetrics.results.schema import ALL
+
+TITLE = "Summary paper for the Operations Group"
+
+
+def standing_rows(ctx: PackContext) -> list[dict[str, Any]]:
+    """One row per standing process: requests, success, within TRT, CPM6A (Alerts: CPM3)."""
+    v = ctx.view
+    cpm = cpm_records(v)
+    out = []
+    for bp in v.catalog.business_processes.values():
+        if not bp.standing:
+            continue
+        if bp.reported_from == "alerts":
+            c3 = next((r for r in cpm if r["cpm"] == "CPM3"), None)
+            out.append({
+                "business_process": bp.id, "name": f"{bp.name} (CPM3)", "submitted": num(c3["denominator"]) if c3 else None,
+                "success_percent": None, "within_trt_percent": c3["value_percent"] if c3 else None,
+                "measure": c3, "label": (f"{fmt.percent(c3['value_percent'])} % delivered within TRT" if c3 and c3["value_percent"] is not None else "not measured"),
+            })  # fmt: skip
+            continue
+        s = v.summary(bp.id, ALL)
+        c6a = next(
+            (
+                r
+                for r in cpm
+                if r["cpm"] == "CPM6A"
+                and r.get("business_process") == bp.id
+                and r.get("region") == ALL
+            ),
+            None,
+        )
+        out.append({
+            "business_process": bp.id, "name": bp.name, "submitted": s["submitted"],
+            "success_percent": s["success_percent"], "within_trt_percent": s["within_trt_percent"], "measure": c6a,
+            "label": f"{fmt.percent(s['success_percent'])} % success · {fmt.percent(s['within_trt_percent'])} % in TRT",
+        })  # fmt: skip
+    return out
+
+
+def build(ctx: PackContext) -> Report:
+    v = ctx.view
+    rows = standing_rows(ctx)
+    blocks: list[Block] = [*not_reportable_paragraphs(ctx)]
+    trows = []
+    for r in rows:
+        m = r["measure"]
+        trows.append(
+            (
+                Cell(r["name"], bold=True),
+                Cell(fmt.count(r["submitted"])),
+                Cell(fmt.percent(r["success_percent"])),
+                Cell(fmt.percent(r["within_trt_percent"])),
+                Cell(str(m["cpm"]) if m else fmt.DASH),
+                value_cell(m["value_percent"], m["status"]) if m else Cell(fmt.DASH),
+                status_cell(m["status"]) if m else Cell(fmt.DASH),
+            )
+        )
+    cols = (
+        Column("Business process", "left", "1fr"),
+        Column("Requests / alerts"),
+        Column("Success %"),
+        Column("Within TRT %"),
+        Column("Measure", "left"),
+        Column("Value %"),
+        Column("Status", "left"),
+    )
+    blocks.append(
+        Table(
+            "standing",
+            "Standing business processes",
+            cols,
+            tuple(trows),
+            note="Within TRT: successful requests (Alerts: alerts delivered) within the Target Response Time. "
+            "Measure: the process's CPM6A (all regions); Alerts are measured by CPM3.",
+        )
+    )
+    order = [r["name"] for r in rows]
+    blocks.append(
+        charts.make(
+            "standing",
+            "Standing business processes",
+            "Blue dots: share of requests that succeeded; orange diamonds: share that succeeded within "
+            "the Target Response Time (Alerts: delivered within it).",
+            charts.standing(rows, order, charts.Sel()),
+        )
+    )
+    daily = v.r["srv_daily"]
+    names = {bp: v.bp_name(bp) for bp in set(daily["business_process"])}
+    standing_ids = {r["business_process"] for r in rows}
+    drows = records(
+        daily[daily["business_process"].isin(standing_ids)].assign(
+            name=lambda d: d["business_process"].map(names)
+        )
+    )
+    if drows:
+        blocks.append(
+            charts.make(
+                "standing-daily",
+                "Daily success by business process",
+                "Each line is one process's share of requests that succeeded each day, all regions.",
+                charts.daily_by_process(
+                    drows, [n for n in order if n in names.values()], charts.Sel()
+                ),
+            )
+        )
+    heads = headline(v)
+    blocks.append(
+        charts.make(
+            "cpm-headline",
+            "Code Performance Measures",
+            "Each dot is a measure's value, coloured by status; black tick: target; red tick: minimum.",
+            measure_charts.cpm_dots(heads, [h["row_label"] for h in heads], charts.Sel()),
+        )
+    )
+    sections = [Section("Standing metrics", tuple(blocks), anchor="standing"), _adhoc(ctx)]
+    return Report("summary", TITLE, cover(ctx, TITLE), tuple(sections))
+
+
+def _adhoc(ctx: PackContext) -> Section:
+    items = adhoc.select(ctx)
+    blocks: list[Block] = []
+    if not items:
+        blocks.append(
+            Paragraph(
+                f"Nothing stood out in {ctx.month_title}: every measure met its target and no region or SRV was out of line.",
+                "good",
+            )
+        )
+    else:
+        intro = "Chosen automatically: measures below target, regions and SRVs out of line with their peers"
+        intro += ", the largest moves since last month" if ctx.history else ""
+        intro += " and the findings of the diagnosis, most requests affected first."
+        blocks.append(Paragraph(intro, "note"))
+    for n, item in enumerate(items, start=1):
+        blocks.append(Heading(f"{n}. {item.title}", 2))
+        if item.chart is None:
+            blocks.append(Paragraph(item.sentence))
+        else:  # the sentence is the chart's caption, so the two never part across a page
+            c = item.chart
+            blocks.append(Chart(c.key, c.title, item.sentence, c.vega_lite))
+    return Section("Items for discussion", tuple(blocks), anchor="adhoc")
