@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "compute",
     "duis",
     "generate",
+    "report",
 )
 
 
