@@ -18,7 +18,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.generate.devices import CHF, Inventory
 from opmetrics.generate.ids import padded_numbers, strings_from_matrix
 from opmetrics.generate.market import Market
-from opmetrics.generate.outcomes import NULL_TS
+from opmetrics.generate.outcomes import NULL_TS, Categorical
 from opmetrics.generate.scenario import Scenario
 from opmetrics.generate.timegrid import US, Intensity, TimeGrid, intensity
 
@@ -31,7 +31,7 @@ class AlertPlan:
     market: Market
     device_alerts: Intensity
     codes: list[str]  # device alert codes, then the power outage code last
-    code_cdf: np.ndarray
+    code_draw: Categorical
     regions: list[str]  # CSP regions, then the SMETS1 region
     dno_of_region: np.ndarray  # per CSP region: party index of its electricity distributor
     trt_us: int
@@ -60,7 +60,7 @@ def build_alert_plan(
         market=market,
         device_alerts=intensity(grid, per_slot, np.ones(len(grid.days))),
         codes=codes,
-        code_cdf=np.cumsum(w) / w.sum(),
+        code_draw=Categorical(w),
         regions=[*inv.regions, c.smets1_region],
         dno_of_region=dno,
         trt_us=int(c.alerts.trt_seconds * US),
@@ -79,9 +79,7 @@ def alert_chunk(
     t = plan.device_alerts.sample(rng, n_dev, lo, hi)
     dev = rng.integers(0, inv.n_devices, n_dev)
     prem = inv.dev_premises[dev]
-    code = np.searchsorted(plan.code_cdf, rng.random(n_dev), side="right").clip(
-        0, len(plan.codes) - 2
-    )
+    code = plan.code_draw.sample(rng.random(n_dev))
     party = inv.supplier[prem]
     # power cuts: bursts of AD1 from the comms hubs of premises in one region
     t_lo = plan.device_alerts.time_at(lo)

@@ -35,21 +35,46 @@ def sr_specific_code(srv: str) -> str:
     return "E" + (digits + "01")[:6]
 
 
-def _cdf(weights: np.ndarray) -> np.ndarray:
-    c = np.cumsum(np.asarray(weights, dtype=np.float64))
-    return c / c[-1] if c[-1] > 0 else c
+class Categorical:
+    """Walker's alias tables: draws from many categorical distributions in O(1) per draw.
 
+    Row r of `weights` is one distribution over the same K outcomes; a draw needs one uniform
+    (its integer part picks a column, its fraction decides between the column and its alias),
+    with no branches, which matters at millions of draws per chunk.
+    """
 
-def draw(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
-    return np.searchsorted(cdf, u, side="right").clip(0, len(cdf) - 1)
+    def __init__(self, weights: np.ndarray) -> None:
+        w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        rows, k = w.shape
+        prob = np.zeros((rows, k))
+        alias = np.zeros((rows, k), dtype=np.int64)
+        for r in range(rows):
+            total = w[r].sum()
+            if total <= 0:
+                continue  # degenerate: always outcome 0
+            scaled = w[r] * k / total
+            small = [i for i in range(k) if scaled[i] < 1]
+            large = [i for i in range(k) if scaled[i] >= 1]
+            while small and large:
+                lo, hi = small.pop(), large.pop()
+                prob[r, lo] = scaled[lo]
+                alias[r, lo] = hi
+                scaled[hi] -= 1 - scaled[lo]
+                (small if scaled[hi] < 1 else large).append(hi)
+            for i in small + large:
+                prob[r, i] = 1.0
+                alias[r, i] = i
+        self.k = k
+        self.prob = prob.reshape(-1)
+        self.alias = alias.reshape(-1)
 
-
-def draw_rows(cdf_table: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Categorical draws where each element uses the cumulative table row `row[i]`."""
-    k = cdf_table.shape[1]
-    flat = (cdf_table + np.arange(cdf_table.shape[0])[:, None]).reshape(-1)
-    idx = np.searchsorted(flat, u + row, side="right") - row * k
-    return idx.clip(0, k - 1)
+    def sample(self, u: np.ndarray, row: np.ndarray | None = None) -> np.ndarray:
+        x = u * self.k
+        j = x.astype(np.int64)
+        np.minimum(j, self.k - 1, out=j)
+        frac = x - j
+        flat = j if row is None else row.astype(np.int64) * self.k + j
+        return np.where(frac < self.prob[flat], j, self.alias[flat])
 
 
 @dataclass
@@ -73,7 +98,7 @@ class OutcomeModel:
     critical: np.ndarray  # per SRV code
     non_device: np.ndarray
     future_pct: np.ndarray
-    cv_cdf: np.ndarray  # (SRV, 8): command variant draw (value = index + 1)
+    cv_draw: Categorical  # per SRV: command variant (value = index + 1)
     transform_pct: np.ndarray  # per SRV: share of CV 4 (on-demand only)
     region_effect: np.ndarray
     model_effect: np.ndarray
@@ -81,11 +106,11 @@ class OutcomeModel:
     party_effect: np.ndarray  # party + adaptor
     user_caused: np.ndarray  # per party
     retry: np.ndarray  # per party: probability of retrying a failed request
-    kind_cdf: np.ndarray
+    kind_draw: Categorical
     codes: list[str]  # every response code the generator writes
-    success_code_cdf: np.ndarray
+    success_code_draw: Categorical
     success_code_idx: np.ndarray
-    user_code_cdf: np.ndarray
+    user_code_draw: Categorical
     user_code_idx: np.ndarray
     sr_code_idx: np.ndarray  # per SRV code
     kind_code_idx: np.ndarray  # per failure kind (-1: no code)
@@ -137,7 +162,7 @@ def build_outcome_model(
     pct = np.array([s.srv[x].success_percent for x in srv_ids]) / 100
     critical = np.array([c.srvs[x].critical for x in srv_ids])
     non_device = np.array([c.srvs[x].non_device for x in srv_ids])
-    cv_cdf = np.zeros((len(srv_ids), 8))
+    cv_w = np.zeros((len(srv_ids), 8))
     transform = np.zeros(len(srv_ids))
     for i, x in enumerate(srv_ids):
         allowed = set(c.srvs[x].command_variants)
@@ -152,7 +177,7 @@ def build_outcome_model(
                     w[variant - 1] = 1.0
         if w.sum() <= 0:
             w[min(allowed) - 1] = 1.0
-        cv_cdf[i] = _cdf(w)
+        cv_w[i] = w
         transform[i] = o.transform_percent / 100 if (4 in allowed and not non_device[i]) else 0.0
     model_effect = np.array([m.effect for m in s.device_model])
     fw_effect = np.array([f.effect for m in s.device_model for f in m.firmware])
@@ -187,7 +212,7 @@ def build_outcome_model(
         critical=critical,
         non_device=non_device,
         future_pct=np.array([s.srv[x].future_dated_percent / 100 for x in srv_ids]),
-        cv_cdf=cv_cdf,
+        cv_draw=Categorical(cv_w),
         transform_pct=transform,
         region_effect=np.array([o.region_effect.get(r, 0.0) for r in regions]),
         model_effect=model_effect,
@@ -195,11 +220,11 @@ def build_outcome_model(
         party_effect=market.effect + adaptor_effect[market.adaptor],
         user_caused=market.user_caused,
         retry=market.retry,
-        kind_cdf=_cdf(kinds),
+        kind_draw=Categorical(kinds),
         codes=codes,
-        success_code_cdf=_cdf(np.array(list(o.success_codes.values()))),
+        success_code_draw=Categorical(np.array(list(o.success_codes.values()))),
         success_code_idx=success_idx,
-        user_code_cdf=_cdf(np.array(list(o.user_caused_codes.values()))),
+        user_code_draw=Categorical(np.array(list(o.user_caused_codes.values()))),
         user_code_idx=user_idx,
         sr_code_idx=sr_idx,
         kind_code_idx=kind_code,
@@ -212,7 +237,10 @@ def build_outcome_model(
 def _lognormal(
     rng: np.random.Generator, median_s: np.ndarray | float, sigma: float, n: int
 ) -> np.ndarray:
-    return (np.asarray(median_s) * US * np.exp(sigma * rng.standard_normal(n))).astype(np.int64)
+    z = rng.standard_normal(n, dtype=np.float32)
+    z *= np.float32(sigma)
+    np.exp(z, out=z)
+    return (np.asarray(median_s, dtype=np.float32) * np.float32(US) * z).astype(np.int64)
 
 
 def settle(
@@ -229,7 +257,7 @@ def settle(
     prem = r["premises"]
     dt = r["dtype"]
     # execution kind and command variant
-    cv = (draw_rows(m.cv_cdf, srv, rng.random(n)) + 1).astype(np.int64)
+    cv = m.cv_draw.sample(rng.random(n), srv) + 1
     transform = rng.random(n) < m.transform_pct[srv]
     cv[transform] = 4
     execution = np.where(m.non_device[srv], NON_DEVICE, ON_DEMAND).astype(np.int8)
@@ -246,7 +274,7 @@ def settle(
     excluded = rng.random(n) < m.user_caused[r["party"]]
     success = ~excluded & (rng.random(n) < p)
     cls = np.where(excluded, EXCLUDED, np.where(success, SUCCESS, FAILURE)).astype(np.int8)
-    kind = np.where(cls == FAILURE, draw(m.kind_cdf, rng.random(n)), NO_KIND).astype(np.int8)
+    kind = np.where(cls == FAILURE, m.kind_draw.sample(rng.random(n)), NO_KIND).astype(np.int8)
     legless = transform | m.non_device[srv] | (dt == NONE)
     remap = legless & np.isin(
         kind, [KIND["device_timeout"], KIND["device_error"], KIND["dsp_gave_up"]]
@@ -288,12 +316,12 @@ def settle(
     late_success = gave_up & (rng.random(n) < o.late_success_percent / 100)
     code = np.full(n, -1, dtype=np.int16)
     code[cls == SUCCESS] = m.success_code_idx[
-        draw(m.success_code_cdf, rng.random(int((cls == SUCCESS).sum())))
+        m.success_code_draw.sample(rng.random(int((cls == SUCCESS).sum())))
     ]
     # excluded: answered by the DCC at once, never sent to a device
     ex = cls == EXCLUDED
     sr_specific = rng.random(n) < o.sr_specific_percent / 100
-    user_code = m.user_code_idx[draw(m.user_code_cdf, rng.random(n))]
+    user_code = m.user_code_idx[m.user_code_draw.sample(rng.random(n))]
     code[ex] = np.where(sr_specific, m.sr_code_idx[srv], user_code)[ex]
     quick = t + _lognormal(rng, tm.user_caused_s, tm.sigma, n)
     null_legs = ex.copy()

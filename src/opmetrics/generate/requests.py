@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from opmetrics.catalog import Catalog
 from opmetrics.generate.devices import (
@@ -33,15 +32,20 @@ from opmetrics.generate.devices import (
     PPMID,
     Inventory,
 )
-from opmetrics.generate.ids import EUI_WIDTH, eui64_matrix, parse_octets, strings_from_matrix
+from opmetrics.generate.ids import (
+    EUI_WIDTH,
+    eui64_matrix,
+    parse_octets,
+    request_ids,
+    strings_from_matrix,
+)
 from opmetrics.generate.market import Market
 from opmetrics.generate.outcomes import (
     EXECUTIONS,
     FAILURE,
     NULL_TS,
+    Categorical,
     OutcomeModel,
-    draw,
-    draw_rows,
     settle,
 )
 from opmetrics.generate.scenario import ROLES, Scenario
@@ -57,12 +61,6 @@ ROLE_TYPES = {
 USER_ROLES = ("IS", "GS", "ED", "GT", "OU")
 
 
-def _cdf_rows(w: np.ndarray) -> np.ndarray:
-    c = np.cumsum(w, axis=-1)
-    tot = c[..., -1:]
-    return np.divide(c, tot, out=np.ones_like(c), where=tot > 0)
-
-
 @dataclass
 class RequestPlan:
     s: Scenario
@@ -72,12 +70,12 @@ class RequestPlan:
     inv: Inventory
     model: OutcomeModel
     kind_srv: np.ndarray  # per unit kind: SRV code, or -1 for an install job
-    kind_cdf: np.ndarray  # (SLOTS, kinds)
+    kind_draw: Categorical  # per slot: unit kind
     units: Intensity
     rows_per_unit: float
-    party_cdf: np.ndarray  # (SRV, parties)
-    install_party_cdf: np.ndarray
-    dtype_cdf: np.ndarray  # (SRV * roles, 6)
+    party_draw: Categorical  # per SRV: sending party
+    install_party_draw: Categorical
+    dtype_draw: Categorical  # per SRV * roles + role: device type
     scope: np.ndarray
     prepay_only: np.ndarray
     step_srv: np.ndarray
@@ -133,7 +131,7 @@ def build_plan(
     w = np.array(
         [u * grid.profile_weights(s.profile[p]) for u, p in zip(unit_share, profiles, strict=True)]
     )
-    kind_cdf = _cdf_rows(w.T.copy())
+    kind_draw = Categorical(w.T)
     day_factor = np.clip(1 + s.scale.volume_noise * rng.standard_normal(len(grid.days)), 0.2, None)
     units = intensity(grid, w.sum(axis=0), day_factor)
     total_unit = float(sum(unit_share))
@@ -148,7 +146,7 @@ def build_plan(
         np.where(market.role == 0, market.fleet_share, reach / max(reach.sum(), 1.0))
         * market.activity
     )
-    party_cdf = np.zeros((n_srv, market.n))
+    party_w = np.zeros((n_srv, market.n))
     dtype_w = np.zeros((n_srv, n_roles, len(DEVICE_TYPES)))
     for i, x in enumerate(srv_ids):
         mix = s.srv[x]
@@ -167,7 +165,7 @@ def build_plan(
                 weights += share * wm / wm.sum()
         if weights.sum() <= 0:  # e.g. an install SRV with no share: suppliers by fleet
             weights = np.where(market.role == 0, within, 0.0)
-        party_cdf[i] = np.cumsum(weights) / weights.sum()
+        party_w[i] = weights
     install_w = np.where(market.role == 0, within, 0.0)
     return RequestPlan(
         s=s,
@@ -177,12 +175,12 @@ def build_plan(
         inv=inv,
         model=model,
         kind_srv=np.array(kind_srv, dtype=np.int64),
-        kind_cdf=kind_cdf,
+        kind_draw=kind_draw,
         units=units,
         rows_per_unit=rows_per_unit,
-        party_cdf=party_cdf,
-        install_party_cdf=np.cumsum(install_w) / install_w.sum(),
-        dtype_cdf=_cdf_rows(dtype_w).reshape(n_srv * n_roles, len(DEVICE_TYPES)),
+        party_draw=Categorical(party_w),
+        install_party_draw=Categorical(install_w),
+        dtype_draw=Categorical(dtype_w.reshape(n_srv * n_roles, len(DEVICE_TYPES))),
         scope=scope,
         prepay_only=np.array([s.srv[x].prepayment_only for x in srv_ids]),
         step_srv=step_srv,
@@ -210,18 +208,19 @@ def draw_units(
 ) -> dict[str, np.ndarray]:
     """`m` units with instants in the mass slice [lo, hi), expanded to request rows."""
     inv = plan.inv
-    t = plan.units.sample(rng, m, lo, hi)
+    t = plan.units.sample(rng, m, lo, hi, ordered=True)
     slot = plan.grid.slot[plan.units.hour_of(t)]
-    kind = draw_rows(plan.kind_cdf, slot.astype(np.int64), rng.random(m))
+    kind = plan.kind_draw.sample(rng.random(m), slot)
     srv_of = plan.kind_srv[kind]
-    unit = np.arange(unit0, unit0 + m, dtype=np.int64)
+    # units are in time order; a random unit number decides which are cut to fit the budget
+    unit = unit0 + rng.permutation(m).astype(np.int64)
     single = srv_of >= 0
     # single requests
     srv = srv_of[single]
     n1 = len(srv)
-    party = draw_rows(plan.party_cdf, srv, rng.random(n1))
+    party = plan.party_draw.sample(rng.random(n1), srv)
     role = plan.market.role[party]
-    dtype = draw_rows(plan.dtype_cdf, srv * len(ROLES) + role, rng.random(n1)).astype(np.int8)
+    dtype = plan.dtype_draw.sample(rng.random(n1), srv * len(ROLES) + role).astype(np.int8)
     prem = inv.pick(plan.scope[party], _category(plan, srv, dtype), rng.random(n1))
     one = {
         "t": t[single],
@@ -237,7 +236,7 @@ def draw_units(
     nj = int(jobs.sum())
     if nj == 0:
         return one
-    jp = draw(plan.install_party_cdf, rng.random(nj))
+    jp = plan.install_party_draw.sample(rng.random(nj))
     jprem = inv.pick(plan.scope[jp], np.full(nj, CAT_SMETS2), rng.random(nj)).astype(np.int64)
     cond = plan.step_cond[None, :]
     ok = (
@@ -325,16 +324,18 @@ def draw_rows_for(
     rounds = 0
     while total < n_rows and rounds < 20:
         rounds += 1
-        m = int((n_rows - total) / plan.rows_per_unit * 1.06) + 64
+        m = int((n_rows - total) / plan.rows_per_unit * 1.04) + 64
         r = draw_units(plan, rng, m, lo, hi, unit0)
-        r = take(r, np.flatnonzero(r["t"] < plan.grid.end_us))
+        late = r["t"] >= plan.grid.end_us
+        if late.any():
+            r = take(r, np.flatnonzero(~late))
         settle(plan.model, r, plan.inv, plan.market, rng)
         parts.append(r)
         if retries:
             parts.extend(_retries(plan, r, rng))
         total = sum(len(p["t"]) for p in parts)
         unit0 += m
-    rows = concat(parts)
+    rows = concat(parts) if len(parts) > 1 else parts[0]
     if len(rows["t"]) > n_rows:
         counts = np.bincount(rows["unit"], minlength=unit0)
         csum = np.cumsum(counts)
@@ -343,15 +344,17 @@ def draw_rows_for(
         in_cut = rows["unit"] == cut
         rank = np.cumsum(in_cut) - 1
         keep = (rows["unit"] < cut) | (in_cut & (rank < n_rows - before))
-        rows = take(rows, np.flatnonzero(keep))
+        idx = np.flatnonzero(keep)
+        rows = take(rows, idx[np.argsort(rows["t"][idx], kind="stable")])
+    else:
+        rows = take(rows, np.argsort(rows["t"], kind="stable"))
     return rows
 
 
 def finish(plan: RequestPlan, r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Sort by received time and give each request its party's next DUIS counter."""
-    r = take(r, np.argsort(r["t"], kind="stable"))
+    """Give each request (already in time order) its party's next DUIS counter."""
     party = r["party"]
-    order = np.argsort(party, kind="stable")
+    order = np.argsort(party.astype(np.int16), kind="stable")
     counts = np.bincount(party, minlength=plan.market.n)
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank = np.empty(len(party), dtype=np.int64)
@@ -383,10 +386,7 @@ def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
     target[~has] = plan.dcc_row
     target_ids = strings_from_matrix(target)
     party = r["party"]
-    users = pa.array(market.user_id, pa.string())
-    user_plain = users.take(pa.array(party))
-    counter = pa.array(r["counter"]).cast(pa.string())
-    request_id = pc.binary_join_element_wise(user_plain, target_ids, counter, ":")
+    request_id = request_ids(eui64_matrix(market.user_num)[party], target, r["counter"])
     dt = r["dtype"]
     role = market.role[party]
     gas = (dt == GSME) | (dt == GPF)

@@ -32,6 +32,12 @@ def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
     return ok & (r["responded"] - start <= trt)
 
 
+def _count(into: np.ndarray, index: tuple[np.ndarray, ...]) -> None:
+    """into[index] += 1 for every row (a bincount over the flattened index)."""
+    flat = np.ravel_multi_index(index, into.shape)
+    into += np.bincount(flat, minlength=into.size).reshape(into.shape)
+
+
 class Tally:
     def __init__(self, n_srv: int, n_regions: int, n_parties: int, n_days: int) -> None:
         self.counts = np.zeros((n_srv, n_regions, 2, 3), dtype=np.int64)
@@ -53,12 +59,12 @@ class Tally:
         s1 = inv.smets1[prem].astype(np.int64)
         cls = r["cls"].astype(np.int64)
         srv = r["srv"].astype(np.int64)
-        np.add.at(self.counts, (srv, region, s1, cls), 1)
+        _count(self.counts, (srv, region, s1, cls))
         w = within_trt(m, r)
-        np.add.at(self.within, (srv[w], region[w], s1[w]), 1)
-        np.add.at(self.party, (r["party"], srv, cls), 1)
+        _count(self.within, (srv[w], region[w], s1[w]))
+        _count(self.party, (r["party"].astype(np.int64), srv, cls))
         day = np.clip(grid.local_day_of(r["t"]), -1, len(grid.days)) + 1
-        np.add.at(self.daily, (day, region, s1, cls), 1)
+        _count(self.daily, (day, region, s1, cls))
         self.realised.add(subj, r, inv)
 
     def by_srv(self, srv_ids: list[str], regions: tuple[str, ...]) -> dict[str, Any]:
