@@ -10,7 +10,6 @@ it is left null ("pending") as a month-end extract would show it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -39,14 +38,6 @@ def _table(name: str, rows: list[dict[str, object]]) -> pa.Table:
     schema = pa.schema([f.with_nullable(True) for f in TABLES[name].arrow_schema()])
     cols = {f.name: [r.get(f.name) for r in rows] for f in schema}
     return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
-
-
-@dataclass
-class Events:
-    incidents: pa.Table
-    outages: pa.Table
-    incidents12: list[Incident12]
-    incident_notes: list[dict[str, object]]  # Category 1/2 incidents as truth.json lists them
 
 
 def build_incidents(
