@@ -250,40 +250,59 @@ def settle(
     market: Market,
     rng: np.random.Generator,
 ) -> None:
-    """Draw execution, command variant, outcome, codes and timestamps of rows in place."""
-    _s, o, tm = m.s, m.s.outcomes, m.s.timing
+    """Draw execution, command variant, outcome, codes and timestamps of rows in place.
+
+    Random numbers are drawn only for the rows that need them (codes of excluded rows, delays
+    of future-dated ones, ...), in float32 where precision does not matter.
+    """
+    o, tm = m.s.outcomes, m.s.timing
     n = len(r["t"])
     srv = r["srv"]
     prem = r["premises"]
     dt = r["dtype"]
+    t = r["t"]
+
+    def uniform(k: int) -> np.ndarray:
+        return rng.random(k, dtype=np.float32)
+
     # execution kind and command variant
     cv = m.cv_draw.sample(rng.random(n), srv) + 1
-    transform = rng.random(n) < m.transform_pct[srv]
+    transform = uniform(n) < m.transform_pct[srv]
     cv[transform] = 4
-    execution = np.where(m.non_device[srv], NON_DEVICE, ON_DEMAND).astype(np.int8)
-    fd = ~transform & ~m.non_device[srv] & (rng.random(n) < m.future_pct[srv])
+    non_device = m.non_device[srv]
+    execution = np.where(non_device, NON_DEVICE, ON_DEMAND).astype(np.int8)
+    fd = ~transform & ~non_device & (uniform(n) < m.future_pct[srv])
     execution[fd] = FUTURE_DATED
-    t = r["t"]
-    delay = rng.uniform(tm.future_dated_min_minutes * 60, tm.future_dated_max_hours * 3600, n)
-    execute_at = np.where(
-        fd, ((t + (delay * US).astype(np.int64)) // (60 * US) + 1) * (60 * US), NULL_TS
-    )
+    execute_at = np.full(n, NULL_TS, dtype=np.int64)
+    n_fd = int(fd.sum())
+    if n_fd:
+        delay = rng.uniform(
+            tm.future_dated_min_minutes * 60, tm.future_dated_max_hours * 3600, n_fd
+        )
+        execute_at[fd] = ((t[fd] + (delay * US).astype(np.int64)) // (60 * US) + 1) * (60 * US)
     start = np.where(fd, execute_at, t)
     # outcome
     p = 1.0 / (1.0 + np.exp(-m.logit(r, inv, market)))
-    excluded = rng.random(n) < m.user_caused[r["party"]]
-    success = ~excluded & (rng.random(n) < p)
-    cls = np.where(excluded, EXCLUDED, np.where(success, SUCCESS, FAILURE)).astype(np.int8)
-    kind = np.where(cls == FAILURE, m.kind_draw.sample(rng.random(n)), NO_KIND).astype(np.int8)
-    legless = transform | m.non_device[srv] | (dt == NONE)
+    excluded = uniform(n) < m.user_caused[r["party"]]
+    success = ~excluded & (uniform(n) < p)
+    cls = np.full(n, FAILURE, dtype=np.int8)
+    cls[success] = SUCCESS
+    cls[excluded] = EXCLUDED
+    failed = cls == FAILURE
+    kind = np.full(n, NO_KIND, dtype=np.int8)
+    kind[failed] = m.kind_draw.sample(uniform(int(failed.sum())))
+    legless = transform | non_device | (dt == NONE)
     remap = legless & np.isin(
         kind, [KIND["device_timeout"], KIND["device_error"], KIND["dsp_gave_up"]]
     )
     kind[remap] = KIND["dcc_error"]
     # durations (microseconds)
-    region = inv.region[prem]
     s1 = inv.smets1[prem]
-    north = (np.asarray(inv.regions)[region] == "North") & ~s1
+    north = (
+        (inv.region[prem] == inv.regions.index("North")) & ~s1
+        if "North" in inv.regions
+        else s1 & False
+    )
     out_median = (
         tm.outbound_median_s
         + tm.critical_extra_s * m.critical[srv]
@@ -297,73 +316,76 @@ def settle(
     )
     han = _lognormal(rng, han_median[dt], tm.sigma, n)
     # DSP attempts: 1-3 for deliveries, 4-5 when the DSP gave up
-    u = rng.random(n)
+    u = uniform(n)
     p2 = o.dsp_retry_percent.get("2", 0.0) / 100
     p3 = o.dsp_retry_percent.get("3", 0.0) / 100
-    attempts = np.where(u < p3, 3, np.where(u < p3 + p2, 2, 1)).astype(np.int64)
+    attempts = np.ones(n, dtype=np.int64)
+    attempts[u < p3 + p2] = 2
+    attempts[u < p3] = 3
     gave_up = kind == KIND["dsp_gave_up"]
-    attempts[gave_up] = np.where(rng.random(int(gave_up.sum())) < 0.8, 4, 5)
-    retry_gap = ((attempts - 1) * tm.dsp_retry_gap_s * US * rng.uniform(0.5, 1.5, n)).astype(
-        np.int64
-    )
+    n_gave_up = int(gave_up.sum())
+    attempts[gave_up] = np.where(uniform(n_gave_up) < 0.8, 4, 5)
+    retry_gap = np.zeros(n, dtype=np.int64)
+    again = attempts > 1
+    retry_gap[again] = (
+        (attempts[again] - 1) * tm.dsp_retry_gap_s * US * rng.uniform(0.5, 1.5, int(again.sum()))
+    ).astype(np.int64)
     delivered = start + d_out + retry_gap
     # GSME commands wait at the GPF for the meter's next wake-up
-    dev = np.where(r["device"] >= 0, r["device"], 0)
-    interval = tm.gsme_wake_interval_s * US
-    wait = np.where(dt == GSME, (inv.dev_wake[dev] - delivered) % interval, 0)
-    dev_resp = delivered + wait + han
+    gsme = dt == GSME
+    dev_resp = delivered + han
+    if gsme.any():
+        interval = tm.gsme_wake_interval_s * US
+        dev_resp[gsme] += (inv.dev_wake[r["device"][gsme]] - delivered[gsme]) % interval
     responded = dev_resp + d_in
-    late_success = gave_up & (rng.random(n) < o.late_success_percent / 100)
+    late_success = np.zeros(n, dtype=bool)
+    late_success[gave_up] = uniform(n_gave_up) < o.late_success_percent / 100
     code = np.full(n, -1, dtype=np.int16)
-    code[cls == SUCCESS] = m.success_code_idx[
-        m.success_code_draw.sample(rng.random(int((cls == SUCCESS).sum())))
-    ]
+    code[success] = m.success_code_idx[m.success_code_draw.sample(uniform(int(success.sum())))]
     # excluded: answered by the DCC at once, never sent to a device
-    ex = cls == EXCLUDED
-    sr_specific = rng.random(n) < o.sr_specific_percent / 100
-    user_code = m.user_code_idx[m.user_code_draw.sample(rng.random(n))]
-    code[ex] = np.where(sr_specific, m.sr_code_idx[srv], user_code)[ex]
-    quick = t + _lognormal(rng, tm.user_caused_s, tm.sigma, n)
+    ex = excluded
+    n_ex = int(ex.sum())
+    if n_ex:
+        sr_specific = uniform(n_ex) < o.sr_specific_percent / 100
+        user_code = m.user_code_idx[m.user_code_draw.sample(uniform(n_ex))]
+        code[ex] = np.where(sr_specific, m.sr_code_idx[srv[ex]], user_code)
+        responded[ex] = t[ex] + _lognormal(rng, tm.user_caused_s, tm.sigma, n_ex)
     null_legs = ex.copy()
     null_dev_resp = np.zeros(n, dtype=bool)
     null_responded = np.zeros(n, dtype=bool)
     null_attempts = ex.copy()
     for name, k in KIND.items():
         sel = kind == k
-        if not sel.any():
+        n_sel = int(sel.sum())
+        if not n_sel:
             continue
         if name != "no_response":
             code[sel] = m.kind_code_idx[k]
         if name == "device_timeout":
             null_dev_resp |= sel
-            responded = np.where(
-                sel,
-                delivered + (tm.device_timeout_s * US * rng.uniform(0.8, 1.2, n)).astype(np.int64),
-                responded,
-            )
+            timeout = tm.device_timeout_s * US * rng.uniform(0.8, 1.2, n_sel)
+            responded[sel] = delivered[sel] + timeout.astype(np.int64)
         elif name == "dcc_error":
             null_legs |= sel
             null_attempts |= sel
-            responded = np.where(sel, start + d_out * 2, responded)
+            responded[sel] = start[sel] + d_out[sel] * 2
         elif name == "no_response":
             null_dev_resp |= sel
             null_responded |= sel
         elif name == "dsp_gave_up":
             fail = sel & ~late_success
             null_legs |= fail
-            responded = np.where(fail, start + d_out + retry_gap + d_in, responded)
+            responded[fail] = start[fail] + d_out[fail] + retry_gap[fail] + d_in[fail]
             code[sel & late_success] = m.late_success_code
         elif name == "interim_only":
             null_dev_resp |= sel
-            responded = np.where(sel, delivered + d_in // 4, responded)
-    responded = np.where(ex, quick, responded)
-    # requests without device legs: transform, non-device
-    legless_ok = legless & ~ex
-    responded = np.where(
-        legless_ok & (kind != KIND["dcc_error"]),
-        t + _lognormal(rng, np.where(transform, tm.transform_s, tm.non_device_s), tm.sigma, n),
-        responded,
-    )
+            responded[sel] = delivered[sel] + d_in[sel] // 4
+    # requests without device legs (transform, non-device) answer from the DCC
+    quick = legless & ~ex & (kind != KIND["dcc_error"])
+    n_quick = int(quick.sum())
+    if n_quick:
+        median = np.where(transform[quick], tm.transform_s, tm.non_device_s)
+        responded[quick] = t[quick] + _lognormal(rng, median, tm.sigma, n_quick)
     null_legs |= legless
     null_attempts |= legless
     r["execution"] = execution
@@ -372,8 +394,12 @@ def settle(
     r["cls"] = cls
     r["kind"] = kind
     r["code"] = code
-    r["delivered"] = np.where(null_legs, NULL_TS, delivered)
-    r["dev_resp"] = np.where(null_legs | null_dev_resp, NULL_TS, dev_resp)
-    r["responded"] = np.where(null_responded, NULL_TS, responded)
-    r["attempts"] = np.where(null_attempts, 0, attempts)
+    delivered[null_legs] = NULL_TS
+    dev_resp[null_legs | null_dev_resp] = NULL_TS
+    responded[null_responded] = NULL_TS
+    attempts[null_attempts] = 0
+    r["delivered"] = delivered
+    r["dev_resp"] = dev_resp
+    r["responded"] = responded
+    r["attempts"] = attempts
     r["p"] = p
