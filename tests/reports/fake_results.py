@@ -377,7 +377,7 @@ def write_fake_results(
     rng = np.random.default_rng(seed)
     parties = _labels(rng, n_parties)
     if hostile_labels:
-        parties[0] = "<b>=P-EVIL</b> #set page(width: 1pt) $x$"
+        parties[0] = "=<b>P-EVIL</b> #set page(width: 1pt) $x$"
     fine = fine_counts(catalog, rng, parties, scale)
     bad_party = str(fine.groupby("party_label")["failed"].sum().idxmax())
     summary = _summary(fine, catalog, m, rng)

@@ -53,6 +53,8 @@ CONFIG: dict[str, Any] = {
         "labelLimit": 220,
         "labelOverlap": True,
     },
+    # Fewer, unflushed ticks on value axes: flushed end labels could collide with their neighbour.
+    "axisQuantitative": {"tickCount": 6, "labelFlush": False},
     "legend": {
         "labelFontSize": 10,
         "titleFontSize": 10,
@@ -386,16 +388,23 @@ def rtt(
     base = (
         alt.Chart(_data(rows))
         .transform_filter(flt)
-        .transform_filter("datum.rtt_p50_s != null")
+        .transform_filter("datum.rtt_p50_s != null && datum.rtt_p50_s > 0")
         .transform_calculate(
             label="'p50 ' + format(datum.rtt_p50_s, '.3~r') + ' · p90 ' + format(datum.rtt_p90_s, '.3~r') + ' · p95 ' + format(datum.rtt_p95_s, '.3~r') + ' s'"
         )
     )
     sort = list(order)
     height = alt.Step(22)
-    xs = alt.Scale(zero=True, nice=True)
+    xs = alt.Scale(
+        type="log", nice=True
+    )  # medians of seconds, tails of minutes (a gas meter wakes half-hourly)
     span = base.mark_rule(color=BLUE, strokeWidth=2).encode(
-        x=alt.X("rtt_p50_s:Q", title="Round trip time, s (p50 to p95; red: TRT)", scale=xs),
+        x=alt.X(
+            "rtt_p50_s:Q",
+            title="Round trip time, s, log scale (p50 to p95; red: TRT)",
+            scale=xs,
+            axis=alt.Axis(format="~g"),
+        ),
         x2="rtt_p95_s:Q",
         y=alt.Y(f"{dim}:N", sort=sort, title=None),
     )

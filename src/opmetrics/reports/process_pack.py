@@ -334,7 +334,7 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             f"daily-{key}",
             "Daily success and failure",
             daily_caption(v, [srv]),
-            charts.daily(records(daily[daily["srv"] == srv]), sel),
+            charts.daily(records(daily[(daily["srv"] == srv) & (daily["region"] == ALL)]), sel),
         )
     )
     rows = [_summary_row("All", tot)]
@@ -406,7 +406,10 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
                 )
             )
     party = v.r["srv_party"]
-    prow = records(party[party["srv"] == srv])
+    # The chart reads the SRV's all-regions, all-device-types rows: ship only those.
+    prow = records(
+        party[(party["srv"] == srv) & (party["region"] == ALL) & (party["device_type"] == ALL)]
+    )
     if prow:
         blocks.append(
             charts.make(

@@ -1,0 +1,35 @@
+"""The automatic choice of ad-hoc items for the summary paper."""
+
+from __future__ import annotations
+
+from opmetrics.reports import adhoc
+from opmetrics.reports.common import PackContext
+
+
+def test_items(ctx: PackContext) -> None:
+    items = adhoc.select(ctx, limit=20)
+    titles = [i.title for i in items]
+    # measure shortfalls first, below-minimum before below-target
+    groups = [i.group for i in items]
+    assert groups == sorted(groups)
+    assert titles[0].endswith("below its Minimum Service Level")
+    assert any(t.startswith("CPM1 ") for t in titles)
+    # the injected region out of line (2.2 South) comes from the insight, not twice
+    assert any(t == "Service provider finding: South on SRV 2.2" for t in titles)
+    assert not any(t == "South out of line on SRV 2.2" for t in titles)
+    # history given: month-on-month moves are candidates
+    assert any("month on month" in t for t in titles)
+    for i in items:
+        assert i.sentence.endswith(".") and len(i.sentence) < 400
+    keys = [i.chart.key for i in items if i.chart is not None]
+    assert len(keys) == len(set(keys))
+
+
+def test_limit_keeps_every_shortfall(ctx: PackContext) -> None:
+    items = adhoc.select(ctx, limit=1)
+    assert all(i.group == 0 for i in items) and len(items) >= 3
+
+
+def test_without_history_no_moves(ctx: PackContext) -> None:
+    bare = PackContext(ctx.view, (), ctx.produced_on)
+    assert not any("month on month" in i.title for i in adhoc.select(bare, limit=50))

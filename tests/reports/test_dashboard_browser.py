@@ -1,0 +1,115 @@
+"""The dashboard in headless Chromium: it loads from disk with no errors and no network, and
+changing a filter changes the charts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opmetrics.reports import RenderSummary
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"{CHROMIUM} not found: install Debian's chromium package",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page with its console errors and every request it made."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(path.as_uri())
+        self.wait()
+
+    def wait(self) -> None:
+        self.page.wait_for_function(
+            "['true', 'error'].includes(document.body.dataset.ready)", timeout=120_000
+        )
+        assert self.page.evaluate("document.body.dataset.ready") == "true", self.errors
+
+    def svg(self, key: str) -> str:
+        return str(self.page.inner_html(f"#chart-{key} svg"))
+
+    def choose(self, select: str, value: str) -> None:
+        self.page.select_option(select, value)
+        self.wait()
+
+
+def test_dashboard_filters(browser: Any, rendered: RenderSummary) -> None:
+    p = Page(browser, rendered.dashboard)
+    keys = p.page.eval_on_selector_all("div.vega", "els => els.map(e => e.id)")
+    assert len(keys) >= 10
+    for k in keys:  # every chart drew an SVG
+        assert p.page.query_selector(f"#{k} svg") is not None, k
+    before = {k: p.svg(k) for k in ("daily", "by-region", "parties", "by-srv")}
+    rows_before = p.page.eval_on_selector_all("#t-cpm tbody tr:not([hidden])", "els => els.length")
+
+    p.choose("#f-bp", "prepayment")
+    options = p.page.eval_on_selector_all("#f-srv option", "els => els.map(e => e.value)")
+    assert options == ["*", "2.2"]  # the SRV list follows the business process
+    after = {k: p.svg(k) for k in before}
+    assert all(after[k] != before[k] for k in before), [k for k in before if after[k] == before[k]]
+    assert (
+        p.page.eval_on_selector_all("#t-cpm tbody tr:not([hidden])", "els => els.length")
+        < rows_before
+    )
+
+    daily = p.svg("daily")
+    p.choose("#f-region", "South")
+    assert p.svg("daily") != daily
+    by_srv = p.svg("by-srv")
+    p.choose("#f-device", "GSME")
+    assert p.svg("by-srv") != by_srv
+    p.page.click("#f-reset")
+    p.wait()
+    assert p.svg("daily") == before["daily"]
+    assert "everything" in p.page.inner_text("#filter-state")
+
+    assert p.errors == []
+    assert [u for u in p.requests if not u.startswith("file:")] == []  # no CDN, no network
+    p.page.close()
+
+
+def test_report_pages(browser: Any, rendered: RenderSummary) -> None:
+    for key in ("pmr", "bp-prepayment", "summary"):
+        p = Page(browser, rendered.dashboard.parent / f"{key}.html")
+        charts = p.page.eval_on_selector_all("div.vega", "els => els.length")
+        drawn = p.page.eval_on_selector_all("div.vega svg", "els => els.length")
+        assert charts > 0 and drawn >= charts, key
+        assert p.errors == [], key
+        assert [u for u in p.requests if not u.startswith("file:")] == []
+        p.page.close()

@@ -1,0 +1,167 @@
+"""The rendered month: files, what the PDFs say, data files, reproducibility, errors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from opmetrics.catalog import default_catalog
+from opmetrics.errors import ExitCode, OpmetricsError, OutputError, UsageError
+from opmetrics.reports import RenderSummary, render
+from opmetrics.results.schema import RESULT_TABLES
+from tests.reports.conftest import PRODUCED, pdftotext
+from tests.reports.fake_results import CPM6_REASON, write_fake_results
+
+pytestmark = pytest.mark.slow
+
+
+def test_files(rendered: RenderSummary) -> None:
+    out = rendered.out_dir
+    bps = [b for b in default_catalog().business_processes if default_catalog().srvs_of(b)]
+    assert len(rendered.pdfs) == 3 + len(bps)
+    for p in rendered.pdfs.values():
+        assert p.is_file() and p.read_bytes().startswith(b"%PDF")
+    assert (out / "dashboard" / "index.html").is_file()
+    assert (out / "dashboard" / "assets" / "vega.js").stat().st_size > 100_000
+    for key in rendered.pdfs:
+        assert (out / "dashboard" / f"{key}.html").is_file()
+    assert {p.name for p in (out / "data" / "csv").iterdir()} == {f"{n}.csv" for n in RESULT_TABLES}
+    assert rendered.late and rendered.due_on == date(2021, 6, 8)
+    assert all(n > 1 for n in rendered.pages.values())
+
+
+def test_every_srv_of_a_pack_is_in_its_pdf(rendered: RenderSummary) -> None:
+    cat = default_catalog()
+    for bp in cat.business_processes:
+        srvs = [s.id for s in cat.srvs_of(bp)]
+        if not srvs:
+            assert f"bp-{bp}".replace("_", "-") not in rendered.pdfs  # Alerts: reported from CPM3
+            continue
+        text = pdftotext(rendered.pdfs[f"bp-{bp}".replace("_", "-")])
+        for srv in srvs:
+            assert f"SRV {srv} {cat.srvs[srv].name}" in " ".join(text.split()), srv
+
+
+def test_covers(rendered: RenderSummary) -> None:
+    for p in rendered.pdfs.values():
+        first = pdftotext(p).split("\f")[0]
+        flat = " ".join(first.split())
+        assert "April 2021" in flat
+        assert "Date produced 10 June 2021" in flat
+        assert "Due date 8 June 2021" in flat
+        assert "LATE BY 2 WORKING DAYS" in flat
+
+
+def test_pmr_text(rendered: RenderSummary) -> None:
+    text = " ".join(pdftotext(rendered.pdfs["pmr"]).split())
+    for cpm in ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C"):
+        assert cpm in text
+    assert "Self-Service Interface" in text and "Month-on-month trends" in text
+    assert "Below minimum" in text  # CPM1 SMETS1 in the fake month
+    summary = " ".join(pdftotext(rendered.pdfs["summary"]).split())
+    assert "Alerts (CPM3)" in summary and "Items for discussion" in summary
+    assert "Work with the service provider" in summary  # an insight row, as an ad-hoc item
+
+
+def test_not_reportable_is_loud(tmp_path: Path) -> None:
+    res = write_fake_results(tmp_path / "res", cpm6_reportable=False, n_parties=5, scale=0.05)
+    s = render(res, tmp_path / "out", produced_on=date(2021, 5, 20))
+    assert s.not_reportable == {"CPM6": CPM6_REASON}
+    assert not s.late
+    text = " ".join(pdftotext(s.pdfs["pmr"]).split())
+    assert "CPM6 cannot be reported for April 2021" in text  # the cover banner
+    assert "CPM6 is NOT REPORTABLE for April 2021" in text
+    assert "NOT REPORTABLE" in text and "on time" in text
+
+
+def test_data_files(rendered: RenderSummary, results_dir: Path) -> None:
+    data = rendered.out_dir / "data"
+    rows = list(csv.DictReader((data / "csv" / "quarantine.csv").open(encoding="utf-8")))
+    raws = {r["raw"] for r in rows}
+    assert '\'=HYPERLINK("http://x")' in raws and "'-1+2" in raws
+    wb = openpyxl.load_workbook(data / "2021-04-results.xlsx")
+    assert wb.sheetnames == ["about", *RESULT_TABLES]
+    for name in RESULT_TABLES:
+        ws = wb[name]
+        assert ws.freeze_panes == "A2"
+        assert ws["A1"].font.b
+        n = sum(1 for _ in csv.reader((data / "csv" / f"{name}.csv").open(encoding="utf-8")))
+        assert ws.max_row == n, name
+    q = wb["quarantine"]
+    values = {q.cell(row=r, column=6).value for r in range(2, q.max_row + 1)}
+    assert '\'=HYPERLINK("http://x")' in values and "<script>alert(1)</script>" in values
+    # never the restricted/ subfolder
+    every = b"".join(p.read_bytes() for p in (data / "csv").iterdir())
+    assert b"SECRET" not in every and b"Secret Energy" not in every
+    assert not any("party_failures" in p.name or "party_labels" in p.name for p in data.rglob("*"))
+    summary = wb["srv_summary"]
+    header = [c.value for c in summary[1]]
+    with (results_dir / "srv_summary.csv").open(encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    assert summary.cell(row=2, column=header.index("submitted") + 1).value == int(
+        first["submitted"]
+    )
+
+
+def test_reproducible(
+    tmp_path: Path, results_dir: Path, history_dir: Path, rendered: RenderSummary
+) -> None:
+    again = render(results_dir, tmp_path / "again", [history_dir], PRODUCED)
+
+    def digests(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    assert digests(again.out_dir) == digests(rendered.out_dir)
+
+
+def test_output_replaced_atomically_and_kept_on_error(tmp_path: Path, results_dir: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("previous run")
+    with pytest.raises(UsageError):
+        render(results_dir, out, [results_dir], PRODUCED)  # history must be an earlier month
+    assert (out / "old.txt").read_text() == "previous run"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_errors(tmp_path: Path, results_dir: Path) -> None:
+    with pytest.raises(OutputError) as e:
+        render(tmp_path / "nowhere", tmp_path / "out")
+    assert e.value.exit_code == ExitCode.OUTPUT
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text(json.dumps({"month": "April"}))
+    with pytest.raises(OutputError, match="no valid month"):
+        render(bad, tmp_path / "out")
+    twice = write_fake_results(tmp_path / "h", "2021-03", n_parties=3, scale=0.01)
+    with pytest.raises(UsageError, match="more than once"):
+        render(results_dir, tmp_path / "out", [twice, twice])
+    assert all(issubclass(type(x), OpmetricsError) for x in (e.value,))
+
+
+def test_hostile_labels_are_text(tmp_path: Path) -> None:
+    res = write_fake_results(tmp_path / "res", n_parties=4, scale=0.05, hostile_labels=True)
+    s = render(res, tmp_path / "out", produced_on=PRODUCED)
+    for html in (s.out_dir / "dashboard").glob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        assert "<b>P-EVIL" not in text, html.name  # escaped in the page and in its JSON
+    assert "&lt;b&gt;P-EVIL" in (s.out_dir / "dashboard" / "bp-change-of-supplier.html").read_text(
+        encoding="utf-8"
+    ) or (
+        "\\u003cb\\u003eP-EVIL"
+        in (s.out_dir / "dashboard" / "bp-change-of-supplier.html").read_text(encoding="utf-8")
+    )
+    pack = " ".join(pdftotext(s.pdfs["bp-change-of-supplier"]).split())
+    assert "=<b>P-EVIL</b>" in pack  # printed literally by Typst, never run as markup
+    rows = (s.out_dir / "data" / "csv" / "srv_party.csv").read_text(encoding="utf-8")
+    assert "'=<b>P-EVIL" in rows and "\n=<b>" not in rows and ",=<b>" not in rows
