@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 _HEX2 = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 15]], axis=1)
@@ -72,22 +73,10 @@ def padded_numbers(values: np.ndarray, width: int, prefix: str = "") -> pa.Strin
 def request_ids(originator: np.ndarray, target: np.ndarray, counter: np.ndarray) -> pa.StringArray:
     """`originator:target:counter` from two (n, 23) EUI-64 matrices and decimal counters."""
     n = len(counter)
-    v = counter.astype(np.int64)
-    width = max(1, len(str(int(v.max())))) if n else 1
-    digits = np.ones(n, dtype=np.int64)
-    for k in range(1, width):
-        digits += v >= 10**k
-    head = 2 * EUI_WIDTH + 2
-    m = np.empty((n, head + width), dtype=np.uint8)
-    m[:, :EUI_WIDTH] = originator
-    m[:, EUI_WIDTH] = ord(":")
-    m[:, EUI_WIDTH + 1 : 2 * EUI_WIDTH + 1] = target
-    m[:, 2 * EUI_WIDTH + 1] = ord(":")
-    for i in range(width - 1, -1, -1):
-        m[:, head + i] = 48 + v % 10
-        v = v // 10
-    keep = np.ones(m.shape, dtype=bool)
-    keep[:, head:] = np.arange(width)[None, :] >= (width - digits)[:, None]
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(head + digits, out=offsets[1:])
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m[keep]))
+    head = np.empty((n, 2 * EUI_WIDTH + 2), dtype=np.uint8)
+    head[:, :EUI_WIDTH] = originator
+    head[:, EUI_WIDTH] = ord(":")
+    head[:, EUI_WIDTH + 1 : 2 * EUI_WIDTH + 1] = target
+    head[:, 2 * EUI_WIDTH + 1] = ord(":")
+    digits = pa.array(counter.astype(np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(strings_from_matrix(head), digits, "")
