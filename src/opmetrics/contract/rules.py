@@ -26,7 +26,8 @@ EUI64 = r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
 REQUEST_ID = rf"^{EUI64}:{EUI64}:[0-9]{{1,20}}$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-MAX_SPAN_DAYS = 400  # no later timestamp of a row lies further than this after its first
+MAX_SPAN_DAYS = 400
+US = "_us_"  # validation adds `_us_<column>`: epoch microseconds of each timestamp column  # no later timestamp of a row lies further than this after its first
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,11 @@ def _implausible(first: str, others: list[str]) -> Predicate:
     def broken(t: ir.Table, c: Catalog) -> ir.BooleanValue:
         f = t[first]
         out = f.notnull() & ((f < EARLIEST) | (f >= LATEST))
+        span_us = MAX_SPAN_DAYS * 86_400_000_000
         for o in others:
             v = t[o]
             out = out | (v.notnull() & ((v < EARLIEST) | (v >= LATEST)))
-            out = out | (v.notnull() & f.notnull() & (v > f + ibis.interval(days=MAX_SPAN_DAYS)))
+            out = out | (v.notnull() & f.notnull() & ((t[US + o] - t[US + first]) > span_us))
         return out
 
     return broken

@@ -26,7 +26,13 @@ from opmetrics.engine import Engine
 
 REASON_CODE = "_reason_code"
 REASON = "_reason"
-HELPER_COLUMNS = (FILE_COLUMN, ROW_COLUMN, INVALID_COLUMN, REASON_CODE, REASON)
+US_PREFIX = "_us_"
+
+
+def helper_columns(t: ir.Table) -> list[str]:
+    """Columns validation adds (provenance, reasons, epoch microseconds): all start with `_`."""
+    return [c for c in t.columns if c.startswith("_")]
+
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -69,7 +75,7 @@ class ValidationResult:
     def accepted(self, table: str) -> ir.Table:
         """The accepted rows of a table, without helper columns (lazy)."""
         t = self.checked[table]
-        return t.filter(t[REASON_CODE].isnull()).drop(*HELPER_COLUMNS)
+        return t.filter(t[REASON_CODE].isnull()).drop(*helper_columns(t))
 
     @property
     def quarantined_total(self) -> int:
@@ -77,31 +83,48 @@ class ValidationResult:
 
 
 def checked_table(engine: Engine, source: TableSource, catalog: Catalog) -> ir.Table:
-    """The table's rows with `_reason_code`/`_reason` of the first rule each breaks (else null)."""
+    """The table's rows with `_reason_code`/`_reason` of the first rule each breaks (else null).
+
+    Every timestamp column also gets `_us_<name>` (microseconds since the epoch): durations are
+    integer differences of those, which every engine computes fast and exactly (interval
+    arithmetic on time-zone-aware timestamps is slow on DuckDB). Each rule's predicate is
+    evaluated once: the index of the first broken rule is computed, and code and text are
+    looked up from it.
+    """
     t = engine.read_table(source)
+    t = t.mutate(
+        **{
+            f"{US_PREFIX}{c.name}": engine.epoch_us(t[c.name])
+            for c in source.spec.columns
+            if c.type == "timestamp"
+        }
+    )
     key = source.spec.key
     rules = ROW_RULES[source.name]
-    branches_code = [(r.broken(t, catalog), ibis.literal(r.code)) for r in rules]
-    branches_text = [(r.broken(t, catalog), r.reason_expr(t)) for r in rules]
     if key is not None:
         t = _mark_duplicates(engine, t, key)
-        dup = t["_dup"].notnull()
-        branches_code.append((dup, ibis.literal("duplicate_key")))
-        branches_text.append((dup, ibis.literal(f"duplicate {key}: ") + t[key]))
-        t = t.mutate(
-            **{
-                REASON_CODE: ibis.cases(*branches_code, else_=ibis.null("string")),
-                REASON: ibis.cases(*branches_text, else_=ibis.null("string")),
-            }
-        ).drop("_dup")
-    else:
-        t = t.mutate(
-            **{
-                REASON_CODE: ibis.cases(*branches_code, else_=ibis.null("string")),
-                REASON: ibis.cases(*branches_text, else_=ibis.null("string")),
-            }
-        )
-    return t
+    predicates = [r.broken(t, catalog) for r in rules]
+    codes = [r.code for r in rules]
+    texts = [r.reason_expr(t) for r in rules]
+    if key is not None:
+        predicates.append(t["_dup"].notnull())
+        codes.append("duplicate_key")
+        texts.append(ibis.literal(f"duplicate {key}: ") + t[key])
+    t = t.mutate(
+        _rule=ibis.cases(*[(p, i) for i, p in enumerate(predicates)], else_=ibis.null("int32"))
+    )
+    t = t.mutate(
+        **{
+            REASON_CODE: ibis.cases(
+                *[(t["_rule"] == i, ibis.literal(c)) for i, c in enumerate(codes)],
+                else_=ibis.null("string"),
+            ),
+            REASON: ibis.cases(
+                *[(t["_rule"] == i, x) for i, x in enumerate(texts)], else_=ibis.null("string")
+            ),
+        }
+    )
+    return t.drop(*(c for c in ("_rule", "_dup") if c in t.columns))
 
 
 def _mark_duplicates(engine: Engine, t: ir.Table, key: str) -> ir.Table:
@@ -184,7 +207,7 @@ def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) ->
         .limit(QUARANTINE_ROW_LIMIT)
     )
     fetched = engine.to_arrow(bad)
-    data_cols = [c for c in fetched.column_names if c not in HELPER_COLUMNS]
+    data_cols = [c for c in fetched.column_names if not c.startswith("_")]
     for rec in fetched.to_pylist():
         rows["table"].append(name)
         rows["source"].append(rec[FILE_COLUMN])

@@ -1,0 +1,102 @@
+"""Run a command in a child process; report wall time and peak RSS of its whole process tree.
+
+Shared by the benchmark scripts: peak RSS is sampled every 50 ms with psutil over the child and
+all its descendants (DuckDB threads share the process; Spark's JVM is a descendant).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_bytes: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def peak_rss_gib(self) -> float:
+        return self.peak_rss_bytes / 2**30
+
+
+def measure(cmd: list[str], timeout: float | None = None) -> Measured:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not stop.is_set():
+            try:
+                total = root.memory_info().rss + sum(
+                    c.memory_info().rss for c in root.children(recursive=True)
+                )
+                peak = max(peak, total)
+            except psutil.Error:
+                pass
+            stop.wait(0.05)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    stop.set()
+    t.join()
+    return Measured(time.perf_counter() - started, peak, proc.returncode, out, err)
+
+
+def opmetrics_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "opmetrics", "--quiet", *args]
+
+
+def generated_month(requests: int, seed: int = 1, month: str = "2021-04") -> Path:
+    """A generated month under benchmarks/data (generated once, reused by every benchmark)."""
+    out = DATA / f"month-{month}-{requests}-s{seed}"
+    done = out / ".complete"
+    if not done.exists():
+        shutil.rmtree(out, ignore_errors=True)
+        m = measure(
+            opmetrics_cmd(
+                "generate",
+                "--month",
+                month,
+                "--requests",
+                str(requests),
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+            )
+        )
+        if m.returncode != 0:
+            raise SystemExit(f"generate failed:\n{m.stderr}")
+        done.write_text(f"{m.seconds:.1f} s\n")
+    return out
+
+
+def machine() -> str:
+    import platform
+
+    return f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}"
