@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import REASONS, ROW_RULES
-from opmetrics.contract.schema import FILE_COLUMN, INVALID_COLUMN, ROW_COLUMN
+from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource, stage_csv
 from opmetrics.engine import Engine
 

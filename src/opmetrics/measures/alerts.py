@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 
 from opmetrics.catalog import Catalog
