@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "duis",
     "generate",
     "report",
+    "pipeline",
 )
 
 
