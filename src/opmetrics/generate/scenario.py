@@ -394,6 +394,8 @@ def check_against_catalog(s: Scenario, c: Catalog, path: str) -> None:
             fail(f"device_model[{i}].regions", f"unknown region(s) {', '.join(sorted(bad))}")
         if m.device_type not in c.device_types:
             fail(f"device_model[{i}].device_type", "not a device type of the catalog")
+    if len(s.device_model) > 60:
+        fail("device_model", "at most 60 models (device ids are unique per model up to 64)")
     labels = [(m.device_type, m.label) for m in s.device_model]
     if len(set(labels)) != len(labels):
         fail("device_model", "manufacturer + model must be unique per device type")
