@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from opmetrics.analytics import DEFAULT_MIN_VOLUME, analytics_tables
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
@@ -90,6 +91,7 @@ def compute_month(
     anon_key: AnonKey,
     progress: Progress = NO_PROGRESS,
     party_failures: bool = True,
+    min_volume: int = DEFAULT_MIN_VOLUME,
 ) -> ComputeSummary:
     timer = _Timer()
     with progress.task("Reading inputs") as task, timer.stage("locate"):
@@ -193,6 +195,13 @@ def compute_month(
         tables["quarantine"] = quarantine
         task.advance()
 
+    with progress.task("Benchmarks, league tables and insights") as task, timer.stage("analytics"):
+        analytics, analytics_info = analytics_tables(
+            tables["srv_party"], tables["srv_device_set"], catalog, str(month), min_volume
+        )
+        tables.update(analytics)
+        task.advance()
+
     reports = {"service_requests": sr_report, **vres.tables}
     manifest = _manifest(
         catalog,
@@ -221,6 +230,7 @@ def compute_month(
                         engine, facts, labels, restricted / "party_failures.parquet"
                     )
                 }
+        manifest["analytics"] = analytics_info
         manifest["timings_s"] = timer.stages
         write_manifest(tmp, manifest)
         task.advance()

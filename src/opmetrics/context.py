@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from opmetrics.analytics import DEFAULT_MIN_VOLUME
 from opmetrics.catalog import Catalog, load_catalog
 from opmetrics.compute import ComputeSummary, compute_month
 from opmetrics.contract.sources import locate_all
@@ -100,6 +101,7 @@ class Context:
         *,
         anon_key: str | None = None,
         party_failures: bool = True,
+        min_volume: int = DEFAULT_MIN_VOLUME,
     ) -> ComputeSummary:
         """Compute every measure of one month into a results folder (design §4)."""
         m = month if isinstance(month, Month) else Month.parse(month)
@@ -114,6 +116,7 @@ class Context:
                 resolve_key(anon_key),
                 self.progress,
                 party_failures,
+                min_volume,
             )
 
 
@@ -136,7 +139,8 @@ def compute(
     engine: EngineOptions | str | None = None,
     anon_key: str | None = None,
     progress: Progress = NO_PROGRESS,
+    min_volume: int = DEFAULT_MIN_VOLUME,
 ) -> ComputeSummary:
     """Compute one month into a results folder with a one-off `Context`."""
     with Context(catalog, engine, progress) as ctx:
-        return ctx.compute(data_dir, month, out, anon_key=anon_key)
+        return ctx.compute(data_dir, month, out, anon_key=anon_key, min_volume=min_volume)

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "generate",
     "report",
     "pipeline",
+    "customer",
 )
 
 

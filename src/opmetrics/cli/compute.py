@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
+from opmetrics.analytics import DEFAULT_MIN_VOLUME
 from opmetrics.cli.state import (
     STATE,
     EngineOpt,
@@ -51,6 +52,13 @@ def compute_cmd(
         Path, typer.Option("--out", "-o", help="Results folder to write (replaced atomically).")
     ],
     anon_key: AnonKeyOpt = None,
+    min_volume: Annotated[
+        int,
+        typer.Option(
+            "--min-volume",
+            help="Requests (succeeded + failed) a party needs in the month to be ranked and to set the industry best.",
+        ),
+    ] = DEFAULT_MIN_VOLUME,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
@@ -65,7 +73,7 @@ def compute_cmd(
             progress,
         ) as ctx,
     ):
-        summary = ctx.compute(data_dir, month, out, anon_key=anon_key)
+        summary = ctx.compute(data_dir, month, out, anon_key=anon_key, min_volume=min_volume)
     show_summary(summary)
 
 
