@@ -26,7 +26,7 @@ INLINE = "rows"  # the dataset name of a chart's own rows
 Rows = Sequence[dict[str, Any]] | str
 
 STATUS_DOMAIN = ["met", "below_target", "below_minimum", "no_activity", "not_reportable"]
-STATUS_RANGE = ["#2e7d32", "#ef8f00", "#c62828", "#9e9e9e", "#6a1b9a"]
+STATUS_RANGE = ["#2e7d32", "#c77700", "#c62828", "#757575", "#6a1b9a"]
 BLUE, ORANGE, RED, GREY, DARK = "#1f5fa8", "#ef8f00", "#c62828", "#9e9e9e", "#333333"
 STATUS_LABEL_EXPR = (
     "{'met': 'Met', 'below_target': 'Below target', 'below_minimum': 'Below minimum', "

@@ -14,6 +14,9 @@ from opmetrics.reports.charts import (
     BLUE,
     DARK,
     RED,
+    STATUS_DOMAIN,
+    STATUS_LABEL_EXPR,
+    STATUS_RANGE,
     Rows,
     Sel,
     _data,
@@ -30,7 +33,7 @@ def cpm_dots(
     rows: Rows,
     order: Sequence[str],
     sel: Sel,
-    width: int = 240,
+    width: int = 200,
     filter_expr: str = "true",
     long_labels: bool = True,
 ) -> dict[str, Any]:
@@ -43,9 +46,10 @@ def cpm_dots(
         if long_labels
         else ""
     )
+    words = STATUS_LABEL_EXPR.replace("datum.label", "datum.status")
     label = (
         "datum.status == 'not_reportable' ? 'NOT REPORTABLE' : (datum.value_percent == null ? "
-        f"'no activity' : {VALUE_TEXT} + ' %'{tail})"
+        f"'no activity' : {VALUE_TEXT} + ' % · ' + lower({words}){tail})"
     )
     base = alt.Chart(_data(rows)).transform_filter(filter_expr).transform_calculate(label=label)
     sort = list(order)
@@ -62,18 +66,23 @@ def cpm_dots(
         .encode(
             x="value_percent:Q",
             y=y,
-            color=status_color(),
+            color=alt.Color(
+                "status:N", scale=alt.Scale(domain=STATUS_DOMAIN, range=STATUS_RANGE), legend=None
+            ),
             tooltip=["row_label:N", alt.Tooltip("value_percent:Q", format=".3f"), "status:N"],
         )
     )
     left = alt.layer(target, minimum, pts).properties(width=width, height=height)
-    ink = alt.condition("datum.status == 'not_reportable'", alt.value(RED), alt.value(DARK))
+    # The value is written beside its dot in the status colour, with the status in words (no legend).
+    ink = alt.Color(
+        "status:N", scale=alt.Scale(domain=STATUS_DOMAIN, range=STATUS_RANGE), legend=None
+    )
     right = (
         base.mark_text(align="left", baseline="middle", fontSize=10)
         .encode(
             y=alt.Y("row_label:N", sort=sort, axis=None), text="label:N", x=alt.value(4), color=ink
         )
-        .properties(width=190 if long_labels else 100, height=height)
+        .properties(width=260 if long_labels else 170, height=height)
     )
     chart = alt.hconcat(left, right, spacing=4).resolve_scale(y="shared", color="independent")
     return finish(chart, sel, rows)

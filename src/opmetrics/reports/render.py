@@ -19,9 +19,10 @@ from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.reports import cpm6a_report, dashboard, datafiles, pmr, process_pack, summary_paper
 from opmetrics.reports.common import PackContext, cover
 from opmetrics.reports.data import View, load_month
+from opmetrics.reports.drawing import draw_all
 from opmetrics.reports.html_render import report_html
 from opmetrics.reports.spec import Chart, Report
-from opmetrics.reports.typst_render import chart_pdf, pdf_date, render_pdf
+from opmetrics.reports.typst_render import pdf_date, render_pdf
 from opmetrics.results.io import read_results
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
@@ -132,11 +133,8 @@ def render(
         for c in r.charts():
             distinct.setdefault(hashlib.sha256(c.vega_lite.encode()).hexdigest(), c)
     t1 = time.perf_counter()
-    drawn: dict[str, bytes] = {}
     with progress.task("Drawing charts", total=len(distinct)) as task:
-        for digest, c in distinct.items():
-            drawn[digest] = chart_pdf(c)
-            task.advance()
+        drawn = draw_all({d: c.vega_lite for d, c in distinct.items()}, task.advance)
     timings["charts"] = time.perf_counter() - t1
     stamp = datetime.combine(pdf_date(view.month), datetime.min.time(), tzinfo=UTC).replace(
         tzinfo=None

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import typst
-import vl_convert as vlc
 
 from opmetrics.errors import OutputError
 from opmetrics.month import Month
 from opmetrics.reports import fmt
+from opmetrics.reports.drawing import draw
 from opmetrics.reports.spec import Chart, Report
 
 TEMPLATE = "report.typ"
@@ -34,13 +34,7 @@ def pdf_date(month: Month) -> date:
 
 def chart_pdf(chart: Chart) -> bytes:
     """A chart as a one-page vector PDF."""
-    try:
-        out: bytes = vlc.vegalite_to_pdf(chart.spec)
-    except ValueError as exc:  # a chart spec Vega cannot draw is a bug in this package
-        raise RuntimeError(
-            f"chart {chart.key} cannot be drawn: {str(exc).splitlines()[0]}"
-        ) from exc
-    return out
+    return draw(chart.vega_lite)
 
 
 def typst_data(report: Report, month: Month, outline: bool) -> dict[str, Any]:

@@ -16,11 +16,13 @@ import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from opmetrics.results.io import neutralise_formula
 
@@ -28,7 +30,7 @@ EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767
 CUT_MARK = " …[cut: longer than an Excel cell]"
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_EPOCH = date(1899, 12, 30)
+_EPOCH_DAYS = 25_569  # days from Excel's day 0 (1899-12-30) to 1970-01-01
 
 # Cell style indexes into STYLES below.
 S_TEXT, S_HEADER, S_INT, S_PCT, S_DEC, S_DATE, S_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -89,50 +91,57 @@ def _style(name: str, t: pa.DataType) -> int:
     return S_TEXT
 
 
-def _cells(col: pa.ChunkedArray, name: str, letter: str, first_row: int) -> list[str]:
-    """The cell XML of one column (empty text for a null)."""
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation; a null part makes the whole cell null (an empty cell)."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _xml_text(col: pa.Array) -> pa.Array:
+    """Cell text: control characters dropped, formulas neutralised, cut to Excel's limit, escaped."""
+    s = pc.replace_substring_regex(col, "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{fffe}\\x{ffff}]", "")
+    s = pc.if_else(pc.match_substring_regex(s, "^[=+\\-@\\t\\r]"), _join("'", s), s)
+    long = pc.greater(pc.utf8_length(s), EXCEL_MAX_CHARS)
+    if pc.any(long).as_py():
+        s = pc.if_else(
+            long, _join(pc.utf8_slice_codeunits(s, 0, EXCEL_MAX_CHARS - len(CUT_MARK)), CUT_MARK), s
+        )
+    for ch, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        s = pc.replace_substring(s, ch, ent)
+    return s
+
+
+def _cells(col: pa.Array, name: str, letter: str, rows: pa.Array) -> pa.Array:
+    """The cell XML of one column, vectorised (an empty string for a null)."""
     t = col.type
-    values = col.to_pylist()
-    rows = range(first_row, first_row + len(values))
+    ref = _join(f'<c r="{letter}', rows)
     if pa.types.is_boolean(t):
-        return [
-            "" if v is None else f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>'
-            for v, r in zip(values, rows, strict=True)
-        ]
-    s = _style(name, t)
-    if pa.types.is_integer(t):
-        return [
-            "" if v is None else f'<c r="{letter}{r}" s="{s}"><v>{v}</v></c>'
-            for v, r in zip(values, rows, strict=True)
-        ]
-    if pa.types.is_floating(t):
-        return [
-            ""
-            if v is None or v != v or v in (float("inf"), float("-inf"))
-            else f'<c r="{letter}{r}" s="{s}"><v>{v!r}</v></c>'
-            for v, r in zip(values, rows, strict=True)
-        ]
-    if pa.types.is_date(t):
-        return [
-            "" if v is None else f'<c r="{letter}{r}" s="{s}"><v>{(v - _EPOCH).days}</v></c>'
-            for v, r in zip(values, rows, strict=True)
-        ]
-    if pa.types.is_timestamp(t):
-        out = []
-        for v, r in zip(values, rows, strict=True):
-            if v is None:
-                out.append("")
-                continue
-            naive = v.replace(tzinfo=None) if isinstance(v, datetime) else v
-            days = (naive - datetime(1899, 12, 30)).total_seconds() / 86400
-            out.append(f'<c r="{letter}{r}" s="{s}"><v>{days!r}</v></c>')
-        return out
-    return [
-        ""
-        if v is None
-        else f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">{_text(str(v))}</t></is></c>'
-        for v, r in zip(values, rows, strict=True)
-    ]
+        cell = _join(ref, '" t="b"><v>', pc.cast(pc.cast(col, pa.int8()), pa.string()), "</v></c>")
+    elif (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or not (
+            pa.types.is_integer(t)
+            or pa.types.is_floating(t)
+            or pa.types.is_date(t)
+            or pa.types.is_timestamp(t)
+        )
+    ):
+        text = _xml_text(pc.cast(col, pa.string()))
+        cell = _join(ref, '" t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>")
+    else:
+        s = _style(name, t)
+        if pa.types.is_floating(t):
+            finite = pc.is_finite(col)
+            value = pc.if_else(finite, col, pa.scalar(None, t))
+        elif pa.types.is_date(t):
+            value = pc.add(pc.cast(pc.cast(col, pa.date32()), pa.int32()), _EPOCH_DAYS)
+        elif pa.types.is_timestamp(t):
+            us = pc.cast(pc.cast(col, pa.timestamp("us", tz=t.tz)), pa.int64())
+            value = pc.add(pc.divide(pc.cast(us, pa.float64()), 86_400e6), float(_EPOCH_DAYS))
+        else:
+            value = col
+        cell = _join(ref, f'" s="{s}"><v>', pc.cast(value, pa.string()), "</v></c>")
+    return pc.fill_null(cell, "")
 
 
 def _widths(table: pa.Table) -> list[float]:
@@ -144,8 +153,19 @@ def _widths(table: pa.Table) -> list[float]:
     return out
 
 
+def _concatenated(strings: pa.Array) -> bytes:
+    """All strings of a (null-free) string array, end to end, straight from its data buffer."""
+    arr = strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
+    if len(arr) == 0:
+        return b""
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)
+    start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    return bytes(memoryview(arr.buffers()[2])[start:end])
+
+
 def _sheet_xml(
-    table: pa.Table, write: Callable[[str], object], on_rows: Callable[[int], None]
+    table: pa.Table, write: Callable[[str | bytes], object], on_rows: Callable[[int], None]
 ) -> None:
     n_cols = table.num_columns
     letters = [column_letter(i) for i in range(max(n_cols, 1))]
@@ -170,16 +190,20 @@ def _sheet_xml(
     )
     write(f'<row r="1">{head}</row>')
     row0 = 2
-    for batch in table.to_batches(max_chunksize=50_000):
-        t = pa.Table.from_batches([batch])
-        columns = [_cells(t.column(i), t.column_names[i], letters[i], row0) for i in range(n_cols)]
-        parts = [
-            f'<row r="{row0 + k}">{"".join(cells)}</row>'
-            for k, cells in enumerate(zip(*columns, strict=True))
+    for batch in table.to_batches(max_chunksize=100_000):
+        n = batch.num_rows
+        rows = pc.cast(pa.array(range(row0, row0 + n), pa.int64()), pa.string())
+        cells = [
+            _cells(batch.column(i), batch.schema.names[i], letters[i], rows) for i in range(n_cols)
         ]
-        write("".join(parts))
-        row0 += batch.num_rows
-        on_rows(batch.num_rows)
+        xml = (
+            _join('<row r="', rows, '">', *cells, "</row>")
+            if cells
+            else _join('<row r="', rows, '"/>')
+        )
+        write(_concatenated(xml))
+        row0 += n
+        on_rows(n)
     write("</sheetData>")
     if n_cols and table.num_rows:
         write(f'<autoFilter ref="A1:{last}"/>')
@@ -203,11 +227,12 @@ def write_workbook(
     def entry(name: str) -> zipfile.ZipInfo:
         zi = zipfile.ZipInfo(name, date_time=when)
         zi.compress_type = zipfile.ZIP_DEFLATED
+        zi._compresslevel = 1  # type: ignore[attr-defined]  # fast deflate; no public setter before 3.13
         zi.external_attr = 0o644 << 16
         return zi
 
     n = len(sheets)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr(entry("[Content_Types].xml"), _content_types(n))
         z.writestr(entry("_rels/.rels"), _ROOT_RELS)
         z.writestr(entry("docProps/core.xml"), _core(title, iso))
@@ -217,7 +242,11 @@ def write_workbook(
         z.writestr(entry("xl/styles.xml"), STYLES)
         for i, sheet in enumerate(sheets, start=1):
             with z.open(entry(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as out:
-                _sheet_xml(sheet.table, lambda s: out.write(s.encode("utf-8")), on_rows)
+                _sheet_xml(
+                    sheet.table,
+                    lambda s: out.write(s if isinstance(s, bytes) else s.encode("utf-8")),
+                    on_rows,
+                )
 
 
 _ROOT_RELS = (
