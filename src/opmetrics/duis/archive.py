@@ -68,29 +68,38 @@ def iter_messages(archive: Path) -> Iterator[RawMessage]:
         yield from _iter_file(archive, str(archive))
 
 
-def _iter_folder(root: Path) -> Iterator[RawMessage]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
-        for name in sorted(filenames):
-            if _hidden(name):
-                continue
-            path = Path(dirpath) / name
-            if path.is_file():
-                yield from _iter_file(path, str(path))
+def _iter_folder(folder: Path) -> Iterator[RawMessage]:
+    """Files of `folder` by name, then its sub-folders by name (one stat per file)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot list: {_why(exc)}", path=str(folder)) from None
+    subfolders = []
+    for entry in entries:
+        if _hidden(entry.name):
+            continue
+        if entry.is_dir():
+            subfolders.append(entry)
+        elif entry.is_file():
+            yield from _iter_file(Path(entry.path), entry.path, entry.stat().st_mtime_ns)
+    for entry in subfolders:
+        yield from _iter_folder(Path(entry.path))
 
 
 def _hidden(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX"
 
 
-def _iter_file(path: Path, source: str) -> Iterator[RawMessage]:
+def _iter_file(path: Path, source: str, mtime_ns: int | None = None) -> Iterator[RawMessage]:
     lower = path.name.lower()
     if lower.endswith(ZIP_SUFFIXES):
         yield from _iter_zip(path, source)
     elif lower.endswith(TAR_SUFFIXES):
         yield from _iter_tar(path, source)
     else:
-        mtime = _epoch(path.stat().st_mtime_ns / 1e9)
+        if mtime_ns is None:
+            mtime_ns = path.stat().st_mtime_ns
+        mtime = _epoch(mtime_ns / 1e9)
         try:
             if lower.endswith(".gz"):
                 with gzip.open(path, "rb") as fh:

@@ -25,11 +25,12 @@ import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import ROW_RULES
-from opmetrics.contract.schema import ALERTS, INVALID_COLUMN, SERVICE_REQUESTS
+from opmetrics.contract.schema import ALERTS, INVALID_COLUMN, SERVICE_REQUESTS, TableSpec
 from opmetrics.duis.scan import ScanResult
 from opmetrics.engine import Engine
 
 UNKNOWN = "UNKNOWN"
+EPOCH_PREFIX = "_us_"  # the row rules read timestamps as epoch microseconds under this prefix
 CODE = "_code"
 REASON = "_reason"
 TS = "timestamp('UTC', 6)"
@@ -160,7 +161,7 @@ def correlate(
         response_code=ibis.cases((answered, t.f_code), else_=ibis.null("string")),
         dsp_attempts=ibis.null("int64"),
     )
-    checked = _check(rows, "service_requests", catalog, _request_stand_ins(rows, catalog))
+    checked = _check(engine, rows, SERVICE_REQUESTS, catalog, _request_stand_ins(rows, catalog))
     checked = con.create_table(engine.table_name("duis_checked"), checked, temp=True)
 
     accepted = checked.filter(~checked._pending & checked[CODE].isnull())
@@ -257,22 +258,44 @@ def _request_stand_ins(rows: ir.Table, catalog: Catalog) -> dict[str, ir.Value]:
 
 
 def _check(
-    rows: ir.Table, table: str, catalog: Catalog, stand_ins: Mapping[str, ir.Value]
+    engine: Engine,
+    rows: ir.Table,
+    spec: TableSpec,
+    catalog: Catalog,
+    stand_ins: Mapping[str, ir.Value],
 ) -> ir.Table:
-    """`rows` with the code and reason of the first contract row rule each breaks (else null)."""
+    """`rows` with the code and reason of the first contract row rule each breaks (else null).
+
+    The rules see what the validator gives them: `_invalid` (null: these rows were never CSV)
+    and `_us_<column>`, each timestamp in microseconds since the epoch.
+    """
     keep = {f"_real_{c}": rows[c] for c in stand_ins}
     sub = rows.mutate(**keep).mutate(**{INVALID_COLUMN: ibis.null("string")}, **stand_ins)
-    sub = sub.mutate(**{c: sub[c] for c in stand_ins})
-    rules = ROW_RULES[table]
+    sub = sub.mutate(
+        **{
+            f"{EPOCH_PREFIX}{c.name}": engine.epoch_us(sub[c.name])
+            for c in spec.columns
+            if c.type == "timestamp"
+        }
+    )
+    rules = ROW_RULES[spec.name]
+    first = ibis.cases(
+        *[(r.broken(sub, catalog), ibis.literal(i)) for i, r in enumerate(rules)],
+        else_=ibis.null("int64"),
+    )
+    sub = sub.mutate(_first=first)
     code = ibis.cases(
-        *[(r.broken(sub, catalog), ibis.literal(r.code)) for r in rules], else_=ibis.null("string")
+        *[(sub._first == i, ibis.literal(r.code)) for i, r in enumerate(rules)],
+        else_=ibis.null("string"),
     )
     reason = ibis.cases(
-        *[(r.broken(sub, catalog), r.reason_expr(sub)) for r in rules], else_=ibis.null("string")
+        *[(sub._first == i, r.reason_expr(sub)) for i, r in enumerate(rules)],
+        else_=ibis.null("string"),
     )
     out = sub.mutate(**{CODE: code, REASON: reason})
     out = out.mutate(**{c: out[f"_real_{c}"] for c in stand_ins})
-    return out.drop(INVALID_COLUMN, *keep)
+    helpers = [c for c in out.columns if c.startswith(EPOCH_PREFIX)]
+    return out.drop(INVALID_COLUMN, "_first", *keep, *helpers)
 
 
 def _alerts(
@@ -304,7 +327,7 @@ def _alerts(
             (rows.region == UNKNOWN, ibis.literal(catalog.csp_regions[0])), else_=rows.region
         )
     }
-    checked = _check(rows, "alerts", catalog, stand_in)
+    checked = _check(engine, rows, ALERTS, catalog, stand_in)
     checked = engine.con.create_table(engine.table_name("duis_alerts_checked"), checked, temp=True)
     accepted = checked.filter(checked[CODE].isnull())
     alerts = accepted.select(*ALERTS.column_names).order_by(["raised_at", "alert_id"])

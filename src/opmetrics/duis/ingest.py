@@ -224,13 +224,17 @@ def _write(
             n = _write_part(eng, part, writer, quarantined)
             if part.kind == "responses":
                 responses_quarantined += n
+    fix = "add them to the inventory" if inventory is not None else "pass --devices"
     if unknown:
         warnings.append(
             f"{unknown:,} request(s) have device type, SMETS or region UNKNOWN (no inventory entry "
-            "for their device): validate and compute quarantine them (pass --devices)"
+            f"for their device): validate and compute quarantine them ({fix})"
         )
     if alerts_unknown:
-        warnings.append(f"{alerts_unknown:,} alert(s) have region UNKNOWN (no inventory entry)")
+        warnings.append(
+            f"{alerts_unknown:,} alert(s) have region UNKNOWN (no inventory entry for their "
+            f"device): validate and compute quarantine them ({fix})"
+        )
     return IngestSummary(
         archive=str(archive),
         out=str(out),

@@ -10,19 +10,21 @@ party's own record of what it exchanged).
 
 from __future__ import annotations
 
-import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from opmetrics.errors import DataContractError
 
 NAMESPACE = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
 _NS = "{" + NAMESPACE + "}"
+_NS_LEN = len(_NS)
+CHUNK_BYTES = 4096  # fed to the parser at a time: the signature after the body is mostly never read
 _SIGNATURE = "{" + DSIG_NAMESPACE + "}Signature"
 
 # Schema versions whose header layout this reader knows (DUIS 3.x to 5.x).
@@ -142,10 +144,9 @@ class _State:
 
 def parse_message(source: bytes | BinaryIO) -> Message:
     """Parse one DUIS message; raise `MessageError` (with a reason code) when it is unusable."""
-    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     st = _State()
     try:
-        _scan(stream, st)
+        _scan(_events(source), st)
     except ET.ParseError as exc:
         raise MessageError(f"not well-formed XML: {exc}", reason_code="malformed_xml") from None
     if st.root == "":
@@ -155,28 +156,50 @@ def parse_message(source: bytes | BinaryIO) -> Message:
     return _response(st)
 
 
-def _scan(stream: BinaryIO, st: _State) -> None:
+def _events(source: bytes | BinaryIO) -> Iterator[tuple[str, Any]]:
+    """Start and end events of the standard library's pull parser, a chunk at a time.
+
+    This is `ElementTree.iterparse` without its per-call set-up (which costs as much as parsing
+    a short message): the caller stops consuming once it has what it needs, and the rest of
+    the message is never parsed.
+    """
+    parser: Any = ET.XMLPullParser(events=("start", "end"))
+    if isinstance(source, bytes | bytearray):
+        for i in range(0, len(source), CHUNK_BYTES):
+            parser.feed(source[i : i + CHUNK_BYTES])
+            yield from parser.read_events()
+    else:
+        while chunk := source.read(CHUNK_BYTES):
+            parser.feed(chunk)
+            yield from parser.read_events()
+    parser.close()
+    yield from parser.read_events()
+
+
+def _scan(events: Iterator[tuple[str, Any]], st: _State) -> None:
     depth = 0
     section = ""
-    for event, elem in ET.iterparse(stream, events=("start", "end")):
-        tag = elem.tag
+    for event, elem in events:
         if event == "start":
             depth += 1
+            if depth > 3:
+                continue
+            tag = elem.tag
             if depth == 1:
                 _root(elem, st)
             elif depth == 2:
                 if tag == _SIGNATURE:
                     st.signed = True
                     return  # everything the contract needs precedes the signature
-                section = tag[len(_NS) :] if tag.startswith(_NS) else ""
-            elif depth == 3 and section == "Body" and not st.body:
+                section = tag[_NS_LEN:] if tag.startswith(_NS) else ""
+            elif section == "Body" and not st.body:
                 st.body = _local(tag)
             continue
         # end event
         if depth == 3 and section == "Header":
-            st.header[_local(tag)] = (elem.text or "").strip()
+            st.header[_local(elem.tag)] = (elem.text or "").strip()
         elif depth == 4 and section == "Body":
-            name = _local(tag)
+            name = _local(elem.tag)
             if name not in st.body_fields:
                 st.body_fields[name] = (elem.text or "").strip()
         elif (
@@ -184,7 +207,7 @@ def _scan(stream: BinaryIO, st: _State) -> None:
             and section == "Body"
             and st.alert_device is None
             and st.body == "DCCAlertMessage"
-            and _local(tag) in _DCC_ALERT_DEVICE
+            and _local(elem.tag) in _DCC_ALERT_DEVICE
         ):
             st.alert_device = (elem.text or "").strip()
         if depth >= 3:

@@ -29,6 +29,7 @@ SentTime = Literal["auto", "prefix", "mtime"]
 SENT_TIME_MODES: tuple[SentTime, ...] = ("auto", "prefix", "mtime")
 RAW_CHARS = 2000  # characters of an unreadable message kept in quarantine.csv
 BATCH_ROWS = 65_536
+PROGRESS_EVERY = 1000  # messages between progress reports (a report costs more than a message)
 
 _TS = pa.timestamp("us", tz="UTC")
 _s, _i, _b = pa.string(), pa.int64(), pa.bool_()
@@ -136,11 +137,11 @@ class ScanResult:
 
 class _Scanner:
     def __init__(
-        self, work: Path, catalog: Catalog, sent_time: SentTime, on_message: Callable[[], None]
+        self, work: Path, catalog: Catalog, sent_time: SentTime, on_messages: Callable[[int], None]
     ) -> None:
         self.catalog = catalog
         self.sent_time = sent_time
-        self.on_message = on_message
+        self.on_messages = on_messages
         self.req = _Spill(work / "requests.parquet", REQUESTS)
         self.resp = _Spill(work / "responses.parquet", RESPONSES)
         self.alert = _Spill(work / "alerts.parquet", ALERTS)
@@ -153,6 +154,7 @@ class _Scanner:
             self.take(raw)
         for spill in (self.req, self.resp, self.alert, self.quar):
             spill.close()
+        self.on_messages(self.result.messages_read % PROGRESS_EVERY)
         return self.result
 
     def take(self, raw: RawMessage) -> None:
@@ -178,7 +180,8 @@ class _Scanner:
 
     def count(self) -> None:
         self.result.messages_read += 1
-        self.on_message()
+        if self.result.messages_read % PROGRESS_EVERY == 0:
+            self.on_messages(PROGRESS_EVERY)
 
     def reject(self, table: str, raw: RawMessage, code: str, why: str) -> None:
         self.result.unread += 1
@@ -293,10 +296,13 @@ def scan_archive(
     work: Path,
     catalog: Catalog,
     sent_time: SentTime = "auto",
-    on_message: Callable[[], None] = lambda: None,
+    on_messages: Callable[[int], None] = lambda n: None,
 ) -> ScanResult:
-    """Parse every message of `archive` into scratch Parquet files under `work`."""
-    return _Scanner(work, catalog, sent_time, on_message).run(archive)
+    """Parse every message of `archive` into scratch Parquet files under `work`.
+
+    `on_messages(n)` is told of every `PROGRESS_EVERY` messages read, and of the rest at the end.
+    """
+    return _Scanner(work, catalog, sent_time, on_messages).run(archive)
 
 
 def raw_json(record: dict[str, Any]) -> str:
