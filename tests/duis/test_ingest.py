@@ -283,3 +283,32 @@ def test_bad_inventory_rows_are_quarantined(archive: Path, tmp_path: Path) -> No
     assert bad[0]["source"] == str(inv)
     assert bad[0]["row"] == "6"
     assert s.reconciles  # inventory rows are counted apart from messages
+
+
+def test_the_public_samples_folder_is_accounted_for(tmp_path: Path) -> None:
+    # 299 request templates, 3 responses, 2 licences, a README and 2 XSDs. Under
+    # --sent-time prefix no template (one XML per file) has a sent time; no response answers
+    # a template's RequestID; licences and README are not messages; the XSDs are not DUIS.
+    s = ingest_duis(kit.need_samples(), tmp_path / "data", sent_time="prefix")
+    assert s.messages_read == 307
+    assert s.quarantined == {
+        "no_sent_time": 299,
+        "not_a_message": 3,
+        "not_duis": 2,
+        "response_without_request": 3,
+    }
+    assert s.service_requests == 0 and s.reconciles
+
+
+def test_a_refused_request_is_not_held_back(tmp_path: Path) -> None:
+    # Both requests are unanswered at the archive's end; the one the contract refuses anyway
+    # (4.1.1 is not in the catalog) gets the contract's code, the other waits.
+    folder = tmp_path / "duis"
+    folder.mkdir()
+    lines = [
+        f"{kit.iso(kit.T)} {kit.request_xml(kit.READ_REGISTERS, f'{kit.USER}:{kit.E1}:1')}",
+        f"{kit.iso(kit.T)} {kit.request_xml(kit.TOP_UP, f'{kit.USER}:{kit.E1}:2')}",
+    ]
+    (folder / "sent.log").write_text("\n".join(lines) + "\n")
+    s = ingest_duis(folder, tmp_path / "data", devices=kit.write_devices(tmp_path / "d.csv"))
+    assert s.quarantined == {"unknown_srv": 1, "awaiting_response": 1}

@@ -10,7 +10,8 @@ failed, so a later, longer archive counts it properly.
 Each row is then checked against the contract's own row rules, so the data dir written from the
 accepted rows passes `opmetrics validate`. Device type, SMETS and region the inventory does not
 know are written as `UNKNOWN`; for that check only they stand in as valid values, so the rest of
-the row is still checked.
+the row is still checked. A row the rules refuse is quarantined with their code even while it
+awaits its response: that refusal is final, the wait is not.
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
-from opmetrics.contract.rules import ROW_RULES
+from opmetrics.contract.rules import ROW_RULES, US
 from opmetrics.contract.schema import ALERTS, INVALID_COLUMN, SERVICE_REQUESTS, TableSpec
 from opmetrics.duis.scan import ScanResult
 from opmetrics.engine import Engine
 
 UNKNOWN = "UNKNOWN"
-EPOCH_PREFIX = "_us_"  # the row rules read timestamps as epoch microseconds under this prefix
 CODE = "_code"
 REASON = "_reason"
 TS = "timestamp('UTC', 6)"
@@ -202,13 +202,13 @@ def correlate(
         ),
         _part(
             "requests",
-            checked.filter(checked._pending),
+            checked.filter(checked._pending & checked[CODE].isnull()),
             ibis.literal("awaiting_response"),
             ibis.literal("no final response, and the archive ends within the wait"),
         ),
         _part(
             "requests",
-            checked.filter(~checked._pending & checked[CODE].notnull()),
+            checked.filter(checked[CODE].notnull()),
             checked[CODE],
             checked[REASON],
             table="service_requests",
@@ -273,7 +273,7 @@ def _check(
     sub = rows.mutate(**keep).mutate(**{INVALID_COLUMN: ibis.null("string")}, **stand_ins)
     sub = sub.mutate(
         **{
-            f"{EPOCH_PREFIX}{c.name}": engine.epoch_us(sub[c.name])
+            f"{US}{c.name}": engine.epoch_us(sub[c.name])
             for c in spec.columns
             if c.type == "timestamp"
         }
@@ -294,7 +294,7 @@ def _check(
     )
     out = sub.mutate(**{CODE: code, REASON: reason})
     out = out.mutate(**{c: out[f"_real_{c}"] for c in stand_ins})
-    helpers = [c for c in out.columns if c.startswith(EPOCH_PREFIX)]
+    helpers = [c for c in out.columns if c.startswith(US)]
     return out.drop(INVALID_COLUMN, "_first", *keep, *helpers)
 
 
