@@ -153,6 +153,7 @@ class Tree:
         rows: pd.DataFrame,
         key: Sequence[str],
         leave_out: Sequence[Sequence[str]],
+        min_excess: float | None = None,
     ) -> list[Candidate]:
         """Test every key of a family; keep the supported, material and specific ones."""
         summ = summarise(rows, key)
@@ -167,7 +168,7 @@ class Tree:
             (tested["p_adjusted"] <= self.alpha_family)
             & (tested["gap_points"] <= -st.min_gap_points)
             & (tested["failure_odds_ratio"] >= st.min_failure_odds_ratio)
-            & (tested["excess_failures"] >= self.min_excess)
+            & (tested["excess_failures"] >= (self.min_excess if min_excess is None else min_excess))
         )
         out = []
         for _, s in tested[keep].iterrows():
@@ -248,6 +249,7 @@ class Tree:
             rows,
             ["device_type", "meter_model", "firmware_version"],
             [["party_label"], ["srv"]],
+            min_excess=0.0,  # asked of the model's pooled versions below: one finding per model
         )
         by_model: dict[tuple[str, str], list[Candidate]] = {}
         for cand in cands:
@@ -255,12 +257,15 @@ class Tree:
         for (dt, model), group in by_model.items():
             olds = sorted((g.key["firmware_version"] for g in group), key=version_key)
             pooled = pd.concat([g.rows for g in group])
+            total = self._total(pooled)
+            if float(total["excess_failures"]) < self.min_excess:
+                continue
             first = group[0]
             self.found.append(
                 Candidate(
                     "firmware",
                     {"device_type": dt, "meter_model": model, "firmware_version": ", ".join(olds)},
-                    self._total(pooled),
+                    total,
                     pooled,
                     first.tests,
                     max(g.p_adjusted for g in group),
