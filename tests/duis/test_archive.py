@@ -161,3 +161,23 @@ def test_prefix_offsets_are_instants() -> None:
     at, _ = parse_prefix(b"2021-04-12T10:30:15.25+01:00")
     assert at == WHEN and at.tzinfo == UTC
     assert at.astimezone(timezone(timedelta(hours=1))).hour == 10
+
+
+def test_large_files_are_streamed_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Files above SMALL_FILE are read as streams rather than whole: same messages either way.
+    root = tmp_path / "a"
+    root.mkdir()
+    (root / "day.log").write_bytes(
+        b"2021-04-12T09:30:15.25Z " + MSG + b"\n" + b"2021-04-12T09:30:15.25Z " + MSG + b"\n"
+    )
+    with zipfile.ZipFile(root / "b.zip", "w") as zf:
+        zf.writestr("1.xml", MSG)
+    with tarfile.open(root / "c.tar.gz", "w:gz") as tf:
+        info = tarfile.TarInfo("2.xml")
+        info.size = len(MSG)
+        tf.addfile(info, io.BytesIO(MSG))
+    whole = [(m.source, m.line, m.data, m.prefix_time) for m in all_of(root)]
+    monkeypatch.setattr("opmetrics.duis.archive.SMALL_FILE", 0)
+    streamed = [(m.source, m.line, m.data, m.prefix_time) for m in all_of(root)]
+    assert streamed == whole
+    assert len(whole) == 4

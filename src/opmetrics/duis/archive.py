@@ -10,6 +10,7 @@ tar archives are read sequentially ("r|*"), without seeking.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import struct
@@ -25,6 +26,7 @@ from opmetrics.errors import DataContractError, UnreadableFileError
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ZIP_SUFFIXES = (".zip",)
+SMALL_FILE = 1 << 22  # files up to this size are read whole (faster); larger ones are streamed
 MAX_FIRST_LINE = 1 << 24  # a first line longer than this is not a prefixed message line
 
 # What may separate a timestamp prefix from the XML that follows it.
@@ -81,7 +83,7 @@ def _iter_folder(folder: Path) -> Iterator[RawMessage]:
         if entry.is_dir():
             subfolders.append(entry)
         elif entry.is_file():
-            yield from _iter_file(Path(entry.path), entry.path, entry.stat().st_mtime_ns)
+            yield from _iter_file(Path(entry.path), entry.path, entry.stat())
     for entry in subfolders:
         yield from _iter_folder(Path(entry.path))
 
@@ -90,20 +92,21 @@ def _hidden(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX"
 
 
-def _iter_file(path: Path, source: str, mtime_ns: int | None = None) -> Iterator[RawMessage]:
+def _iter_file(path: Path, source: str, st: os.stat_result | None = None) -> Iterator[RawMessage]:
     lower = path.name.lower()
     if lower.endswith(ZIP_SUFFIXES):
         yield from _iter_zip(path, source)
     elif lower.endswith(TAR_SUFFIXES):
         yield from _iter_tar(path, source)
     else:
-        if mtime_ns is None:
-            mtime_ns = path.stat().st_mtime_ns
-        mtime = _epoch(mtime_ns / 1e9)
         try:
+            st = st or path.stat()
+            mtime = _epoch(st.st_mtime_ns / 1e9)
             if lower.endswith(".gz"):
                 with gzip.open(path, "rb") as fh:
                     yield from split_messages(fh, source, mtime)
+            elif st.st_size <= SMALL_FILE:
+                yield from split_messages(io.BytesIO(path.read_bytes()), source, mtime)
             else:
                 with path.open("rb") as fh:
                     yield from split_messages(fh, source, mtime)
@@ -123,6 +126,10 @@ def _iter_zip(path: Path, source: str) -> Iterator[RawMessage]:
                 continue
             member = f"{source}!{info.filename}"
             try:
+                if info.file_size <= SMALL_FILE:
+                    data = io.BytesIO(zf.read(info))
+                    yield from split_messages(data, member, _zip_mtime(info))
+                    continue
                 with zf.open(info) as fh:
                     yield from split_messages(fh, member, _zip_mtime(info))
             except (OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
@@ -159,7 +166,11 @@ def _iter_tar(path: Path, source: str) -> Iterator[RawMessage]:
                 if fh is None:
                     continue
                 with fh:
-                    yield from split_messages(fh, f"{source}!{info.name}", _epoch(info.mtime))
+                    where, at = f"{source}!{info.name}", _epoch(info.mtime)
+                    if info.size <= SMALL_FILE:
+                        yield from split_messages(io.BytesIO(fh.read()), where, at)
+                    else:
+                        yield from split_messages(fh, where, at)
     except (OSError, tarfile.TarError, EOFError, zipfile.BadZipFile) as exc:
         where = f"{source}!{member_name}" if member_name else source
         raise UnreadableFileError(f"cannot read: {_why(exc)}", path=where) from None

@@ -24,7 +24,7 @@ NAMESPACE = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
 _NS = "{" + NAMESPACE + "}"
 _NS_LEN = len(_NS)
-CHUNK_BYTES = 4096  # fed to the parser at a time: the signature after the body is mostly never read
+CHUNK_BYTES = 1024  # fed to the parser at a time: the signature after the body is mostly never read
 _SIGNATURE = "{" + DSIG_NAMESPACE + "}Signature"
 
 # Schema versions whose header layout this reader knows (DUIS 3.x to 5.x).
