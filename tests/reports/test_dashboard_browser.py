@@ -113,3 +113,21 @@ def test_report_pages(browser: Any, rendered: RenderSummary) -> None:
         assert p.errors == [], key
         assert [u for u in p.requests if not u.startswith("file:")] == []
         p.page.close()
+
+
+def test_dashboard_of_a_nearly_empty_month(browser: Any, tmp_path: Path, results_dir: Path) -> None:
+    """Only the cpm table: every chart is empty, and still no error."""
+    import shutil
+    from datetime import date
+
+    from opmetrics.reports import render
+
+    thin = tmp_path / "thin"
+    thin.mkdir()
+    for name in ("manifest.json", "cpm.parquet"):
+        shutil.copy(results_dir / name, thin / name)
+    s = render(thin, tmp_path / "out", produced_on=date(2021, 6, 1))
+    p = Page(browser, s.dashboard)
+    p.choose("#f-region", "North")
+    assert p.errors == []
+    p.page.close()

@@ -180,12 +180,21 @@ def _data(rows: Rows) -> alt.Data | alt.NamedData:
     return alt.NamedData(name=rows if isinstance(rows, str) else INLINE)
 
 
+def _ymd(iso: str) -> str:
+    """An ISO date as the arguments of Vega's utc(year, month0, day)."""
+    y, m, d = (int(x) for x in iso.split("-"))
+    return f"{y}, {m - 1}, {d}"
+
+
 # -- daily success and failure ----------------------------------------------------------------
 
 
 @templated
-def daily(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
-    """Success rate per day (line, red dot on Category 1/2 incident days) over requests per day."""
+def daily(rows: Rows, sel: Sel, days: tuple[str, str], width: int = 440) -> dict[str, Any]:
+    """Success rate per day (line, red dot on Category 1/2 incident days) over requests per day.
+
+    `days` (first and last ISO date of the month) fixes the time axis, so a selection with no
+    rows still draws an empty month rather than an axis of infinite extent."""
     base = (
         alt.Chart(_data(rows))
         .transform_filter(IN_SCOPE + f" && datum.region == {REGION_SEL}")
@@ -195,7 +204,6 @@ def daily(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
         )
         .transform_calculate(
             rate="datum.succeeded + datum.failed > 0 ? 100 * datum.succeeded / (datum.succeeded + datum.failed) : null",
-            marker="datum.inc > 0 ? 'Category 1/2 incident open' : null",
         )
     )
     x = alt.X(
@@ -203,6 +211,9 @@ def daily(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
         timeUnit="utcyearmonthdate",
         title=None,
         axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=10),
+        scale=alt.Scale(
+            domain=[{"expr": f"utc({_ymd(days[0])})"}, {"expr": f"utc({_ymd(days[1])})"}]
+        ),
     )
     line = base.mark_line(color=BLUE, point=alt.OverlayMarkDef(color=BLUE, size=18)).encode(
         x=x,
@@ -218,7 +229,7 @@ def daily(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
         .encode(
             x=x,
             y="rate:Q",
-            color=alt.Color("marker:N", title=None, scale=alt.Scale(range=[RED])),
+            color=alt.value(RED),  # explained in the caption: an empty legend breaks the layout
             tooltip=[
                 alt.Tooltip("date:T", timeUnit="utcyearmonthdate", title="incident day"),
                 alt.Tooltip("rate:Q", format=".2f", title="success %"),

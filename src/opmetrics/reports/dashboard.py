@@ -37,7 +37,7 @@ from opmetrics.reports.html_render import (
     table_html,
 )
 from opmetrics.reports.pmr import cpm6_rows, trend_rows
-from opmetrics.reports.process_pack import records
+from opmetrics.reports.process_pack import month_days, records
 from opmetrics.reports.spec import Cell, Chart, Column, Cover, Table
 from opmetrics.reports.summary_paper import standing_rows
 from opmetrics.results.schema import ALL
@@ -133,7 +133,7 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
         (charts.make("standing", "Standing business processes", "Success and within-TRT shares of each standing process (Alerts: CPM3, delivered within TRT).",
                      charts.standing("standing", [r["name"] for r in standing_rows(ctx)], sel)), ("standing",)),
         (charts.make("daily", "Daily success and failure", "The selected SRV, process or network, all device types (daily series are not split by device type); red dots: days with a Category 1 or 2 incident open.",
-                     charts.daily("srv_daily", sel, width=520)), ("srv_daily",)),
+                     charts.daily("srv_daily", sel, month_days(v), width=520)), ("srv_daily",)),
         (charts.make("by-srv", "Success by SRV", "Each SRV of the selected process in the selected region and device type; the selected SRV is blue.",
                      charts.by_srv("srv_summary", srvs, sel)), ("srv_summary",)),
         (charts.make("by-region", "Success by region", "The selected SRV (or process, or network) by region; dashed: its overall rate.",

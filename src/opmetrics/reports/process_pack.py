@@ -30,6 +30,10 @@ def key_of(bp: str) -> str:
     return f"bp-{bp}".replace("_", "-")
 
 
+def month_days(view: View) -> tuple[str, str]:
+    return view.month.first_day.isoformat(), view.month.last_day.isoformat()
+
+
 def title_of(view: View, bp: str) -> str:
     return f"Business Process pack: {view.bp_name(bp)}"
 
@@ -334,7 +338,9 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             f"daily-{key}",
             "Daily success and failure",
             daily_caption(v, [srv]),
-            charts.daily(records(daily[(daily["srv"] == srv) & (daily["region"] == ALL)]), sel),
+            charts.daily(
+                records(daily[(daily["srv"] == srv) & (daily["region"] == ALL)]), sel, month_days(v)
+            ),
         )
     )
     rows = [_summary_row("All", tot)]
