@@ -10,12 +10,14 @@ reason) and `ingest.json` (the counts, which reconcile: messages read = used + q
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -26,7 +28,7 @@ from opmetrics.contract.validate import QUARANTINE_SCHEMA
 from opmetrics.duis.correlate import UNKNOWN, Correlation, QuarantinePart, Roles, correlate
 from opmetrics.duis.inventory import Inventory, read_inventory
 from opmetrics.duis.scan import SENT_TIME_MODES, ScanResult, SentTime, raw_json, scan_archive
-from opmetrics.engine import EngineOptions, connect
+from opmetrics.engine import Engine, EngineOptions, connect
 from opmetrics.errors import DataContractError, OutputError, UsageError
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.workspace import atomic_output_dir, scratch_dir
@@ -174,7 +176,7 @@ def _check_out(out: Path) -> None:
 
 
 def _write(
-    eng: Any,
+    eng: Engine,
     tmp: Path,
     archive: Path,
     out: Path,
@@ -256,16 +258,20 @@ def _write(
     )
 
 
-def _count_unknown(batch: pa.RecordBatch, columns: tuple[str, ...]) -> int:
-    mask = None
-    for c in columns:
-        m = pa.compute.equal(batch.column(c), UNKNOWN).fill_null(False)
-        mask = m if mask is None else pa.compute.or_(mask, m)
-    return int(pa.compute.sum(mask).as_py() or 0) if mask is not None else 0
+def _count_unknown(batch: pa.Table, columns: tuple[str, ...]) -> int:
+    """Rows of `batch` where any of `columns` holds UNKNOWN."""
+    mask = pc.equal(batch.column(columns[0]), UNKNOWN).fill_null(False)
+    for c in columns[1:]:
+        mask = pc.or_(mask, pc.equal(batch.column(c), UNKNOWN).fill_null(False))
+    return int(pc.sum(mask).as_py() or 0)
 
 
 def _write_table(
-    eng: Any, expr: Any, schema: pa.Schema, path: Path, count: Any
+    eng: Engine,
+    expr: ir.Table,
+    schema: pa.Schema,
+    path: Path,
+    count: Callable[[pa.Table], tuple[int, int]],
 ) -> tuple[int, int, int]:
     """Stream `expr` into a Parquet file of exactly `schema`; return rows and two batch counts."""
     rows = a = b = 0
@@ -286,7 +292,7 @@ def _copy_parquet(path: Path, writer: pacsv.CSVWriter) -> None:
 
 
 def _write_part(
-    eng: Any, part: QuarantinePart, writer: pacsv.CSVWriter, counts: dict[str, int]
+    eng: Engine, part: QuarantinePart, writer: pacsv.CSVWriter, counts: dict[str, int]
 ) -> int:
     cols = ["_table", "_q_source", "_q_row", "_q_code", "_q_reason", *part.payload]
     n = 0
@@ -294,7 +300,7 @@ def _write_part(
         recs = batch.to_pylist()
         if not recs:
             continue
-        out = {f.name: [] for f in QUARANTINE_SCHEMA}  # type: dict[str, list[Any]]
+        out: dict[str, list[Any]] = {f.name: [] for f in QUARANTINE_SCHEMA}
         for r in recs:
             out["table"].append(r["_table"])
             out["source"].append(r["_q_source"])
