@@ -44,7 +44,14 @@ from opmetrics.measures.anonymise import AnonKey, labels_for
 from opmetrics.measures.availability import cpm6
 from opmetrics.measures.firmware import cpm6bc
 from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
-from opmetrics.measures.requests import RequestAggregates, request_facts, run_aggregation
+from opmetrics.measures.requests import (
+    SET_ID,
+    RequestAggregates,
+    device_set_ids,
+    request_facts,
+    request_values,
+    run_aggregation,
+)
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
@@ -114,9 +121,11 @@ def compute_month(
         progress.task("Aggregating service requests (one pass)") as task,
         timer.stage("aggregate_requests"),
     ):
-        checked = checked_table(engine, sr_source, catalog)
-        facts = request_facts(checked, accepted.get("devices"), engine, catalog, month)
-        agg = run_aggregation(facts, engine)
+        lookups: dict[str, pa.Table] = {}
+        checked = checked_table(engine, sr_source, catalog, derive=request_values, lookups=lookups)
+        device_ids, sets = device_set_ids(accepted.get("devices"), engine)
+        facts = request_facts(checked, device_ids, catalog, month)
+        agg = run_aggregation(facts, engine, lookups["service_requests"], sets)
         task.advance()
     sr_report = _sr_report(sr_source, agg)
     if agg.fine.num_rows == 0:
@@ -227,7 +236,7 @@ def compute_month(
             if party_failures:
                 manifest["restricted"] = {
                     "party_failures_rows": _write_party_failures(
-                        engine, facts, labels, restricted / "party_failures.parquet"
+                        engine, facts, labels, sets, restricted / "party_failures.parquet"
                     )
                 }
         manifest["analytics"] = analytics_info
@@ -284,11 +293,13 @@ def _write_labels(
     )
 
 
-def _write_party_failures(engine: Engine, facts: Any, labels: dict[str, str], path: Path) -> int:
+def _write_party_failures(
+    engine: Engine, facts: Any, labels: dict[str, str], sets: pa.Table, path: Path
+) -> int:
     """Stream every failed request of the month (keyed by party label) into a Parquet file."""
     lab = engine.memtable(pa.table({"_uid": list(labels), "party_label": list(labels.values())}))
     f = facts.filter(facts["_live"] & facts["_failure"])
-    j = f.inner_join(lab, f.user_id == lab["_uid"])
+    j = f.inner_join(lab, f.user_id == lab["_uid"]).inner_join(engine.memtable(sets), SET_ID)
     expr = j.select(
         "party_label",
         "request_id",

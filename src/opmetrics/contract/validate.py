@@ -22,6 +22,13 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import REASONS, ROW_RULES
 from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource, stage_csv
+from opmetrics.contract.values import (
+    VALUE_CODE,
+    VALUE_TEXT,
+    Derive,
+    join_value_checks,
+    value_rule_span,
+)
 from opmetrics.engine import Engine
 
 REASON_CODE = "_reason_code"
@@ -82,14 +89,21 @@ class ValidationResult:
         return sum(r.quarantined_total for r in self.tables.values())
 
 
-def checked_table(engine: Engine, source: TableSource, catalog: Catalog) -> ir.Table:
+def checked_table(
+    engine: Engine,
+    source: TableSource,
+    catalog: Catalog,
+    derive: Derive | None = None,
+    lookups: dict[str, pa.Table] | None = None,
+) -> ir.Table:
     """The table's rows with `_reason_code`/`_reason` of the first rule each breaks (else null).
 
     Every timestamp column also gets `_us_<name>` (microseconds since the epoch): durations are
     integer differences of those, which every engine computes fast and exactly (interval
-    arithmetic on time-zone-aware timestamps is slow on DuckDB). Each rule's predicate is
-    evaluated once: the index of the first broken rule is computed, and code and text are
-    looked up from it.
+    arithmetic on time-zone-aware timestamps is slow on DuckDB). Rules about reference values
+    are checked once per distinct combination (`values.py`); `derive` adds columns computed from
+    the categorical columns the same way (e.g. a request's response class), and `lookups`
+    receives the per-combination table.
     """
     t = engine.read_table(source)
     t = t.mutate(
@@ -101,30 +115,42 @@ def checked_table(engine: Engine, source: TableSource, catalog: Catalog) -> ir.T
     )
     key = source.spec.key
     rules = ROW_RULES[source.name]
+    start, end = value_rule_span(source.name)
+    if end > start or derive is not None:
+        t, lookup = join_value_checks(engine, t, source.name, catalog, derive)
+        if lookups is not None:
+            lookups[source.name] = lookup
     if key is not None:
         t = _mark_duplicates(engine, t, key)
-    predicates = [r.broken(t, catalog) for r in rules]
-    codes = [r.code for r in rules]
-    texts = [r.reason_expr(t) for r in rules]
+    predicates: list[ir.BooleanValue] = []
+    codes: list[ir.StringValue] = []
+    texts: list[ir.StringValue] = []
+    for i, r in enumerate(rules):
+        if start <= i < end:
+            if i == start:  # the value rules, as one verdict per row from the lookup
+                predicates.append(t[VALUE_CODE].notnull())
+                codes.append(t[VALUE_CODE])
+                texts.append(t[VALUE_TEXT])
+            continue
+        predicates.append(r.broken(t, catalog))
+        codes.append(ibis.literal(r.code))
+        texts.append(r.reason_expr(t))
     if key is not None:
         predicates.append(t["_dup"].notnull())
-        codes.append("duplicate_key")
+        codes.append(ibis.literal("duplicate_key"))
         texts.append(ibis.literal(f"duplicate {key}: ") + t[key])
-    t = t.mutate(
-        _rule=ibis.cases(*[(p, i) for i, p in enumerate(predicates)], else_=ibis.null("int32"))
-    )
+    # Code and text each test the predicates in rule order. They are not derived from one
+    # "first broken rule" column: engines inline such a column into every filter that uses it,
+    # multiplying the work by the number of rules.
     t = t.mutate(
         **{
             REASON_CODE: ibis.cases(
-                *[(t["_rule"] == i, ibis.literal(c)) for i, c in enumerate(codes)],
-                else_=ibis.null("string"),
+                *zip(predicates, codes, strict=True), else_=ibis.null("string")
             ),
-            REASON: ibis.cases(
-                *[(t["_rule"] == i, x) for i, x in enumerate(texts)], else_=ibis.null("string")
-            ),
+            REASON: ibis.cases(*zip(predicates, texts, strict=True), else_=ibis.null("string")),
         }
     )
-    return t.drop(*(c for c in ("_rule", "_dup") if c in t.columns))
+    return t.drop(*(c for c in ("_dup", VALUE_CODE, VALUE_TEXT) if c in t.columns))
 
 
 def _mark_duplicates(engine: Engine, t: ir.Table, key: str) -> ir.Table:

@@ -41,6 +41,7 @@ class DuckDBEngine(Engine):
             self.con = ibis.duckdb.connect(**config)
             self.con.raw_sql("SET TimeZone = 'UTC'")
             self.con.raw_sql("SET preserve_insertion_order = false")
+            self.con.raw_sql("SET enable_progress_bar = false")  # progress is the caller's to show
         except duckdb.Error as exc:
             raise EngineError(str(exc).splitlines()[0], engine="duckdb") from None
 

@@ -13,7 +13,7 @@ The same pass also counts rows per quarantine reason and rows outside the month.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -27,6 +27,11 @@ from opmetrics.measures.rtt import bucket_expr
 from opmetrics.month import UK, Month
 
 UNKNOWN = "UNKNOWN"
+GROUP_ID = "_gk"  # (user_id, srv, device_type, reporting region, execution)
+HIST_ID = "_hk"  # (srv, device_type, reporting region)
+SET_ID = "_ds"  # (comms hub model, meter model, firmware version)
+GROUP_COLUMNS = ("user_id", "srv", "device_type", "region", "execution")
+SET_COLUMNS = ("comms_hub_model", "meter_model", "firmware_version")
 FINE_KEYS = (
     "date",
     "srv",
@@ -118,12 +123,37 @@ def _trt(t: ir.Table, catalog: Catalog) -> tuple[ir.NumericValue, ir.BooleanValu
     return trt_us, from_exec
 
 
-def device_sets(devices: ir.Table | None) -> ir.Table | None:
+def request_values(v: ir.Table, catalog: Catalog) -> dict[str, ir.Value]:
+    """What a request's categorical values decide, computed once per distinct combination.
+
+    Passed to `checked_table(..., derive=request_values)`: response class, TRT, whether the
+    clock starts at the execution time, and whether the request counts for CPM1/CPM2.
+    """
+    trt_us, from_exec = _trt(v, catalog)
+    region = reporting_region(v, catalog)
+    return {
+        "_class": response_class(v.response_code, catalog),
+        "_trt_us": trt_us.cast("int64"),
+        "_from_exec": from_exec,
+        "_device_exec": v.execution.isin(["on_demand", "future_dated"]),
+        # integer ids of the aggregation keys: hashing ints is far cheaper than strings
+        GROUP_ID: ibis.dense_rank()
+        .over(order_by=[v.user_id, v.srv, v.device_type, region, v.execution])
+        .cast("int32"),
+        HIST_ID: ibis.dense_rank().over(order_by=[v.srv, v.device_type, region]).cast("int32"),
+        "_region": region,
+    }
+
+
+def reporting_region(t: ir.Table, catalog: Catalog) -> ir.StringValue:
+    """SMETS1 devices report as the SMETS1 region; SMETS2 as their CSP region."""
+    return ibis.ifelse(t.smets == "SMETS1", catalog.smets1_region, t.region)
+
+
+def device_sets(devices: ir.Table) -> ir.Table:
     """device_id → (comms hub model, meter manufacturer + model, firmware version)."""
-    if devices is None:
-        return None
     d = devices.select("device_id", "manufacturer", "model", "firmware_version", "comms_hub_id")
-    ch = devices.select(ch_id="device_id", ch_model="model")
+    ch = devices.view().select(ch_id="device_id", ch_model="model")
     j = d.left_join(ch, d.comms_hub_id == ch.ch_id)
     meter = (j.manufacturer.fill_null("") + " " + j.model.fill_null("")).strip()
     return j.select(
@@ -134,27 +164,60 @@ def device_sets(devices: ir.Table | None) -> ir.Table | None:
     )
 
 
+def device_set_ids(devices: ir.Table | None, engine: Engine) -> tuple[ir.Table | None, pa.Table]:
+    """device_id → integer device-set id, and the id → (hub model, meter model, firmware) table.
+
+    Id 0 is the unknown set (a target not in the inventory, or no inventory at all).
+    """
+    unknown = {SET_ID: [0], **{c: [UNKNOWN] for c in SET_COLUMNS}}
+    if devices is None:
+        return None, pa.table(unknown, schema=_SET_SCHEMA)
+    sets = device_sets(devices)
+    distinct = engine.to_arrow(sets.select(*SET_COLUMNS).distinct()).sort_by(
+        [(c, "ascending") for c in SET_COLUMNS]
+    )
+    decode = pa.table(
+        {
+            SET_ID: pa.array(range(1, distinct.num_rows + 1), pa.int32()),
+            **{c: distinct[c] for c in SET_COLUMNS},
+        }
+    )
+    ids = engine.memtable(decode)
+    sv = sets.view()
+    by_device = sv.inner_join(ids, list(SET_COLUMNS)).select("_dev_id", SET_ID)
+    return by_device, pa.concat_tables(
+        [pa.table(unknown, schema=_SET_SCHEMA), decode.cast(_SET_SCHEMA)]
+    )
+
+
+_SET_SCHEMA = pa.schema([(SET_ID, pa.int32()), *[(c, pa.string()) for c in SET_COLUMNS]])
+
+
 def request_facts(
-    checked: ir.Table, devices: ir.Table | None, engine: Engine, catalog: Catalog, month: Month
+    checked: ir.Table, device_ids: ir.Table | None, catalog: Catalog, month: Month
 ) -> ir.Table:
-    """One row per input request with its outcome, timings and the keys of every report."""
+    """One row per input request with its outcome, timings and the keys of every report.
+
+    `checked` comes from `checked_table(..., derive=request_values)`: the response class, TRT
+    and aggregation ids were computed once per distinct combination of categorical values.
+    """
     t = checked
     valid = t[REASON_CODE].isnull()
-    start_us, end_us = (int(x.timestamp()) * 1_000_000 for x in (month.start_utc, month.end_utc))
-    in_month = (t[f"{US_PREFIX}received_at"] >= start_us) & (t[f"{US_PREFIX}received_at"] < end_us)
-    klass = response_class(t.response_code, catalog)
-    excluded = klass == "user_caused"
-    success = (klass == "success") & (t.dsp_attempts.isnull() | (t.dsp_attempts <= 3))
-    trt_us, from_exec = _trt(t, catalog)
     us = {
         c: t[f"{US_PREFIX}{c}"]
         for c in ("received_at", "execute_at", "delivered_at", "device_response_at", "responded_at")
     }
+    start_us, end_us = (int(x.timestamp()) * 1_000_000 for x in (month.start_utc, month.end_utc))
+    in_month = (us["received_at"] >= start_us) & (us["received_at"] < end_us)
+    klass = t["_class"]
+    excluded = klass == "user_caused"
+    success = (klass == "success") & (t.dsp_attempts.isnull() | (t.dsp_attempts <= 3))
+    trt_us, from_exec = t["_trt_us"], t["_from_exec"]
     recv_us, exec_us = us["received_at"], us["execute_at"]
-    start_us = ibis.ifelse(
+    clock_us = ibis.ifelse(
         from_exec & t.execute_at.notnull() & (exec_us > recv_us), exec_us, recv_us
     )
-    rtt_us = us["responded_at"] - start_us
+    rtt_us = us["responded_at"] - clock_us
     han_us = ibis.ifelse(
         t.device_response_at.notnull() & t.delivered_at.notnull(),
         us["device_response_at"] - us["delivered_at"],
@@ -166,33 +229,20 @@ def request_facts(
         _valid=valid,
         _in_month=in_month,
         date=local_day(recv_us, month),
-        region=ibis.ifelse(t.smets == "SMETS1", catalog.smets1_region, t.region),
+        region=t["_region"],
         _success=success,
         _failure=~success & ~excluded,
         _excluded=excluded,
         _responded=t.responded_at.notnull(),
         _within=success & rtt_us.notnull() & (rtt_us <= trt_us),
-        _dcc_counted=t.execution.isin(["on_demand", "future_dated"]),
-        _dcc_within=t.execution.isin(["on_demand", "future_dated"])
-        & rtt_us.notnull()
-        & (dcc_us <= trt_us),
+        _dcc_counted=t["_device_exec"],
+        _dcc_within=t["_device_exec"] & rtt_us.notnull() & (dcc_us <= trt_us),
         _rtt_us=rtt_us,
     )
-    sets = device_sets(devices)
-    if sets is None:
-        facts = facts.mutate(
-            comms_hub_model=ibis.literal(UNKNOWN),
-            meter_model=ibis.literal(UNKNOWN),
-            firmware_version=ibis.literal(UNKNOWN),
-        )
-    else:
-        j = facts.left_join(sets, facts.target_id == sets._dev_id)
-        facts = j.mutate(
-            comms_hub_model=j.comms_hub_model.fill_null(UNKNOWN),
-            meter_model=j.meter_model.fill_null(UNKNOWN),
-            firmware_version=j.firmware_version.fill_null(UNKNOWN),
-        ).drop("_dev_id")
-    return facts
+    if device_ids is None:
+        return facts.mutate(**{SET_ID: ibis.literal(0, "int32")})
+    j = facts.left_join(device_ids, facts.target_id == device_ids._dev_id)
+    return j.mutate(**{SET_ID: j[SET_ID].fill_null(0)}).drop("_dev_id")
 
 
 def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
@@ -214,14 +264,9 @@ def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
         "_reason": ibis.ifelse(fine, x[REASON_CODE], ibis.null("string")),
         "_outside": fine & x["_valid"] & ~x["_in_month"],
         "date": key("date"),
-        "srv": key("srv", True),
-        "region": key("region", True),
-        "device_type": key("device_type", True),
-        "user_id": key("user_id"),
-        "execution": key("execution"),
-        "comms_hub_model": key("comms_hub_model"),
-        "meter_model": key("meter_model"),
-        "firmware_version": key("firmware_version"),
+        GROUP_ID: key(GROUP_ID),
+        SET_ID: key(SET_ID),
+        HIST_ID: ibis.ifelse(hist, x[HIST_ID], ibis.null("int32")),
         "bucket": ibis.ifelse(hist, bucket_expr(x["_rtt_us"]), ibis.null("int32")),
     }
     y = x.mutate(**keys)
@@ -236,8 +281,8 @@ def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
         dcc_counted=y["_dcc_counted"].cast(i64).sum(),
         dcc_within=y["_dcc_within"].cast(i64).sum(),
         rtt_sum_us=ibis.ifelse(y["_success"], y["_rtt_us"], 0).sum(),
-        first_at=y.received_at.min(),
-        last_at=y.received_at.max(),
+        first_us=y[f"{US_PREFIX}received_at"].min(),
+        last_us=y[f"{US_PREFIX}received_at"].max(),
     )
 
 
@@ -254,40 +299,63 @@ class RequestAggregates:
     last_at: datetime | None
 
 
-def run_aggregation(facts: ir.Table, engine: Engine) -> RequestAggregates:
+def run_aggregation(
+    facts: ir.Table, engine: Engine, lookup: pa.Table, sets: pa.Table
+) -> RequestAggregates:
+    """Run the single pass; decode the integer keys with the value lookup and device-set table."""
     raw = engine.to_arrow(aggregate_expr(facts, engine))
     is_fine = pc.equal(raw["_set"], 0)
     fine_all = raw.filter(is_fine)
     hist = raw.filter(pc.invert(is_fine))
     reasons: dict[str, int] = {}
-    accepted_total = outside = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    live_mask = []
-    for r, o, d, n, fa, la in zip(
-        fine_all["_reason"].to_pylist(),
-        fine_all["_outside"].to_pylist(),
-        fine_all["date"].to_pylist(),
-        fine_all["submitted"].to_pylist(),
-        fine_all["first_at"].to_pylist(),
-        fine_all["last_at"].to_pylist(),
-        strict=True,
+    for r in (
+        fine_all.filter(pc.is_valid(fine_all["_reason"]))
+        .group_by("_reason")
+        .aggregate([("submitted", "sum")])
+        .to_pylist()
     ):
-        live_mask.append(r is None and d is not None)
-        if r is not None:
-            reasons[r] = reasons.get(r, 0) + int(n)
-            continue
-        accepted_total += int(n)
-        if o:
-            outside += int(n)
-        if fa is not None:
-            first_at = fa if first_at is None else min(first_at, fa)
-            last_at = la if last_at is None else max(last_at, la)
-    fine = fine_all.filter(pa.array(live_mask, pa.bool_())).select([*FINE_KEYS, *SUMS])
-    fine = fine.set_column(0, "date", pc.cast(fine["date"], pa.date32()))  # days since the epoch
-    histogram = hist.select(["srv", "region", "device_type", "bucket", "submitted"]).rename_columns(
-        ["srv", "region", "device_type", "bucket", "n"]
+        reasons[r["_reason"]] = int(r["submitted_sum"])
+    valid = fine_all.filter(pc.is_null(fine_all["_reason"]))
+    accepted_total = int(pc.sum(valid["submitted"]).as_py() or 0)
+    outside = int(pc.sum(valid.filter(valid["_outside"])["submitted"]).as_py() or 0)
+    first_us, last_us = pc.min(valid["first_us"]).as_py(), pc.max(valid["last_us"]).as_py()
+    live = valid.filter(pc.is_valid(valid["date"]))
+    groups = _decode(lookup, GROUP_ID, GROUP_COLUMNS)
+    fine = live.join(groups, GROUP_ID).join(sets, SET_ID)
+    fine = fine.set_column(
+        fine.schema.get_field_index("date"), "date", pc.cast(fine["date"], pa.date32())
     )
+    fine = fine.select([*FINE_KEYS, *SUMS])
+    hk = _decode(lookup, HIST_ID, ("srv", "device_type", "region"))
+    histogram = (
+        hist.select([HIST_ID, "bucket", "submitted"])
+        .join(hk, HIST_ID)
+        .select(["srv", "region", "device_type", "bucket", "submitted"])
+    )
+    histogram = histogram.rename_columns(["srv", "region", "device_type", "bucket", "n"])
     return RequestAggregates(
-        fine, histogram, dict(sorted(reasons.items())), accepted_total, outside, first_at, last_at
+        fine,
+        histogram,
+        dict(sorted(reasons.items())),
+        accepted_total,
+        outside,
+        _instant(first_us),
+        _instant(last_us),
     )
+
+
+def _decode(lookup: pa.Table, id_col: str, columns: tuple[str, ...]) -> pa.Table:
+    """id → its columns, from the per-value lookup (region here is the reporting region)."""
+    t = lookup.select([id_col, *[("_region" if c == "region" else c) for c in columns]])
+    t = t.rename_columns([id_col, *columns])
+    seen: dict[int, int] = {}
+    keep = []
+    for i, v in enumerate(t[id_col].to_pylist()):
+        if v not in seen:
+            seen[v] = i
+            keep.append(i)
+    return t.take(pa.array(keep, pa.int64()))
+
+
+def _instant(us: int | None) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1_000_000, tz=UTC)
