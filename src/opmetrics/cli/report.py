@@ -40,13 +40,16 @@ def report_cmd(
     history: Annotated[
         list[Path] | None,
         typer.Option(
-            "--history", help="Results folder of an earlier month, for the trends (repeatable)."
+            "--history",
+            metavar="RESULTS_DIR",
+            help="Results folder of an earlier month, for the trends (repeatable).",
         ),
     ] = None,
     produced_on: Annotated[
         str | None,
         typer.Option(
             "--produced-on",
+            metavar="DATE",
             help="Date shown as produced on the covers, YYYY-MM-DD (default: today).",
         ),
     ] = None,
@@ -83,7 +86,9 @@ def calendar_cmd(
     month: Annotated[str, typer.Argument(help="Reporting month, YYYY-MM.")],
     opsg: Annotated[
         str | None,
-        typer.Option("--opsg", help="Date of the Operations Group meeting, YYYY-MM-DD."),
+        typer.Option(
+            "--opsg", metavar="DATE", help="Date of the Operations Group meeting, YYYY-MM-DD."
+        ),
     ] = None,
 ) -> None:
     """Print the month's reporting deadlines in England & Wales Working Days."""
