@@ -1,12 +1,12 @@
 """On a generated month: the insights find the injected anomalies, and a party's pack names no
-other party.
+other party (nor gives its label).
 
 One month of 300,000 requests (seed 1) is generated with the four anomalies of the default
 scenario and computed once for the module. The insights must report every anomaly of
 `truth.json` with the right kind, subject and action, and at most 2 findings that were not
 injected. Then one party's customer pack is written and every file of it read back (the PDF's
-text with pdftotext, every XLSX cell, the CSV) looking for any other party's name, user_id or
-adaptor.
+text with pdftotext, every XLSX cell, the CSV) looking for any other party's name, user_id,
+adaptor or party label.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_insights_find_every_injected_anomaly(month: tuple[Path, Path]) -> None:
     for r in ins:
         # Statistical support is stated, and the shared table names no party.
         assert r["p_value_adjusted"] <= 0.01 and "Holm-adjusted p" in r["evidence"]
-        assert r["failure_odds_ratio"] >= 2.0
+        assert r["failure_odds_ratio"] >= 1.75
 
 
 def test_the_user_finding_names_the_injected_peer(month: tuple[Path, Path]) -> None:
@@ -122,12 +122,17 @@ def test_a_party_pack_names_no_other_party(month: tuple[Path, Path], tmp_path: P
     assert own["name"] in pdf and own_id in pdf  # the pack is the party's own: it says so
     others = [p for p in parties if p["user_id"] != own_id]
     assert len(others) >= 30
+    labels = {
+        r["user_id"]: r["party_label"]
+        for r in pacsv.read_csv(results / RESTRICTED_DIR / PARTY_LABELS_FILE).to_pylist()
+    }
     for name, text in texts.items():
         flat = re.sub(r"\s+", " ", text).replace(own["name"], "")
         for p in others:
             assert p["user_id"] not in flat, f"{name} holds user_id {p['user_id']}"
             assert p["name"] not in flat, f"{name} holds the name {p['name']}"
             assert p["adaptor"] not in flat, f"{name} holds the adaptor {p['adaptor']}"
+            assert labels[p["user_id"]] not in flat, f"{name} holds the label of {p['name']}"
     # The failed-requests file holds every failed request of the party and nothing else.
     label = next(iter(summary.files))
     failures = pq.read_table(results / RESTRICTED_DIR / "party_failures.parquet")

@@ -197,6 +197,11 @@ def test_cli_writes_one_pack_and_refuses_bad_requests(
         "2021-04-P-A-customer-pack.xlsx",
         "2021-04-P-A-failed-requests.csv",
     ]
+    # The same results give the same bytes (fixed PDF, workbook and zip dates).
+    again = tmp_path / "again"
+    assert _run([*argv[:-1], str(again), "--produced-on", "2021-05-10"]) == 0
+    for name in names:
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
     capsys.readouterr()
     assert _run(["customer-pack", str(results), "--party", "00-11", "--out", str(out)]) == 2
     err = capsys.readouterr().err

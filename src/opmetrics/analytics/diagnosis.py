@@ -63,7 +63,7 @@ class InsightSettings:
 
     alpha: float = 0.01
     min_gap_points: float = 3.0
-    min_failure_odds_ratio: float = 2.0
+    min_failure_odds_ratio: float = 1.75
     min_share_of_failures: float = 0.01
     min_excess_failures: float = 50.0
     min_requests: int = 300

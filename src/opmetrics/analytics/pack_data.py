@@ -253,6 +253,10 @@ def _by_device_set(results: Results, label: str) -> Breakdown:
 
 
 def _findings(results: Results, label: str) -> pd.DataFrame:
+    """The findings about the party itself. The action is the canonical one of its kind: the
+    table's own text can name the best-practice peer, another party's label."""
+    from opmetrics.analytics.insights import ACTIONS
+
     ins = results.table("insights").to_pandas()
     cols = [
         "rank",
@@ -265,10 +269,10 @@ def _findings(results: Results, label: str) -> pd.DataFrame:
         "comparison_percent",
         "gap_points",
         "requests_affected",
-        "recommended_action",
     ]
-    mine = ins[ins["party_label"] == label]
-    return mine[cols].reset_index(drop=True)
+    mine = ins[ins["party_label"] == label][cols].reset_index(drop=True)
+    mine["recommended_action"] = [ACTIONS.get(str(k), str(k)) for k in mine["kind"]]
+    return mine
 
 
 def own_failures(results: Results, label: str) -> pa.Table:

@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from opmetrics.analytics.pack_data import (
-    FAILURE_COLUMNS,
     PackData,
     Party,
     find_party,
@@ -26,12 +25,12 @@ from opmetrics.analytics.pack_data import (
     party_directory,
 )
 from opmetrics.analytics.pack_pdf import build_report, render
-from opmetrics.analytics.xlsx import Sheet, write_workbook
 from opmetrics.catalog import Catalog, load_catalog
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.reports.typst_render import pdf_date
+from opmetrics.reports.xlsx import Sheet, write_workbook
 from opmetrics.results.io import FORMULA_CHARS, neutralise_formula, read_results
 from opmetrics.results.schema import ALL
 from opmetrics.workspace import atomic_output_dir, scratch_dir
@@ -76,8 +75,10 @@ def _csv_safe(t: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, names=t.column_names)
 
 
-def _records(df: pd.DataFrame, cols: list[str]) -> list[list[object]]:
-    return [[r[c] for c in cols] for r in df.to_dict("records")]
+def _frame(df: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
+    """Columns of `df` renamed to the workbook's headers, typed as Arrow infers them."""
+    out = df[list(columns)].rename(columns=columns)
+    return pa.Table.from_pandas(out, preserve_index=False)
 
 
 def workbook_sheets(
@@ -86,198 +87,153 @@ def workbook_sheets(
     srv_name = {s.id: s.name for s in catalog.srv}
     bp_name = {b.id: b.name for b in catalog.business_process}
     capped = d.failures.num_rows > XLSX_FAILURE_ROWS
-    about: list[list[object]] = [
-        ["Customer pack", d.party.name or d.party.label],
-        ["Party label", d.party.label],
-        ["User ID", d.party.user_id],
-        ["Reporting month", d.month],
-        ["Produced", produced_on.isoformat()],
-        [
+    about = [
+        ("Customer pack", d.party.name or d.party.label),
+        ("Party label", d.party.label),
+        ("User ID", d.party.user_id),
+        ("Reporting month", d.month),
+        ("Produced", produced_on.isoformat()),
+        (
             "Minimum volume",
-            f"{d.min_volume} requests (succeeded + failed) to be ranked and to set the industry best",
-        ],
-        [
+            f"{d.min_volume:,} requests (succeeded + failed) to be ranked and to set the industry best",
+        ),
+        (
             "Other parties",
-            "appear only as ranks and rates; a comparison over fewer than 3 other parties is merged or not shown",
-        ],
-        ["Device sets merged", d.by_device_set.merged_cells],
-        ["Device sets suppressed", d.by_device_set.suppressed_cells],
-        ["Region cells suppressed", d.by_region.suppressed_cells],
-        ["Failed requests", d.failures.num_rows],
-        [
+            "appear only as ranks and rates; a comparison over fewer than 3 other parties is "
+            "merged or not shown",
+        ),
+        ("Device sets merged", f"{d.by_device_set.merged_cells:,}"),
+        ("Device sets suppressed", f"{d.by_device_set.suppressed_cells:,}"),
+        ("Region cells suppressed", f"{d.by_region.suppressed_cells:,}"),
+        ("Failed requests", f"{d.failures.num_rows:,}"),
+        (
             "Failed requests sheet",
             f"the first {XLSX_FAILURE_ROWS:,}; {names['csv']} holds all"
             if capped
-            else f"all; also in {names['csv']}",
-        ],
+            else f"all of them; also in {names['csv']}",
+        ),
     ]
     a = d.against.copy()
     a["process"] = a["business_process"].map(lambda b: bp_name.get(b, b))
     a["srv_name"] = a["srv"].map(
         lambda s: "all SRVs of the process" if s == ALL else srv_name.get(s, s)
     )
-    a_cols = [
-        "process",
-        "srv",
-        "srv_name",
-        "submitted",
-        "succeeded",
-        "failed",
-        "party_success_percent",
-        "industry_average_percent",
-        "industry_best_percent",
-        "gap_points",
-        "best_gap_points",
-        "rank",
-        "parties_ranked",
-        "parties_below_min_volume",
-        "meets_min_volume",
-        "shown",
-    ]
-    leagues = []
-    for (bp, srv), lt in d.leagues.items():
-        for r in lt.to_dict("records"):
-            leagues.append(
-                [
-                    bp_name.get(bp, bp),
-                    srv,
-                    int(r["rank"]),
-                    "You" if r["you"] else "Another party",
-                    r["success_percent"],
-                ]
-            )
+    a["rank"] = a["rank"].astype("Int64")
+    leagues = pd.DataFrame(
+        [
+            {
+                "process": bp_name.get(bp, bp),
+                "srv": srv,
+                "rank": int(r["rank"]),
+                "party": "You" if r["you"] else "Another party",
+                "success_percent": float(r["success_percent"]),
+            }
+            for (bp, srv), lt in d.leagues.items()
+            for r in lt.to_dict("records")
+        ],
+        columns=["process", "srv", "rank", "party", "success_percent"],
+    )
     reg = d.by_region.rows.copy()
     reg["process"] = reg["business_process"].map(lambda b: bp_name.get(b, b))
     ds = d.by_device_set.rows.copy()
     ds["process"] = ds["business_process"].map(lambda b: bp_name.get(b, b))
-    fnd = d.findings.copy()
-    fail = d.failures.slice(0, XLSX_FAILURE_ROWS).to_pylist()
+    fail = d.failures.slice(0, XLSX_FAILURE_ROWS)
+    fail = fail.rename_columns(
+        [c if c != "received_at" else "received_at (UTC)" for c in fail.column_names]
+    )
+    counts = ("submitted", "succeeded", "failed", "excluded")
     return [
-        Sheet("about", ["item", "value"], about, (26, 90)),
+        Sheet(
+            "about",
+            pa.table({"item": [x[0] for x in about], "value": [x[1] for x in about]}),
+        ),
         Sheet(
             "against industry",
-            [
-                "business process",
-                "srv",
-                "srv name",
-                "submitted",
-                "succeeded",
-                "failed",
-                "your success %",
-                "industry average %",
-                "industry best %",
-                "vs average (points)",
-                "vs best (points)",
-                "your rank",
-                "parties ranked",
-                "parties under minimum volume",
-                "you meet the minimum volume",
-                "industry figures shown",
-            ],
-            _records(a, a_cols),
+            _frame(
+                a,
+                {
+                    "process": "business process",
+                    "srv": "srv",
+                    "srv_name": "srv name",
+                    **{c: c for c in ("submitted", "succeeded", "failed")},
+                    "party_success_percent": "your success %",
+                    "industry_average_percent": "industry average %",
+                    "industry_best_percent": "industry best %",
+                    "gap_points": "vs average (points)",
+                    "best_gap_points": "vs best (points)",
+                    "rank": "your rank",
+                    "parties_ranked": "parties ranked",
+                    "parties_below_min_volume": "parties under the minimum volume",
+                    "meets_min_volume": "you meet the minimum volume",
+                    "shown": "industry figures shown",
+                },
+            ),
         ),
-        Sheet("league tables", ["business process", "srv", "rank", "party", "success %"], leagues),
+        Sheet(
+            "league tables",
+            _frame(
+                leagues,
+                {
+                    "process": "business process",
+                    "srv": "srv",
+                    "rank": "rank",
+                    "party": "party",
+                    "success_percent": "success %",
+                },
+            ),
+        ),
         Sheet(
             "by region",
-            [
-                "business process",
-                "srv",
-                "region",
-                "submitted",
-                "succeeded",
-                "failed",
-                "excluded",
-                "your success %",
-                "other parties %",
-                "comparison",
-            ],
-            _records(
+            _frame(
                 reg,
-                [
-                    "process",
-                    "srv",
-                    "region",
-                    "submitted",
-                    "succeeded",
-                    "failed",
-                    "excluded",
-                    "success_percent",
-                    "others_percent",
-                    "comparison",
-                ],
+                {
+                    "process": "business process",
+                    "srv": "srv",
+                    "region": "region",
+                    **{c: c for c in counts},
+                    "success_percent": "your success %",
+                    "others_percent": "other parties %",
+                    "comparison": "comparison",
+                },
             ),
         ),
         Sheet(
             "by device set",
-            [
-                "business process",
-                "device type",
-                "comms hub model",
-                "model",
-                "firmware",
-                "submitted",
-                "succeeded",
-                "failed",
-                "excluded",
-                "your success %",
-                "other parties %",
-                "comparison",
-            ],
-            _records(
+            _frame(
                 ds,
-                [
-                    "process",
-                    "device_type",
-                    "comms_hub_model",
-                    "meter_model",
-                    "firmware_version",
-                    "submitted",
-                    "succeeded",
-                    "failed",
-                    "excluded",
-                    "success_percent",
-                    "others_percent",
-                    "comparison",
-                ],
+                {
+                    "process": "business process",
+                    "device_type": "device type",
+                    "comms_hub_model": "comms hub model",
+                    "meter_model": "model",
+                    "firmware_version": "firmware",
+                    **{c: c for c in counts},
+                    "success_percent": "your success %",
+                    "others_percent": "other parties %",
+                    "comparison": "comparison",
+                },
             ),
         ),
         Sheet(
             "findings",
-            [
-                "rank",
-                "kind",
-                "subject",
-                "business process",
-                "srv",
-                "requests",
-                "your success %",
-                "comparison %",
-                "gap (points)",
-                "requests affected",
-                "recommended action",
-            ],
-            _records(
-                fnd,
-                [
-                    "rank",
-                    "kind",
-                    "subject",
-                    "business_process",
-                    "srv",
-                    "requests",
-                    "observed_percent",
-                    "comparison_percent",
-                    "gap_points",
-                    "requests_affected",
-                    "recommended_action",
-                ],
+            _frame(
+                d.findings,
+                {
+                    "rank": "rank",
+                    "kind": "kind",
+                    "subject": "subject",
+                    "business_process": "business process",
+                    "srv": "srv",
+                    "requests": "requests",
+                    "observed_percent": "your success %",
+                    "comparison_percent": "comparison %",
+                    "gap_points": "gap (points)",
+                    "requests_affected": "requests affected",
+                    "recommended_action": "recommended action",
+                },
             ),
         ),
-        Sheet(
-            "failed requests",
-            [*(c if c != "received_at" else "received_at (UTC)" for c in FAILURE_COLUMNS)],
-            [[r[c] for c in FAILURE_COLUMNS] for r in fail],
-        ),
+        Sheet("failed requests", fail),
     ]
 
 
@@ -295,9 +251,15 @@ def write_pack(
     month = Month.parse(d.month)
     stamp = datetime.combine(pdf_date(month), datetime.min.time(), tzinfo=UTC).replace(tzinfo=None)
     xlsx = folder / names["xlsx"]
-    write_workbook(
-        workbook_sheets(d, catalog, produced_on, names), xlsx, stamp, f"Customer pack {d.month}"
-    )
+    try:
+        write_workbook(
+            workbook_sheets(d, catalog, produced_on, names),
+            xlsx,
+            title=f"Customer pack {d.month}",
+            stamp=stamp,
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write ({exc.strerror})", path=str(xlsx)) from None
     pdf = folder / names["pdf"]
     report = build_report(d, catalog, produced_on, [names["csv"], names["xlsx"]])
     render(
