@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from opmetrics.reports import charts, fmt, measure_charts
+from opmetrics.reports import charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import PackContext, cpm_records, headline, scope_of
 from opmetrics.reports.data import View, num, pct
 from opmetrics.reports.process_pack import records
@@ -271,7 +271,7 @@ def _move_items(ctx: PackContext) -> list[Item]:
                 "x",
                 f"{v.srv_title(srv)} month by month",
                 "",
-                charts.srv_trend(rows, charts.Sel(bp=bp, srv=srv)),
+                overview_charts.srv_trend(rows, charts.Sel(bp=bp, srv=srv)),
             )
             word = "rose" if move > 0 else "fell"
             sentence = (

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from opmetrics.reports import charts, fmt, measure_charts
+from opmetrics.reports import charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
     PackContext,
     cpm_records,
@@ -131,7 +131,7 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
         (charts.make("headline", "Code Performance Measures", "Each measure against its target (black tick) and minimum (red tick); CPM6 and CPM6A add up all their rows.",
                      measure_charts.cpm_dots("headline", [h["row_label"] for h in heads], sel)), ("headline",)),
         (charts.make("standing", "Standing business processes", "Success and within-TRT shares of each standing process (Alerts: CPM3, delivered within TRT).",
-                     charts.standing("standing", [r["name"] for r in standing_rows(ctx)], sel)), ("standing",)),
+                     overview_charts.standing("standing", [r["name"] for r in standing_rows(ctx)], sel)), ("standing",)),
         (charts.make("daily", "Daily success and failure", "The selected SRV, process or network, all device types (daily series are not split by device type); red dots: days with a Category 1 or 2 incident open.",
                      charts.daily("srv_daily", sel, month_days(v), width=520)), ("srv_daily",)),
         (charts.make("by-srv", "Success by SRV", "Each SRV of the selected process in the selected region and device type; the selected SRV is blue.",
@@ -164,7 +164,7 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
         out.append((charts.make("trend", "Headline measures month by month", "Dashed black: target; dotted red: minimum.",
                                 measure_charts.trend("trend", order, sel)), ("trend",)))  # fmt: skip
         out.append((charts.make("srv-trend", "Success month by month", "The selected SRV (or process, or network) in the selected region and device type.",
-                                charts.srv_trend("history", sel, width=520)), ("history",)))  # fmt: skip
+                                overview_charts.srv_trend("history", sel, width=520)), ("history",)))  # fmt: skip
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opmetrics.reports import adhoc, charts, fmt, measure_charts
+from opmetrics.reports import adhoc, charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
     PackContext,
     cover,
@@ -116,7 +116,7 @@ def build(ctx: PackContext) -> Report:
             "Standing business processes",
             "Blue dots: share of requests that succeeded; orange diamonds: share that succeeded within "
             "the Target Response Time (Alerts: delivered within it).",
-            charts.standing(rows, order, charts.Sel()),
+            overview_charts.standing(rows, order, charts.Sel()),
         )
     )
     daily = v.r["srv_daily"]
@@ -133,7 +133,7 @@ def build(ctx: PackContext) -> Report:
                 "standing-daily",
                 "Daily success by business process",
                 "Each line is one process's share of requests that succeeded each day, all regions.",
-                charts.daily_by_process(
+                overview_charts.daily_by_process(
                     drows, [n for n in order if n in names.values()], charts.Sel()
                 ),
             )
