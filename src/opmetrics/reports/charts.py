@@ -140,6 +140,8 @@ def templated(fn: F) -> F:
             ),
         )
         if key not in cache:
+            if len(cache) >= 1024:  # a long-lived process renders many months: stay bounded
+                cache.clear()
             cache[key] = json.dumps(fn(**{**a, "rows": name, "sel": Sel()}))
         spec: dict[str, Any] = json.loads(cache[key])
         values = {"f_bp": sel.bp, "f_srv": sel.srv, "f_region": sel.region, "f_device": sel.device}
