@@ -12,8 +12,8 @@ adaptor and device set)? Each question is a family of like-for-like comparisons
 - material: at least `min_gap_points` behind, failure odds at least `min_failure_odds_ratio`
   times the comparison's, and at least `min_share_of_failures` of the month's failures in
   excess (so no finding rests on a handful of requests);
-- specific to its question: still behind (significant, with the same odds ratio) once its
-  worst party (for a region, a device or a firmware) or its worst SRV (for a device) or its
+- specific to its question: still behind (one-sided p at most alpha, the same odds ratio)
+  once its worst party (for a region, a device or a firmware) or its worst SRV (for a device) or its
   worst device set (for a user) is left out, so one party's problem is not blamed on a region
   and one SRV's on a device.
 
@@ -134,14 +134,15 @@ class Tree:
 
     # -- the generic step ---------------------------------------------------------------------
 
-    def _supported(self, s: pd.Series, m: int) -> bool:
-        """What is left once a part is set aside: still behind (Bonferroni over the family) and
-        still with failure odds `min_failure_odds_ratio` times the comparison's. The gap in
-        points is not asked again: leaving out an SRV changes the base rate it is measured on.
+    def _supported(self, s: pd.Series) -> bool:
+        """What is left once a part is set aside: still behind on its own (one-sided p at most
+        alpha) with failure odds still `min_failure_odds_ratio` times the comparison's. The
+        candidate already passed its family's test; this asks only that it is not one part's
+        doing. The gap in points is not asked again: leaving out an SRV changes the base rate.
         """
         return bool(
             s["failure_odds_ratio"] >= self.settings.min_failure_odds_ratio
-            and s["p_behind"] * max(m, 1) <= self.alpha_family
+            and s["p_behind"] <= self.settings.alpha
         )
 
     def _total(self, rows: pd.DataFrame) -> pd.Series:
@@ -177,16 +178,16 @@ class Tree:
             for c, v in k.items():
                 mask &= rows[c].to_numpy() == v
             krows = rows[mask]
-            if all(self._specific(krows, dim, m) for dim in leave_out):
+            if all(self._specific(krows, dim) for dim in leave_out):
                 out.append(Candidate(family, k, s, krows, m, float(s["p_adjusted"])))
         return out
 
-    def _specific(self, krows: pd.DataFrame, dim: Sequence[str], m: int) -> bool:
+    def _specific(self, krows: pd.DataFrame, dim: Sequence[str]) -> bool:
         """Still supported without the worst value of `dim` (trivially so with only one)."""
         if krows[list(dim)].drop_duplicates().shape[0] < 2:
             return True
         rest, _ = without_worst(krows, dim)
-        return self._supported(self._total(rest), m)
+        return self._supported(self._total(rest))
 
     def _open(self, extra: np.ndarray | None = None) -> pd.DataFrame:
         keep = ~self.explained if extra is None else (~self.explained & extra)
