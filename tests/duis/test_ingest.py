@@ -261,6 +261,8 @@ def test_rerun_replaces_its_own_output(
 def test_bad_options_and_inputs(archive: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="wait"):
         ingest_duis(archive, tmp_path / "a", wait_seconds=0)
+    with pytest.raises(UsageError, match="wait"):
+        ingest_duis(archive, tmp_path / "a", wait_seconds=float("inf"))
     with pytest.raises(UsageError, match="sent time"):
         ingest_duis(archive, tmp_path / "a", sent_time="clock")  # type: ignore[arg-type]
     with pytest.raises(DataContractError, match="archive not found"):
@@ -312,3 +314,12 @@ def test_a_refused_request_is_not_held_back(tmp_path: Path) -> None:
     (folder / "sent.log").write_text("\n".join(lines) + "\n")
     s = ingest_duis(folder, tmp_path / "data", devices=kit.write_devices(tmp_path / "d.csv"))
     assert s.quarantined == {"unknown_srv": 1, "awaiting_response": 1}
+
+
+def test_an_empty_archive_writes_an_empty_table(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    s = ingest_duis(tmp_path / "empty", tmp_path / "data")
+    assert s.messages_read == 0 and s.reconciles
+    assert any("no files with messages" in w for w in s.warnings)
+    assert pq.read_table(tmp_path / "data" / "service_requests.parquet").num_rows == 0
+    assert validate(tmp_path / "data").quarantined_total == 0

@@ -34,6 +34,7 @@ from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
 DEFAULT_WAIT_SECONDS = 86_400.0
+MAX_WAIT_SECONDS = 400 * 86_400.0  # the contract finds a response over 400 days late implausible
 QUARANTINE_FILE = "quarantine.csv"
 MANIFEST_FILE = "ingest.json"
 
@@ -111,8 +112,10 @@ def ingest_duis(
     archive, out = Path(archive), Path(out)
     if sent_time not in SENT_TIME_MODES:
         raise UsageError(f"sent time {sent_time!r}: choose one of {', '.join(SENT_TIME_MODES)}")
-    if not wait_seconds > 0:
-        raise UsageError(f"the wait must be above 0 seconds (got {wait_seconds})")
+    if not 0 < wait_seconds < MAX_WAIT_SECONDS:
+        raise UsageError(
+            f"the wait must be above 0 and below {MAX_WAIT_SECONDS:,.0f} seconds (got {wait_seconds})"
+        )
     if isinstance(roles, str):
         roles = Roles(roles)
     elif not isinstance(roles, Roles):
@@ -226,6 +229,8 @@ def _write(
             n = _write_part(eng, part, writer, quarantined)
             if part.kind == "responses":
                 responses_quarantined += n
+    if scan.messages_read == 0:
+        warnings.append(f"{archive}: the archive holds no files with messages")
     fix = "add them to the inventory" if inventory is not None else "pass --devices"
     if unknown:
         warnings.append(
