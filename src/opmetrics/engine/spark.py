@@ -7,6 +7,7 @@ from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
@@ -73,6 +74,15 @@ class SparkEngine(Engine):
             )
         name = self.table_name(source.name)
         df.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def memtable(self, table: pa.Table) -> ir.Table:
+        """A small client-side table as a Spark view, built from Arrow directly.
+
+        Going through pandas (Ibis' memtable) would turn null strings into the text "NaN".
+        """
+        name = self.table_name("mem")
+        self.session.createDataFrame(table).createOrReplaceTempView(name)
         return self.con.table(name)
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
