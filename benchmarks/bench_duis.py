@@ -36,7 +36,7 @@ import psutil
 
 from opmetrics.catalog import default_catalog
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "duis-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "duis" / "samples"
 USER = "90-B3-D5-1F-30-01-00-00"
 START = datetime(2021, 4, 1, tzinfo=UTC)
 REGIONS = ("North", "Central", "South")

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# The public DUIS samples ship with the tests (tests/duis/samples, with their licences);
+# OPMETRICS_DUIS_SAMPLES points elsewhere, e.g. at a larger collection.
 SAMPLES = Path(
-    os.environ.get(
-        "OPMETRICS_DUIS_SAMPLES",
-        str(Path(__file__).resolve().parents[3] / "shared" / "duis-samples"),
-    )
+    os.environ.get("OPMETRICS_DUIS_SAMPLES", str(Path(__file__).resolve().parent / "samples"))
 )
 
 USER = "90-B3-D5-1F-30-01-00-00"  # the originator of the public templates
