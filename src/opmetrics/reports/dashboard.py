@@ -18,14 +18,12 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from opmetrics.reports import charts, fmt, measure_charts, overview_charts
+from opmetrics.reports import charts, measure_charts, overview_charts
 from opmetrics.reports.common import (
     PackContext,
     cpm_records,
+    cpm_table_rows,
     headline,
-    scope_of,
-    status_cell,
-    value_cell,
 )
 from opmetrics.reports.html_render import (
     chart_html,
@@ -173,26 +171,10 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
 
 def cpm_table(ctx: PackContext) -> tuple[Table, list[dict[str, str]]]:
     v = ctx.view
-    rows, attrs = [], []
-    for r in cpm_records(v):
-        rows.append(
-            (
-                Cell(str(r["cpm"]), bold=True),
-                Cell(scope_of(r, v)),
-                Cell(
-                    fmt.minutes(r["numerator"]) if r["cpm"] == "CPM6" else fmt.count(r["numerator"])
-                ),
-                Cell(
-                    fmt.minutes(r["denominator"])
-                    if r["cpm"] == "CPM6"
-                    else fmt.count(r["denominator"])
-                ),
-                value_cell(r["value_percent"], r["status"]),
-                Cell(fmt.target(r["target_percent"])),
-                Cell(fmt.target(r["minimum_percent"])),
-                status_cell(r["status"]),
-            )
-        )
+    records_ = cpm_records(v)
+    rows = list(cpm_table_rows(records_, v))
+    attrs = []
+    for r in records_:
         a = {"cpm": str(r["cpm"])}
         if isinstance(r.get("business_process"), str):
             a["bp"] = r["business_process"]
