@@ -12,10 +12,10 @@ adaptor and device set)? Each question is a family of like-for-like comparisons
 - material: at least `min_gap_points` behind, failure odds at least `min_failure_odds_ratio`
   times the comparison's, and at least `min_share_of_failures` of the month's failures in
   excess (so no finding rests on a handful of requests);
-- specific to its question: still behind (one-sided p at most alpha, the same odds ratio)
-  once its worst party (for a region, a device or a firmware) or its worst SRV (for a device) or its
-  worst device set (for a user) is left out, so one party's problem is not blamed on a region
-  and one SRV's on a device.
+- specific to its question: still behind (one-sided p at most alpha) once its worst party
+  (for a region, a device or a firmware) or its worst SRV (for a device) or its worst device
+  set (for a user) is left out, so one party's problem is not blamed on a region and one SRV's
+  on a device.
 
 What a question explains is set aside before the next question is asked, which is how the
 tree's order decides between explanations of the same failures.
@@ -136,14 +136,11 @@ class Tree:
 
     def _supported(self, s: pd.Series) -> bool:
         """What is left once a part is set aside: still behind on its own (one-sided p at most
-        alpha) with failure odds still `min_failure_odds_ratio` times the comparison's. The
-        candidate already passed its family's test; this asks only that it is not one part's
-        doing. The gap in points is not asked again: leaving out an SRV changes the base rate.
+        alpha). The candidate already passed its family's test and thresholds; this asks only
+        that it is not one part's doing. Neither the gap nor the odds ratio is asked again: the
+        rest is smaller and noisier, and leaving out an SRV changes the base rate.
         """
-        return bool(
-            s["failure_odds_ratio"] >= self.settings.min_failure_odds_ratio
-            and s["p_behind"] <= self.settings.alpha
-        )
+        return bool(s["p_behind"] <= self.settings.alpha)
 
     def _total(self, rows: pd.DataFrame) -> pd.Series:
         return derive(rows[list(TERMS)].sum().to_frame().T).iloc[0]
@@ -243,17 +240,45 @@ class Tree:
         lat = np.array([latest.get(k) for k in model_key], dtype=object)
         has = np.array([k in latest for k in model_key])
         is_latest = has & (c["firmware_version"].to_numpy() == lat)
-        strata = ["device_type", "meter_model", "srv", "region", "comms_hub_model", "party_label"]
-        rows = versus_reference(c[has & ~is_latest], c[is_latest], ["firmware_version"], strata)
+        # Not stratified by party: a model's latest firmware is spread thinly over parties, and
+        # matching on party as well would leave most requests without a comparison. That one
+        # party's fleet does not make the finding is checked below, by asking again without it.
+        strata = ["device_type", "meter_model", "srv", "region", "comms_hub_model"]
+        older, newest = c[has & ~is_latest], c[is_latest]
+        rows = versus_reference(older, newest, ["firmware_version"], strata)
         cands = self.ask(
             "firmware",
             rows,
             ["device_type", "meter_model", "firmware_version"],
-            [["party_label"], ["srv"]],
+            [["srv"]],
             min_excess=0.0,  # asked of the model's pooled versions below: one finding per model
         )
         by_model: dict[tuple[str, str], list[Candidate]] = {}
         for cand in cands:
+            v = cand.key["firmware_version"]
+            mine = (older["meter_model"] == cand.key["meter_model"]) & (
+                older["device_type"] == cand.key["device_type"]
+            )
+            by_party = versus_reference(
+                older[mine & (older["firmware_version"] == v)],
+                newest,
+                ["firmware_version", "party_label"],
+                strata,
+            )
+            excess = (
+                by_party.groupby("party_label")["expected"].sum()
+                - by_party.groupby("party_label")["a"].sum()
+            )
+            worst = excess.idxmax()
+            keep = older["party_label"] != worst
+            rest = versus_reference(
+                older[mine & keep & (older["firmware_version"] == v)],
+                newest[newest["party_label"] != worst],
+                ["firmware_version"],
+                strata,
+            )
+            if rest.empty or not self._supported(self._total(rest)):
+                continue
             by_model.setdefault((cand.key["device_type"], cand.key["meter_model"]), []).append(cand)
         for (dt, model), group in by_model.items():
             olds = sorted((g.key["firmware_version"] for g in group), key=version_key)
