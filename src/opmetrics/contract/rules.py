@@ -36,6 +36,7 @@ class RowRule:
     description: str  # what the rule asks, for docs and `opmetrics validate --rules`
     broken: Predicate
     reason: Reason | None = None  # per-row text; default: the description
+    row_only: bool = False  # cheap null checks that stay per row, before any per-value rule
 
     def reason_expr(self, t: ir.Table) -> ir.StringValue:
         return self.reason(t) if self.reason else ibis.literal(self.description)
@@ -70,13 +71,19 @@ REASONS: dict[str, str] = {
 
 
 def _missing(col: str) -> Predicate:
+    """Null, or an empty string. (Whitespace-only values are `_blank`, checked per value.)"""
+
     def broken(t: ir.Table, c: Catalog) -> ir.BooleanValue:
         v = t[col]
         if v.type().is_string():
-            return v.isnull() | (v.strip() == "")
+            return v.isnull() | (v.length() == 0)
         return v.isnull()
 
     return broken
+
+
+def _blank(col: str) -> Predicate:
+    return lambda t, c: t[col].notnull() & (t[col].length() > 0) & (t[col].strip() == "")
 
 
 def _not_in(col: str, values: Callable[[Catalog], list[str]]) -> Predicate:
@@ -128,6 +135,20 @@ def _implausible(first: str, others: list[str]) -> Predicate:
 
 def _pattern(col: str, regex: str) -> Predicate:
     return lambda t, c: t[col].notnull() & ~t[col].re_search(regex)
+
+
+REQUEST_ID_SHAPE = "__-__-__-__-__-__-__-__:__-__-__-__-__-__-__-__:%"
+
+
+def _request_id_malformed(t: ir.Table, c: Catalog) -> ir.BooleanValue:
+    """Two EUI-64-shaped parts and a decimal counter: a LIKE and a regex on the short counter.
+
+    A full regular expression over every request_id costs several times more and adds little:
+    the originator is the party, whose user_id is checked as an EUI-64 per value.
+    """
+    rid = t.request_id
+    counter = rid.substr(48)
+    return rid.notnull() & (~rid.like(REQUEST_ID_SHAPE) | ~counter.re_search("^[0-9]{1,20}$"))
 
 
 def _response_code_unknown(t: ir.Table, c: Catalog) -> ir.BooleanValue:
@@ -183,6 +204,16 @@ def _outage_regions(c: Catalog) -> list[str]:
     return [*c.regions.keys(), "ALL"]
 
 
+# Identifier columns of the big tables: too many distinct values to check for whitespace-only
+# values per value, and too costly per row (an empty one is still `missing_required`).
+IDENTIFIERS = {
+    "service_requests": ("request_id", "target_id"),
+    "devices": ("device_id",),
+    "alerts": ("alert_id",),
+    "firmware": ("ch_id",),
+}
+
+
 def _common(spec: TableSpec) -> list[RowRule]:
     rules = [
         RowRule(
@@ -190,6 +221,7 @@ def _common(spec: TableSpec) -> list[RowRule]:
             REASONS["invalid_value"],
             lambda t, c: t[INVALID_COLUMN].notnull(),
             lambda t: "value does not parse: " + t[INVALID_COLUMN],
+            row_only=True,
         ),
     ]
     for col in spec.columns:
@@ -200,6 +232,17 @@ def _common(spec: TableSpec) -> list[RowRule]:
                     REASONS["missing_required"],
                     _missing(col.name),
                     _fixed(f"required value missing: {col.name}"),
+                    row_only=True,
+                )
+            )
+    for col in spec.columns:
+        if col.required and col.type == "string" and col.name not in IDENTIFIERS.get(spec.name, ()):
+            rules.append(
+                RowRule(
+                    "missing_required",
+                    REASONS["missing_required"],
+                    _blank(col.name),
+                    _fixed(f"required value missing: {col.name} (blank)"),
                 )
             )
     return rules
@@ -216,12 +259,6 @@ def _build() -> dict[str, list[RowRule]]:
     ]
     rules: dict[str, list[RowRule]] = {name: _common(spec) for name, spec in TABLES.items()}
     rules["service_requests"] += [
-        RowRule(
-            "bad_request_id",
-            REASONS["bad_request_id"],
-            _pattern("request_id", REQUEST_ID),
-            _text("malformed request_id: ", "request_id"),
-        ),
         RowRule(
             "bad_user_id",
             REASONS["bad_user_id"],
@@ -281,6 +318,12 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["unknown_response_code"],
             _response_code_unknown,
             _text("unknown response code: ", "response_code"),
+        ),
+        RowRule(
+            "bad_request_id",
+            REASONS["bad_request_id"],
+            _request_id_malformed,
+            _text("malformed request_id: ", "request_id"),
         ),
         RowRule(
             "timestamps_out_of_order",

@@ -18,9 +18,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from opmetrics.catalog import Catalog
-from opmetrics.contract.rules import ROW_RULES
+from opmetrics.contract.rules import ROW_RULES, RowRule
 from opmetrics.contract.schema import IBIS_TYPES, TABLES
 from opmetrics.engine import Engine
 
@@ -29,6 +30,7 @@ from opmetrics.engine import Engine
 CATEGORICAL: dict[str, tuple[str, ...]] = {
     "service_requests": (
         "user_id",
+        "user_role",
         "srv",
         "device_type",
         "smets",
@@ -38,10 +40,9 @@ CATEGORICAL: dict[str, tuple[str, ...]] = {
         "response_code",
     ),
     "devices": ("device_type", "smets", "region"),
-    "alerts": ("alert_type", "region", "smets"),
-    "firmware": ("region", "delivery_status", "activation_status"),
+    "alerts": ("alert_code", "alert_type", "region", "smets"),
+    "firmware": ("region", "image", "delivery_status", "activation_status"),
 }
-ROW_ONLY = {"invalid_value", "missing_required"}  # cheap null checks, kept first in rule order
 VALUE_CODE = "_vcode"
 VALUE_TEXT = "_vtext"
 _STRING_NULL = "\x1f<null>"
@@ -73,7 +74,7 @@ def value_rule_span(table: str) -> tuple[int, int]:
     cat = default_catalog()
     flags = []
     for r in ROW_RULES[table]:
-        ok = r.code not in ROW_ONLY
+        ok = not r.row_only
         if ok:
             try:
                 r.broken(probe, cat)
@@ -113,16 +114,37 @@ def join_value_checks(
     """Add `_vcode`/`_vtext` (first broken value rule) and derived columns to every row.
 
     Returns the joined table and the lookup (one row per distinct combination, with the
-    categorical values restored, the verdict and the derived columns).
+    categorical values, the verdict and the derived columns).
+
+    Rows are matched to their combination through one 64-bit hash of all the categorical
+    columns: a single-integer join is much cheaper than one on nine strings. The lookup is
+    built by grouping on that hash and checking that each group holds one combination (min =
+    max and nulls all-or-none for every column); in the unlikely event of a collision it falls
+    back to joining on the columns themselves, so the match is always exact.
     """
     start, end = value_rule_span(table)
     value_rules = ROW_RULES[table][start:end]
     cols = CATEGORICAL[table]
-    keys = {f"_k_{c}": _sentinel(t[c]) for c in cols}
-    combos = engine.to_arrow(t.group_by(**keys).aggregate(_n=t.count()))
-    local = _local()
-    v = ibis.memtable(combos)
-    v = v.mutate(**{c: _restore(v[f"_k_{c}"]).cast(t[c].type()) for c in cols})
+    h = t.mutate(_ck=engine.hash64_of({c: t[c] for c in cols}))
+    combos = engine.to_arrow(h.group_by(*cols).aggregate(_n=h.count(), _ck=h["_ck"].arbitrary()))
+    if pc.count_distinct(combos["_ck"]).as_py() != combos.num_rows:  # two combinations, one hash
+        return _join_on_columns(engine, t, table, catalog, derive, value_rules)
+    restored = combos.select(["_ck", *cols])
+    lookup = _evaluate(ibis.memtable(restored), ["_ck"], cols, value_rules, catalog, derive)
+    lk = engine.memtable(lookup.drop_columns(list(cols)))
+    joined = h.inner_join(lk, "_ck")
+    return joined.drop("_ck"), lookup
+
+
+def _evaluate(
+    v: ir.Table,
+    keys: list[str],
+    cols: tuple[str, ...],
+    value_rules: list[RowRule],
+    catalog: Catalog,
+    derive: Derive | None,
+) -> pa.Table:
+    """Run the value rules (and `derive`) on the small table of combinations, locally."""
     preds = [r.broken(v, catalog) for r in value_rules]
     extra: dict[str, ir.Value] = {
         VALUE_CODE: ibis.cases(
@@ -140,7 +162,24 @@ def join_value_checks(
     }
     if derive is not None:
         extra.update(derive(v, catalog))
-    lookup = local.to_pyarrow(v.select(*keys, *cols, **extra))
+    return _local().to_pyarrow(v.select(*keys, *cols, **extra))
+
+
+def _join_on_columns(
+    engine: Engine,
+    t: ir.Table,
+    table: str,
+    catalog: Catalog,
+    derive: Derive | None,
+    value_rules: list[RowRule],
+) -> tuple[ir.Table, pa.Table]:
+    """The exact fallback: group and join on the categorical columns themselves."""
+    cols = CATEGORICAL[table]
+    keys = {f"_k_{c}": _sentinel(t[c]) for c in cols}
+    combos = engine.to_arrow(t.group_by(**keys).aggregate(_n=t.count()))
+    v = ibis.memtable(combos)
+    v = v.mutate(**{c: _restore(v[f"_k_{c}"]).cast(t[c].type()) for c in cols})
+    lookup = _evaluate(v, list(keys), cols, value_rules, catalog, derive)
     lk = engine.memtable(lookup.drop_columns(list(cols)))
     joined = t.mutate(**keys).inner_join(lk, list(keys))
     return joined.drop(*keys), lookup

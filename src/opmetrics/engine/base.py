@@ -66,6 +66,21 @@ class Engine(ABC):
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         """A 64-bit hash of a string (to find duplicate keys without grouping by the string)."""
 
+    HASH_FUNCTION: str  # the engine's 64-bit hash of any value (struct included)
+    HASH_TYPE: str  # its result type
+
+    def hash64_of(self, values: dict[str, ir.Value]) -> ir.IntegerValue:
+        """One 64-bit hash of several columns (as a struct): a single join key for many."""
+        s = ibis.struct(values)
+
+        def value(v):  # type: ignore[no-untyped-def]  # signature given below
+            ...
+
+        fn = ibis.udf.scalar.builtin(
+            value, name=self.HASH_FUNCTION, signature=((s.type(),), self.HASH_TYPE)
+        )
+        return fn(s)
+
     @abstractmethod
     def epoch_us(self, value: ir.TimestampValue) -> ir.IntegerValue:
         """Microseconds since 1970-01-01 UTC, exact (durations are differences of these)."""

@@ -27,6 +27,8 @@ def _duckdb_epoch_us(value: datetime) -> int:  # type: ignore[empty-body]
 
 class DuckDBEngine(Engine):
     name = "duckdb"
+    HASH_FUNCTION = "hash"
+    HASH_TYPE = "uint64"
 
     def __init__(self, options: EngineOptions) -> None:
         super().__init__(options)

@@ -27,6 +27,8 @@ def _spark_unix_micros(value: datetime) -> int:  # type: ignore[empty-body]
 
 class SparkEngine(Engine):
     name = "spark"
+    HASH_FUNCTION = "xxhash64"
+    HASH_TYPE = "int64"
 
     def __init__(self, options: EngineOptions) -> None:
         super().__init__(options)
