@@ -127,9 +127,7 @@ def test_csv_bom_stray_quote_and_bad_cells_are_row_problems(tmp_path: Path) -> N
     lines[1] = (
         lines[1].replace(",1\r\n", ",x\r\n").replace(",1\n", ",x\n")
     )  # line 2: dsp_attempts not an integer
-    lines[4] = lines[4].replace(
-        ",IS,", ',"IS,', 1
-    )  # line 5: a stray quote swallows the rest of the file
+    lines[4] = lines[4].replace(",IS,", ',"IS,', 1)  # line 5: a quote that never closes
     p.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode("utf-8"))
     q = tmp_path / "q.csv"
     proc = run_cli("validate", str(tmp_path), "--quarantine", str(q))
@@ -139,8 +137,10 @@ def test_csv_bom_stray_quote_and_bad_cells_are_row_problems(tmp_path: Path) -> N
     got = sorted((int(r["row"]), r["reason_code"]) for r in rows)
     assert got == [(2, "invalid_value"), (5, "malformed_row")]
     assert any(r["reason"] == "value does not parse: dsp_attempts=x" for r in rows)
-    swallowed = next(r for r in rows if r["reason_code"] == "malformed_row")["raw"]
-    assert "-90-A0:5," in swallowed  # the next record is kept in the quarantined text, not lost
+    stray = next(r for r in rows if r["reason_code"] == "malformed_row")["raw"]
+    assert stray.endswith(",I0,1") and "-90-A0:5," not in stray  # only its own line
+    counts = next(ln for ln in proc.stdout.splitlines() if "service_requests" in ln)
+    assert [c.strip() for c in counts.split("│")][3:6] == ["5", "3", "2"]  # line 6 accepted
     assert "2 quarantined row(s)" in proc.stderr
 
 

@@ -312,7 +312,110 @@ def stage_csv(
     Every staged row carries its CSV line number (`_row`) and, if a cell did not convert to its
     column type, `_invalid` = "column=value" of the first such cell (the row rules quarantine it).
     Records with the wrong number of fields are kept aside as `MalformedRow`s.
+
+    The contract's values hold no line breaks, so a record is a line. The CSV parser lets a
+    quoted field run across lines, though: one stray quote would swallow every following line up
+    to the next quote (or the end of the file) into a single malformed record, and a few rows
+    later stop the reader altogether. When the fast pass's records do not match the file's lines,
+    the file is staged again from a copy in which each line that is not a record on its own is
+    set aside as malformed, so a stray quote costs its own line and nothing else.
     """
+    out = work_dir / f"{source.spec.name}.parquet"
+    try:
+        rows, malformed = _stage_pass(source, source.path, out, [], on_batch)
+        one_line_each = not any("\n" in m.text for m in malformed)
+        if one_line_each and rows + len(malformed) == _data_lines(source.path):
+            source.staged, source.malformed, source.rows = (out,), malformed, rows + len(malformed)
+            return
+    except _RecordsSpanLines:
+        pass
+    copy = work_dir / f"{source.spec.name}.lines.csv"
+    set_aside, blank = _isolate_lines(source.path, copy, len(_header(source.path)))
+    try:
+        rows, malformed = _stage_pass(source, copy, out, blank, None)
+    except _RecordsSpanLines as exc:  # not expected once every line is a record
+        raise UnreadableFileError(
+            f"cannot parse CSV ({exc})", path=str(source.path), table=source.spec.name
+        ) from None
+    finally:
+        copy.unlink(missing_ok=True)
+    malformed = sorted(set_aside + malformed, key=lambda m: m.line or 0)
+    source.staged, source.malformed, source.rows = (out,), malformed, rows + len(malformed)
+
+
+class _RecordsSpanLines(Exception):
+    """The CSV parser lost track of lines (a quoted field ran across them)."""
+
+
+# A line longer than this is not a record (the parser reads blocks of twice this size).
+_MAX_LINE = 1 << 23
+
+
+def _header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        head = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+    return next(iter(pacsv_header(head)))
+
+
+def _data_lines(path: Path) -> int:
+    """Lines after the header (a last line without a line break counts)."""
+    n, last = 0, b"\n"
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n") - 1
+
+
+def _isolate_lines(
+    path: Path, copy: Path, fields: int
+) -> tuple[list[MalformedRow], list[tuple[int, int]]]:
+    """Copy a CSV, blanking each line that is not one whole record of `fields` fields.
+
+    Returns the blanked lines that held something (as malformed rows) and every blank line of
+    the copy (the parser skips blank lines; staging must skip their numbers).
+    """
+    import csv
+
+    malformed: list[MalformedRow] = []
+    blank: list[tuple[int, int]] = []
+    with path.open("rb") as src, copy.open("wb") as dst:
+        dst.write(src.readline())
+        for n, line in enumerate(src, start=2):
+            body = line.rstrip(b"\r\n")
+            if not body.strip():
+                blank.append((n, n))
+                dst.write(b"\n")
+                continue
+            found: int | None = None
+            ok = len(body) <= _MAX_LINE
+            if ok and b'"' not in body:
+                found = body.count(b",") + 1
+            elif ok:
+                text = body.decode("utf-8")
+                try:
+                    found = len(next(csv.reader([text], strict=True)))
+                except csv.Error:
+                    found = len(next(csv.reader([text])))
+                    ok = False
+            if ok and found == fields:
+                dst.write(line if line.endswith(b"\n") else line + b"\n")
+                continue
+            text = body.decode("utf-8")
+            malformed.append(MalformedRow(n, text, fields, found or text.count(",") + 1))
+            blank.append((n, n))
+            dst.write(b"\n")
+    return malformed, blank
+
+
+def _stage_pass(
+    source: TableSource,
+    csv_path: Path,
+    out: Path,
+    blank: list[tuple[int, int]],
+    on_batch: Callable[[int], None] | None,
+) -> tuple[int, list[MalformedRow]]:
+    """One pass of the parser over `csv_path` into `out`: rows written, malformed records."""
     spec = source.spec
     malformed: list[MalformedRow] = []
 
@@ -322,11 +425,10 @@ def stage_csv(
         )
         return "skip"
 
-    out = work_dir / f"{spec.name}.parquet"
     column_types = {n: pa.string() for n in source.columns + source.extra_columns}
     try:
         reader = pacsv.open_csv(
-            source.path,
+            csv_path,
             read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter=",",
@@ -342,9 +444,7 @@ def stage_csv(
             ),
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        raise UnreadableFileError(
-            f"cannot parse CSV ({_short(exc)})", path=str(source.path), table=spec.name
-        ) from None
+        raise _parse_error(exc, source) from None
     target_schema = spec.arrow_schema()
     schema = pa.schema(
         [
@@ -354,7 +454,8 @@ def stage_csv(
             pa.field(INVALID_COLUMN, pa.string()),
         ]
     )
-    consumed: list[tuple[int, int]] = []  # line ranges swallowed by malformed records
+    # Line numbers that hold no record: blank lines, and lines malformed records took.
+    skipped = np.unique(np.array([n for a, b in blank for n in range(a, b + 1)], np.int64))
     next_line = 2
     rows = 0
     seen_malformed = 0
@@ -365,14 +466,16 @@ def stage_csv(
             except StopIteration:
                 break
             except (pa.ArrowInvalid, OSError) as exc:
-                raise UnreadableFileError(
-                    f"cannot parse CSV ({_short(exc)})", path=str(source.path), table=spec.name
-                ) from None
-            for m in malformed[seen_malformed:]:
-                if m.line is not None:
-                    consumed.append((m.line, m.line + m.text.count("\n")))
+                raise _parse_error(exc, source) from None
+            taken = [
+                np.arange(m.line, m.line + m.text.count("\n") + 1, dtype=np.int64)
+                for m in malformed[seen_malformed:]
+                if m.line is not None
+            ]
+            if taken:
+                skipped = np.union1d(skipped, np.concatenate(taken))
             seen_malformed = len(malformed)
-            lines, next_line = _line_numbers(batch.num_rows, next_line, consumed)
+            lines, next_line = _line_numbers(batch.num_rows, next_line, skipped)
             converted = _convert_batch(spec, source.columns, batch)
             arrays = [
                 *converted[0],
@@ -384,24 +487,29 @@ def stage_csv(
             rows += batch.num_rows
             if on_batch:
                 on_batch(batch.num_rows)
-    source.staged = (out,)
-    source.malformed = malformed
-    source.rows = rows + len(malformed)
+    return rows, malformed
 
 
-def _line_numbers(
-    n: int, next_line: int, consumed: list[tuple[int, int]]
-) -> tuple[np.ndarray, int]:
-    """Line numbers of the next `n` well-formed records, skipping lines malformed ones took."""
-    skip = sorted((a, b) for a, b in consumed if b >= next_line)
-    span = n + sum(b - a + 1 for a, b in skip)
+def _parse_error(exc: BaseException, source: TableSource) -> Exception:
+    text = str(exc)
+    if "out of sync" in text or "straddl" in text:
+        return _RecordsSpanLines(_short(exc))
+    return UnreadableFileError(
+        f"cannot parse CSV ({_short(exc)})", path=str(source.path), table=source.spec.name
+    )
+
+
+def _line_numbers(n: int, next_line: int, skipped: np.ndarray) -> tuple[np.ndarray, int]:
+    """Line numbers of the next `n` records from `next_line` on, passing over `skipped` lines."""
+    lo = int(np.searchsorted(skipped, next_line))
+    span, hi = n, lo
+    while True:  # widen the span by the skipped lines inside it until n lines remain
+        hi = int(np.searchsorted(skipped, next_line + span))
+        if n + (hi - lo) == span:
+            break
+        span = n + (hi - lo)
     candidates = np.arange(next_line, next_line + span, dtype=np.int64)
-    if skip:
-        keep = np.ones(span, dtype=bool)
-        for a, b in skip:
-            keep[(candidates >= a) & (candidates <= b)] = False
-        candidates = candidates[keep]
-    lines = candidates[:n]
+    lines = candidates[~np.isin(candidates, skipped[lo:hi], assume_unique=True)]
     return lines, int(lines[-1]) + 1 if n else next_line
 
 
