@@ -138,7 +138,7 @@ def without_worst(
         return rows, ()
     worst = excess.idxmax()
     key = worst if isinstance(worst, tuple) else (worst,)
-    keep = np.ones(len(rows), dtype=bool)
+    worst_rows = np.ones(len(rows), dtype=bool)
     for col, val in zip(dim, key, strict=True):
-        keep &= rows[col].to_numpy() == val
-    return rows[~keep], key
+        worst_rows &= rows[col].to_numpy() == val
+    return rows[~worst_rows], key

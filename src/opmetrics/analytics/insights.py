@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from opmetrics.analytics.diagnosis import Candidate, Diagnosis
-from opmetrics.analytics.stats import format_p
+from opmetrics.analytics.stats import format_p, wilson_interval
 from opmetrics.catalog import Catalog
 from opmetrics.results import schema as rs
 from opmetrics.results.schema import ALL
@@ -79,8 +79,10 @@ class Writer:
         gap = float(s["gap_points"])
         odds = float(s["failure_odds_ratio"])
         odds_text = "infinite" if math.isinf(odds) else f"{odds:.2f}"
+        lo, hi = wilson_interval(round(float(s["a"])), int(s["n"]))
         return (
-            f"{_requests(s['n'])} compared; gap {gap:+.1f} points "
+            f"{_requests(s['n'])} compared, {100 * lo:.1f}-{100 * hi:.1f} % succeeded (95 % "
+            f"Wilson interval); gap {gap:+.1f} points "
             f"(95 % CI {gap - half:+.1f} to {gap + half:+.1f}); failure odds ratio {odds_text}; "
             f"Mantel-Haenszel z = {float(s['z']):.1f}, Holm-adjusted p {format_p(c.p_adjusted)} "
             f"over {c.tests} tests; {round(float(s['excess_failures'])):,} failures above the "

@@ -12,7 +12,6 @@ name, user_id or adaptor is ever read into a pack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.results.io import Results
@@ -45,12 +45,21 @@ def party_directory(results: Results) -> list[Party]:
             "results folder has no restricted/party_labels.csv (packs need the party labels)",
             path=str(results.path),
         )
-    rows = pacsv.read_csv(
-        path,
-        convert_options=pacsv.ConvertOptions(
-            column_types={"user_id": pa.string(), "name": pa.string(), "party_label": pa.string()}
-        ),
-    ).to_pylist()
+    exact = path.with_suffix(".parquet")  # names as given; the CSV's are neutralised
+    if exact.is_file():
+        rows = pq.read_table(exact).to_pylist()
+    else:  # a results folder written before the Parquet copy existed
+        rows = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=max(1 << 20, path.stat().st_size + 1)),
+            convert_options=pacsv.ConvertOptions(
+                column_types={
+                    "user_id": pa.string(),
+                    "name": pa.string(),
+                    "party_label": pa.string(),
+                }
+            ),
+        ).to_pylist()
     return [Party(str(r["user_id"]), str(r["name"] or ""), str(r["party_label"])) for r in rows]
 
 
@@ -307,9 +316,3 @@ def pack_data(results: Results, party: Party) -> PackData:
         findings=_findings(results, party.label),
         failures=own_failures(results, party.label),
     )
-
-
-def parties_of(results_path: Path) -> list[Party]:
-    from opmetrics.results.io import read_results
-
-    return party_directory(read_results(results_path))
