@@ -22,7 +22,6 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from opmetrics.analytics import DEFAULT_MIN_VOLUME, analytics_tables
@@ -55,7 +54,7 @@ from opmetrics.measures.requests import (
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
-from opmetrics.results.io import write_manifest, write_table
+from opmetrics.results.io import write_csv, write_manifest, write_table
 from opmetrics.workspace import atomic_output_dir
 
 CPM_ORDER = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
@@ -280,17 +279,20 @@ def _parties(engine: Engine, parties: Any) -> dict[str, tuple[str | None, str | 
 def _write_labels(
     path: Path, labels: dict[str, str], parties: dict[str, tuple[str | None, str | None]]
 ) -> None:
+    """The label-to-party link: Parquet with the names as given, CSV with formulas neutralised."""
     ids = sorted(labels)
-    pacsv.write_csv(
-        pa.table(
-            {
-                "user_id": ids,
-                "name": [parties.get(u, (None, None))[0] for u in ids],
-                "party_label": [labels[u] for u in ids],
-            }
+    table = pa.table(
+        {
+            "user_id": ids,
+            "name": [parties.get(u, (None, None))[0] for u in ids],
+            "party_label": [labels[u] for u in ids],
+        },
+        schema=pa.schema(
+            [("user_id", pa.string()), ("name", pa.string()), ("party_label", pa.string())]
         ),
-        path,
     )
+    pq.write_table(table, path.with_suffix(".parquet"), compression="zstd")
+    write_csv(table, path)
 
 
 def _write_party_failures(

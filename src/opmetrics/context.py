@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from opmetrics.analytics import DEFAULT_MIN_VOLUME
 from opmetrics.catalog import Catalog, load_catalog
@@ -18,9 +17,11 @@ from opmetrics.compute import ComputeSummary, compute_month
 from opmetrics.contract.sources import locate_all
 from opmetrics.contract.validate import TableReport, validate
 from opmetrics.engine import Engine, EngineOptions, connect
+from opmetrics.errors import OutputError
 from opmetrics.measures.anonymise import resolve_key
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.results.io import write_csv
 from opmetrics.workspace import scratch_dir
 
 
@@ -37,8 +38,11 @@ class ValidationSummary:
         return sum(t.quarantined_total for t in self.tables.values())
 
     def write_quarantine(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pacsv.write_csv(self.quarantine, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(self.quarantine, path)  # raw rows may start with = + - @: neutralised
+        except OSError as exc:
+            raise OutputError(f"cannot write ({exc.strerror})", path=str(path)) from None
 
 
 class Context:

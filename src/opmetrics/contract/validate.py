@@ -239,11 +239,21 @@ def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) ->
         rows["source"].append(rec[FILE_COLUMN])
         rows["row"].append(rec[ROW_COLUMN])
         rows["reason_code"].append(rec[REASON_CODE])
-        rows["reason"].append(rec[REASON])
+        rows["reason"].append(_brief(rec[REASON]))
         rows["raw"].append(
             json.dumps({c: _jsonable(rec[c]) for c in data_cols}, ensure_ascii=False)
         )
     return pa.table(rows, schema=QUARANTINE_SCHEMA)
+
+
+# A reason quotes the offending value; `raw` keeps it whole, the reason only its start.
+REASON_MAX_CHARS = 300
+
+
+def _brief(reason: str | None) -> str | None:
+    if reason is None or len(reason) <= REASON_MAX_CHARS:
+        return reason
+    return f"{reason[:REASON_MAX_CHARS]}… ({len(reason):,} characters)"
 
 
 def _jsonable(v: Any) -> Any:

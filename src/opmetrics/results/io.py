@@ -75,10 +75,15 @@ def _has_formula(col: pa.ChunkedArray) -> bool:
     return any(pc.any(pc.starts_with(col, ch)).as_py() for ch in FORMULA_CHARS)
 
 
+def write_csv(table: pa.Table, path: Path) -> None:
+    """A CSV for people: floats rounded, text a spreadsheet would run as a formula neutralised."""
+    pacsv.write_csv(_csv_ready(table), path)
+
+
 def write_table(folder: Path, name: str, table: pa.Table) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, folder / f"{name}.parquet", compression="zstd", write_statistics=True)
-    pacsv.write_csv(_csv_ready(table), folder / f"{name}.csv")
+    write_csv(table, folder / f"{name}.csv")
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
