@@ -25,9 +25,14 @@ def test_items(ctx: PackContext) -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_limit_keeps_every_shortfall(ctx: PackContext) -> None:
+def test_limit_keeps_every_shortfall_and_the_findings(ctx: PackContext) -> None:
     items = adhoc.select(ctx, limit=1)
-    assert all(i.group == 0 for i in items) and len(items) >= 3
+    shortfalls = [i for i in items if i.group == 0]
+    others = [i for i in items if i.group != 0]
+    assert len(shortfalls) >= 3 and items[: len(shortfalls)] == shortfalls
+    # the diagnosis findings keep their slots however many measures fell short
+    assert others and all(" finding: " in i.title for i in others)
+    assert len(others) <= adhoc.INSIGHT_SLOTS
 
 
 def test_without_history_no_moves(ctx: PackContext) -> None:

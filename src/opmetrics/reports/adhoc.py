@@ -26,6 +26,7 @@ MIN_EXCESS = 100
 MIN_MOVE_POINTS = 0.5
 MIN_REQUESTS = 500
 LIMIT = 8
+INSIGHT_SLOTS = 4
 MAX_CHART_ROWS = 12
 
 
@@ -39,8 +40,11 @@ class Item:
     dedupe: tuple[str, ...] = ()
 
 
-def select(ctx: PackContext, limit: int = LIMIT) -> list[Item]:
-    items = [*_cpm_items(ctx), *_insight_items(ctx)]
+def select(ctx: PackContext, limit: int = LIMIT, insight_slots: int = INSIGHT_SLOTS) -> list[Item]:
+    """CPM shortfalls first, then the diagnosis findings (up to `insight_slots`, whatever the
+    number of shortfalls: they say why), then other out-of-line items up to `limit`."""
+    insights = sorted(_insight_items(ctx), key=lambda i: (-i.score, i.title))[:insight_slots]
+    items = [*_cpm_items(ctx), *insights]
     taken = {i.dedupe for i in items if i.dedupe}
     for cand in [*_region_items(ctx), *_srv_items(ctx), *_move_items(ctx)]:
         if cand.dedupe and cand.dedupe in taken:
@@ -48,8 +52,11 @@ def select(ctx: PackContext, limit: int = LIMIT) -> list[Item]:
         taken.add(cand.dedupe)
         items.append(cand)
     first = sorted((i for i in items if i.group == 0), key=lambda i: (-i.score, i.title))
-    rest = sorted((i for i in items if i.group == 1), key=lambda i: (-i.score, i.title))
-    chosen = first + rest[: max(0, limit - len(first))]
+    found = [i for i in insights if i in items]
+    rest = sorted(
+        (i for i in items if i.group == 1 and i not in found), key=lambda i: (-i.score, i.title)
+    )
+    chosen = first + found + rest[: max(0, limit - len(first) - len(found))]
     return [_rekey(i, n) for n, i in enumerate(chosen, start=1)]
 
 
