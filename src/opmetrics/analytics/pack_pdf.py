@@ -8,22 +8,18 @@ Day of the next month, design §7).
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import altair as alt
 import pandas as pd
-import typst
 
 from opmetrics.analytics.insights import ACTIONS
 from opmetrics.analytics.pack_data import MIN_OTHERS, PackData
 from opmetrics.catalog import Catalog
-from opmetrics.errors import OutputError
 from opmetrics.month import Month
 from opmetrics.reports import fmt
 from opmetrics.reports.spec import (
@@ -38,7 +34,7 @@ from opmetrics.reports.spec import (
     Table,
     canonical_json,
 )
-from opmetrics.reports.typst_render import chart_pdf, pdf_date
+from opmetrics.reports.typst_render import chart_pdf, pdf_date, typeset
 from opmetrics.results.schema import ALL
 from opmetrics.workdays import Lateness, user_reports_due_date
 
@@ -451,32 +447,11 @@ def typst_data(report: Report, month: Month, prepared_for: str) -> dict[str, Any
 
 def render(report: Report, month: Month, prepared_for: str, target: Path, work: Path) -> None:
     """Typeset the pack into `target`; `work` is a private scratch folder."""
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "charts").mkdir(parents=True)
     template = (
         resources.files("opmetrics.analytics")
         .joinpath("templates")
         .joinpath(TEMPLATE)
         .read_text("utf-8")
     )
-    (work / TEMPLATE).write_text(template, encoding="utf-8")
-    (work / "report.json").write_text(
-        json.dumps(typst_data(report, month, prepared_for), ensure_ascii=False, sort_keys=True),
-        encoding="utf-8",
-    )
-    for chart in report.charts():
-        (work / "charts" / f"{chart.key}.pdf").write_bytes(chart_pdf(chart))
-    stamp = int(datetime.combine(pdf_date(month), datetime.min.time(), tzinfo=UTC).timestamp())
-    try:
-        pdf = typst.compile(
-            str(work / TEMPLATE), root=str(work), ignore_system_fonts=True, timestamp=stamp
-        )
-    except typst.TypstError as exc:  # the template or the spec is wrong: a bug, not a user error
-        raise RuntimeError(f"typesetting {report.key} failed: {exc}") from exc
-    if not isinstance(pdf, bytes):
-        raise RuntimeError("typst returned no PDF")
-    try:
-        target.write_bytes(pdf)
-    except OSError as exc:
-        raise OutputError(f"cannot write ({exc.strerror})", path=str(target)) from None
+    charts = {chart.key: chart_pdf(chart) for chart in report.charts()}
+    typeset(report, month, template, typst_data(report, month, prepared_for), target, work, charts)

@@ -58,19 +58,34 @@ def render_pdf(
     outline: bool = False,
 ) -> int:
     """Typeset one report into `target`; returns its page count. `work` is a private folder."""
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "charts").mkdir(parents=True)
     template = (
         resources.files("opmetrics.reports")
         .joinpath("templates")
         .joinpath(TEMPLATE)
         .read_text("utf-8")
     )
+    return typeset(
+        report, month, template, typst_data(report, month, outline), target, work, chart_files
+    )
+
+
+def typeset(
+    report: Report,
+    month: Month,
+    template: str,
+    data: dict[str, Any],
+    target: Path,
+    work: Path,
+    chart_files: dict[str, bytes],
+) -> int:
+    """Compile a Typst `template` reading `report.json` (= `data`) and `charts/<key>.pdf` into
+    `target`, with the PDF's creation date fixed by the month (same inputs, same bytes)."""
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "charts").mkdir(parents=True)
     (work / TEMPLATE).write_text(template, encoding="utf-8")
     (work / "report.json").write_text(
-        json.dumps(typst_data(report, month, outline), ensure_ascii=False, sort_keys=True),
-        encoding="utf-8",
+        json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8"
     )
     for chart in report.charts():
         (work / "charts" / f"{chart.key}.pdf").write_bytes(chart_files[chart.key])
