@@ -10,15 +10,13 @@ import typer
 from opmetrics import console
 from opmetrics.analytics import DEFAULT_MIN_VOLUME
 from opmetrics.cli.state import (
-    STATE,
     EngineOpt,
     MemoryOpt,
     SparkMasterOpt,
     ThreadsOpt,
-    engine_options,
+    open_context,
 )
 from opmetrics.compute import ComputeSummary
-from opmetrics.context import Context
 from opmetrics.measures.anonymise import ENV_KEY
 
 AnonKeyOpt = Annotated[
@@ -65,14 +63,7 @@ def compute_cmd(
     memory_limit: MemoryOpt = None,
 ) -> None:
     """Compute the CPMs and the business process results of one month into a results folder."""
-    with (
-        console.RichProgress() as progress,
-        Context(
-            STATE.catalog_path,
-            engine_options(engine, spark_master, threads, memory_limit),
-            progress,
-        ) as ctx,
-    ):
+    with open_context(engine, spark_master, threads, memory_limit) as ctx:
         summary = ctx.compute(data_dir, month, out, anon_key=anon_key, min_volume=min_volume)
     show_summary(summary)
 

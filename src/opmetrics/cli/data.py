@@ -15,9 +15,8 @@ from opmetrics.cli.state import (
     MemoryOpt,
     SparkMasterOpt,
     ThreadsOpt,
-    engine_options,
+    open_context,
 )
-from opmetrics.context import Context
 from opmetrics.contract.rules import REASONS
 from opmetrics.errors import ExitCode
 
@@ -43,14 +42,7 @@ def validate_cmd(
     memory_limit: MemoryOpt = None,
 ) -> int:
     """Check a data dir against the data contract; count accepted and quarantined rows."""
-    with (
-        console.RichProgress() as progress,
-        Context(
-            STATE.catalog_path,
-            engine_options(engine, spark_master, threads, memory_limit),
-            progress,
-        ) as ctx,
-    ):
+    with open_context(engine, spark_master, threads, memory_limit) as ctx:
         summary = ctx.validate(data_dir)
     for w in summary.warnings:
         console.warn(w)

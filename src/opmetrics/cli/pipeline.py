@@ -11,15 +11,22 @@ import typer
 from opmetrics import console
 from opmetrics.cli.compute import AnonKeyOpt, show_summary
 from opmetrics.cli.state import (
-    STATE,
     EngineOpt,
     MemoryOpt,
     SparkMasterOpt,
     ThreadsOpt,
-    engine_options,
+    open_context,
 )
-from opmetrics.context import Context
-from opmetrics.pipeline import DEMO_MONTH, DEMO_REQUESTS, DEMO_SEED, RunSummary, demo, run_month
+from opmetrics.month import Month
+from opmetrics.pipeline import (
+    DEMO_MONTH,
+    DEMO_REQUESTS,
+    DEMO_SEED,
+    RunSummary,
+    demo,
+    demo_produced_on,
+    run_month,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -53,14 +60,7 @@ def run_cmd(
 ) -> None:
     """Validate, compute and report one month: OUT/results and OUT/reports."""
     produced = date.fromisoformat(produced_on) if produced_on else None
-    with (
-        console.RichProgress() as progress,
-        Context(
-            STATE.catalog_path,
-            engine_options(engine, spark_master, threads, memory_limit),
-            progress,
-        ) as ctx,
-    ):
+    with open_context(engine, spark_master, threads, memory_limit) as ctx:
         summary = run_month(
             ctx,
             data_dir,
@@ -87,7 +87,9 @@ def demo_cmd(
     console.info(
         f"opmetrics demo: a synthetic {DEMO_MONTH} with {requests:,} service requests → {out}"
     )
-    with console.RichProgress() as progress, Context(STATE.catalog_path, None, progress) as ctx:
+    dated = demo_produced_on(Month.parse(DEMO_MONTH))
+    console.info(f"(packs dated {dated:%d %B %Y}, as if produced on the MP122 timetable)")
+    with open_context() as ctx:
         summary = demo(ctx, out, requests=requests, seed=seed)
     _show(summary)
 

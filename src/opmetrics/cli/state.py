@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from opmetrics import console
+from opmetrics.context import Context
 from opmetrics.engine import EngineOptions
 
 
@@ -36,6 +40,25 @@ MemoryOpt = Annotated[
         "--memory-limit", help="Engine memory limit, e.g. 2GiB; DuckDB spills to disk beyond it."
     ),
 ]
+
+
+@contextmanager
+def open_context(
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> Iterator[Context]:
+    """A `Context` with the global catalog option, the engine options and Rich progress bars."""
+    with (
+        console.RichProgress() as progress,
+        Context(
+            STATE.catalog_path,
+            engine_options(engine, spark_master, threads, memory_limit),
+            progress,
+        ) as ctx,
+    ):
+        yield ctx
 
 
 def engine_options(
