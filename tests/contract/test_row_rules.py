@@ -49,6 +49,7 @@ BROKEN_REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("bad_dsp_attempts", request(117, dsp_attempts=0)),
     ("bad_dsp_attempts", request(118, dsp_attempts=-2)),
+    ("value_too_long", request(119, user_role="R" * 1_001)),
     ("duplicate_key", request(1)),  # same request_id as valid row 1, later in the file
 ]
 
@@ -150,6 +151,7 @@ BROKEN_OTHER: dict[str, list[tuple[str, dict[str, Any]]]] = {
             "unknown_region",
             device(53, region="SMETS1"),
         ),  # devices carry their comms hub's CSP region
+        ("value_too_long", device(54, model="M" * 1_001)),
         ("duplicate_key", device(1)),
     ],
     "parties": [
@@ -158,6 +160,15 @@ BROKEN_OTHER: dict[str, list[tuple[str, dict[str, Any]]]] = {
             {"user_id": "90-B3-D5-1F-30-01-00-09", "name": None, "role": "IS", "adaptor": "A"},
         ),
         ("bad_user_id", {"user_id": "supplier-9", "name": "Nine", "role": "IS", "adaptor": "A"}),
+        (
+            "value_too_long",
+            {
+                "user_id": "90-B3-D5-1F-30-01-00-0A",
+                "name": "N" * 1_001,
+                "role": "IS",
+                "adaptor": "A",
+            },
+        ),
         ("duplicate_key", {"user_id": USER, "name": "Again", "role": "IS", "adaptor": "A"}),
     ],
     "alerts": [
@@ -166,6 +177,7 @@ BROKEN_OTHER: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("unknown_smets", _alert(52, smets="SMETS9")),
         ("timestamps_out_of_order", _alert(53, delivered_at=T0 - D(seconds=1))),
         ("implausible_timestamp", _alert(54, delivered_at=T0 + D(days=500))),
+        ("value_too_long", _alert(55, alert_code="C" * 1_001)),
         ("duplicate_key", _alert(1)),
     ],
     "incidents": [
@@ -179,6 +191,7 @@ BROKEN_OTHER: dict[str, list[tuple[str, dict[str, Any]]]] = {
                 54, raised_at=datetime(2150, 1, 1, tzinfo=UTC), assigned_at=None, resolved_at=None
             ),
         ),
+        ("value_too_long", _incident(55, summary="S" * 10_001)),
         ("duplicate_key", _incident(1)),
     ],
     "outages": [
@@ -186,6 +199,7 @@ BROKEN_OTHER: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("unknown_region", _outage(51, region="Everywhere")),
         ("end_before_start", _outage(52, end_at=T0)),
         ("implausible_timestamp", _outage(53, end_at=T0 + D(days=401))),
+        ("value_too_long", _outage(54, description="D" * 10_001)),
         ("duplicate_key", _outage(1)),
     ],
     "firmware": [
@@ -194,6 +208,7 @@ BROKEN_OTHER: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("unknown_status", _firmware(52, activation_status="maybe")),
         ("timestamps_out_of_order", _firmware(53, delivered_at=T0 - D(hours=1))),
         ("implausible_timestamp", _firmware(54, activated_at=T0 + D(days=800))),
+        ("value_too_long", _firmware(55, image="I" * 1_001)),
     ],
 }
 

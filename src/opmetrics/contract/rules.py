@@ -67,6 +67,23 @@ REASONS: dict[str, str] = {
     "end_before_start": "the outage ends before (or when) it starts",
     "unknown_status": "the status is not success, failed or pending",
     "duplicate_key": "the key value was already seen in an earlier row (the first is kept)",
+    "value_too_long": "a text value is longer than 1,000 characters (10,000 for a summary or description)",
+}
+
+# Text columns no other rule bounds (catalog values and fixed-shape identifiers are refused by
+# their own rules). A value past the limit is damage, not data: one 10 MiB device model would
+# otherwise be repeated in every row of srv_device_set and in every pack that names it.
+MAX_TEXT = 1_000
+MAX_FREE_TEXT = 10_000
+FREE_TEXT = {("incidents", "summary"), ("outages", "description")}
+UNBOUNDED_TEXT: dict[str, tuple[str, ...]] = {
+    "service_requests": ("target_id", "user_role"),
+    "devices": ("device_id", "manufacturer", "model", "firmware_version", "comms_hub_id"),
+    "parties": ("name", "role", "adaptor"),
+    "alerts": ("alert_id", "alert_code", "device_id", "user_id"),
+    "incidents": ("incident_id", "summary"),
+    "outages": ("outage_id", "description"),
+    "firmware": ("ch_id", "image"),
 }
 
 
@@ -499,7 +516,24 @@ def _build() -> dict[str, list[RowRule]]:
             ),
         ),
     ]
+    for table, columns in UNBOUNDED_TEXT.items():  # last: any other broken rule names the row
+        rules[table] += [_too_long(table, col) for col in columns]
     return rules
+
+
+def _too_long(table: str, col: str) -> RowRule:
+    limit = MAX_FREE_TEXT if (table, col) in FREE_TEXT else MAX_TEXT
+    return RowRule(
+        "value_too_long",
+        REASONS["value_too_long"],
+        lambda t, c: t[col].notnull() & (t[col].length() > limit),
+        lambda t: (
+            ibis.literal(f"{col} is longer than {limit:,} characters: ")
+            + t[col].length().cast("string")
+            + " characters"
+        ),
+        row_only=True,
+    )
 
 
 ROW_RULES: dict[str, list[RowRule]] = _build()
