@@ -54,7 +54,7 @@ from opmetrics.measures.requests import (
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
-from opmetrics.results.io import write_csv, write_manifest, write_table
+from opmetrics.results.io import write_csv, write_manifest, write_run_record, write_table
 from opmetrics.workspace import atomic_output_dir
 
 CPM_ORDER = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
@@ -68,6 +68,7 @@ class ComputeSummary:
     month: Month
     manifest: dict[str, Any]
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)  # also in run.json, not the manifest
 
     @property
     def cpm(self) -> pa.Table:
@@ -239,10 +240,26 @@ def compute_month(
                     )
                 }
         manifest["analytics"] = analytics_info
-        manifest["timings_s"] = timer.stages
+        manifest["reproduce"] = _reproduce(data_dir, month, catalog, min_volume, party_failures)
         write_manifest(tmp, manifest)
         task.advance()
-    return ComputeSummary(out, month, manifest, tables)
+        write_run_record(tmp, timer.stages)
+    return ComputeSummary(out, month, manifest, tables, timer.stages)
+
+
+def _reproduce(
+    data_dir: Path, month: Month, catalog: Catalog, min_volume: int, party_failures: bool
+) -> dict[str, Any]:
+    """How to run this again: the same command, inputs (by hash), catalog and key give the
+    same files, byte for byte, except run.json (docs/robustness.md)."""
+    custom = "" if catalog.path.startswith("opmetrics/") else f" --catalog {catalog.path}"
+    return {
+        "command": f"opmetrics{custom} compute {data_dir} --month {month} --out OUT"
+        f" --min-volume {min_volume}{'' if party_failures else ' (no party failures extract)'}",
+        "needs": "the input files with the sha256 under inputs, the catalog with catalog.sha256, "
+        "the anonymisation key with anonymisation.key_fingerprint, this opmetrics_version",
+        "varies": "run.json (when the run finished, time per stage); nothing else",
+    }
 
 
 def _sr_report(src: TableSource, agg: RequestAggregates) -> TableReport:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from opmetrics.errors import OutputError
 from opmetrics.results.schema import RESTRICTED_DIR, RESTRICTED_TABLES, RESULT_TABLES
 
 MANIFEST = "manifest.json"
+# What differs from one run of the same inputs to the next (when, how long each stage took):
+# kept out of the manifest so that every other file of a results folder is reproducible.
+RUN_RECORD = "run.json"
 CSV_DECIMALS = 4
 FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -91,6 +95,14 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
         json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n",
         encoding="utf-8",
     )
+
+
+def write_run_record(folder: Path, timings_s: dict[str, float]) -> None:
+    record = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "timings_s": timings_s,
+    }
+    (folder / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 @dataclass
