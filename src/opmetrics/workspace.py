@@ -6,12 +6,15 @@ run that dies leaves either the previous complete folder or the new complete one
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from opmetrics.errors import OutputError
 
@@ -30,8 +33,11 @@ def scratch_dir(prefix: str = "opmetrics-") -> Iterator[Path]:
 def atomic_output_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder beside `target`; on success it replaces `target` atomically.
 
-    The old folder (if any) is renamed aside first and removed only after the new one is in
-    place, so at every instant `target` is either absent, the old folder or the new one.
+    Where the system can swap two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`), the
+    new folder and the old one trade places, so at every instant `target` is the complete old
+    folder or the complete new one. Elsewhere the old folder is renamed aside first and removed
+    only after the new one is in place: between the two renames `target` is briefly absent, and
+    a run killed there has the old folder put back by the next run.
     """
     target = target.resolve()
     parent = target.parent
@@ -50,6 +56,10 @@ def atomic_output_dir(target: Path) -> Iterator[Path]:
         yield tmp
         _fsync_tree(tmp)
         old = None
+        if target.exists() and _exchange(tmp, target):
+            _fsync_dir(parent)
+            shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
+            return
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
             os.rmdir(old)
@@ -61,6 +71,30 @@ def atomic_output_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system or file system cannot."""
+    global _renameat2
+    if _renameat2 is None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _renameat2 = getattr(libc, "renameat2", False)
+        except OSError:
+            _renameat2 = False
+    if not _renameat2:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = _renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # e.g. a file system without exchange: fall back to two renames
+    raise OutputError(f"cannot replace ({os.strerror(err)})", path=str(b))
+
+
+_renameat2: Any = None
 
 
 def _sweep_leftovers(parent: Path, name: str) -> None:
