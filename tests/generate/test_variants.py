@@ -30,15 +30,23 @@ def hashes(folder: Path) -> dict[str, str]:
     }
 
 
-def test_same_arguments_same_bytes(tmp_path: Path) -> None:
+def test_same_arguments_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
     scenario = parse_scenario(SMALL, CAT)
-    a = generate_month(tmp_path / "a", "2021-04", 20_000, seed=5, scenario=scenario)
-    b = generate_month(tmp_path / "b", "2021-04", 20_000, seed=5, scenario=scenario)
-    c = generate_month(tmp_path / "c", "2021-04", 20_000, seed=6, scenario=scenario)
+    a = generate_month(tmp_path / "a", "2021-04", 20_000, seed=5, scenario=scenario, workers=1)
+    b = generate_month(tmp_path / "b", "2021-04", 20_000, seed=5, scenario=scenario, workers=2)
+    c = generate_month(tmp_path / "c", "2021-04", 20_000, seed=6, scenario=scenario, workers=2)
     ha, hb, hc = hashes(a.out), hashes(b.out), hashes(c.out)
-    assert len(ha) == 8 and ha == hb
-    assert ha["service_requests.parquet"] != hc["service_requests.parquet"]
-    assert pq.ParquetFile(a.out / "service_requests.parquet").num_row_groups == 3
+    assert ha == hb
+    parts = [f"service_requests/part-0000{k}.parquet" for k in range(3)]
+    assert [f for f in ha if f.startswith("service_requests")] == parts
+    assert a.files["service_requests"] == parts and len(a.files["alerts"]) == 3
+    assert len(ha) == 5 + 3 + 3 + 1  # five one-file tables, 3 chunks of the big ones, truth
+    assert ha[parts[0]] != hc[parts[0]]
+    assert [pq.ParquetFile(a.out / f).metadata.num_rows for f in parts] == [6666, 6667, 6667]
+    assert all(pq.ParquetFile(a.out / f).num_row_groups == 1 for f in parts)
+    # one chunk: one file per table
+    d = generate_month(tmp_path / "d", "2021-04", 5_000, seed=5, scenario=scenario, workers=2)
+    assert d.files["service_requests"] == ["service_requests.parquet"]
 
 
 @pytest.mark.slow  # validation fetches the quarantined rows: ~30 s here

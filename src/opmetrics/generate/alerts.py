@@ -19,6 +19,7 @@ from opmetrics.generate.devices import CHF, Inventory
 from opmetrics.generate.ids import padded_numbers, strings_from_matrix
 from opmetrics.generate.market import Market
 from opmetrics.generate.outcomes import NULL_TS, Categorical
+from opmetrics.generate.requests import time_order
 from opmetrics.generate.scenario import Scenario
 from opmetrics.generate.timegrid import US, Intensity, TimeGrid, intensity
 
@@ -35,7 +36,6 @@ class AlertPlan:
     regions: list[str]  # CSP regions, then the SMETS1 region
     dno_of_region: np.ndarray  # per CSP region: party index of its electricity distributor
     trt_us: int
-    next_id: int = 0
 
 
 def build_alert_plan(
@@ -111,7 +111,7 @@ def alert_chunk(
     delay[late] = plan.trt_us + rng.integers(US, 900 * US, int(late.sum()))
     delivered = t + delay
     delivered[rng.random(m) < a.undelivered_percent / 100] = NULL_TS
-    order = np.argsort(t, kind="stable")
+    order = time_order(t)
     out = {
         "t": t,
         "premises": prem,
@@ -125,13 +125,13 @@ def alert_chunk(
     return {k: v[order] for k, v in out.items()}
 
 
-def to_arrow(plan: AlertPlan, r: dict[str, np.ndarray]) -> pa.Table:
+def to_arrow(plan: AlertPlan, r: dict[str, np.ndarray], id0: int) -> pa.Table:
+    """The chunk's alerts as the contract's table; ids number the month's alerts from `id0`."""
     from opmetrics.generate.requests import _dict, _ts
 
     inv = plan.inv
     n = len(r["t"])
-    ids = padded_numbers(np.arange(plan.next_id, plan.next_id + n), 12, "AL")
-    plan.next_id += n
+    ids = padded_numbers(np.arange(id0, id0 + n), 12, "AL")
     prem = r["premises"]
     s1 = inv.smets1[prem]
     region = np.where(s1, len(plan.regions) - 1, inv.region[prem])

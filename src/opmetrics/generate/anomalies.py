@@ -101,28 +101,6 @@ def masks(subj: Subjects, r: dict[str, np.ndarray], inv: Inventory) -> dict[str,
     return {k: (v if v is not None else none) for k, v in out.items()}
 
 
-def anomaly_logit(
-    m: OutcomeModel, r: dict[str, np.ndarray], inv: Inventory, market: Market
-) -> np.ndarray:
-    subj = m.subjects
-    out = np.zeros(len(r["t"]))
-    if subj is None:
-        return out
-    mk = masks(subj, r, inv)
-    for key, mask_name in (
-        ("a_bad", "a_bad"),
-        ("a_peer", "a_peer"),
-        ("b", "b"),
-        ("c_latest", "c_latest"),
-        ("c_older", "c_older"),
-        ("d", "d"),
-    ):
-        off = m.offsets.get(key, 0.0)
-        if off and mask_name in mk:
-            out[mk[mask_name]] += off
-    return out
-
-
 def _rate(p: np.ndarray, w: np.ndarray, mask: np.ndarray, extra: np.ndarray | float = 0.0) -> float:
     """Expected success rate over `mask` when the log-odds move by `extra` there.
 
@@ -239,6 +217,10 @@ class Realised:
         cls = r["cls"]
         for key, mask in masks(subj, r, inv).items():
             c = np.bincount(cls[mask], minlength=3)[:3]
+            self.counts[key] = self.counts.get(key, np.zeros(3, dtype=np.int64)) + c
+
+    def merge(self, other: Realised) -> None:
+        for key, c in other.counts.items():
             self.counts[key] = self.counts.get(key, np.zeros(3, dtype=np.int64)) + c
 
     def rate(self, key: str) -> float | None:

@@ -2,9 +2,10 @@
 
 Order matters for determinism and memory: everything fixed for the month (parties, inventory,
 incidents, the anomaly offsets solved on a pilot sample) is built first from its own seeded
-stream; then requests and alerts are generated chunk by chunk, each chunk from a stream derived
-from (seed, chunk), and handed to a writer thread. The output does not depend on timing or
-threads, only on the arguments.
+stream; then requests and alerts are generated chunk by chunk (`chunks`), each chunk from
+streams derived from (seed, chunk), in parallel worker processes, while this process writes
+the small tables. The output does not depend on timing, threads or the number of workers,
+only on the arguments.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pyarrow as pa
 
 from opmetrics.catalog import Catalog, default_catalog
 from opmetrics.contract.schema import TABLES
@@ -26,23 +28,31 @@ from opmetrics.errors import UsageError
 from opmetrics.generate import alerts as alerts_mod
 from opmetrics.generate import anomalies, events
 from opmetrics.generate import requests as req
-from opmetrics.generate.devices import build_inventory, premises_count
+from opmetrics.generate.chunks import ChunkJob, ChunkRunner, default_workers
+from opmetrics.generate.devices import Inventory, build_inventory, premises_count
 from opmetrics.generate.dirty import break_rows
-from opmetrics.generate.market import build_market
+from opmetrics.generate.market import Market, build_market
 from opmetrics.generate.outcomes import build_outcome_model
 from opmetrics.generate.scenario import Scenario, load_scenario
 from opmetrics.generate.timegrid import build_grid
 from opmetrics.generate.truth import Tally, anomalies_truth, incidents_truth
-from opmetrics.generate.writer import Background, TableWriter
+from opmetrics.generate.writer import (
+    Background,
+    Layout,
+    TableWriter,
+    ensure_table,
+    join_csv_parts,
+    table_files,
+)
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.workspace import atomic_output_dir
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 PILOT_ROWS = 200_000
-# Independent random streams: (stream, chunk) is the SeedSequence spawn key.
+# Independent random streams: (stream, ...) is the SeedSequence spawn key (chunks: 10-13).
 _MARKET, _INVENTORY, _INCIDENTS, _PLAN, _PILOT, _OUTAGES, _FIRMWARE = range(1, 8)
-_REQUESTS, _ALERTS, _DIRTY_REQ, _DIRTY_ALERTS, _DIRTY_SMALL = range(10, 15)
+_DIRTY_SMALL = 14
 
 
 @dataclass
@@ -67,6 +77,47 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def _write_small_tables(
+    out: Path,
+    s: Scenario,
+    seed: int,
+    fmt: str,
+    dirty: float,
+    catalog: Catalog,
+    month: tuple[Inventory, Market, pa.Table, pa.Table, pa.Table],
+    counts: dict[str, tuple[int, dict[str, int]]],
+) -> None:
+    """Devices, parties and events (rows written and rows broken per table into `counts`)."""
+    inv, market, incidents, outages, firmware = month
+    csv = fmt == "csv"
+    w = TableWriter(out, "devices", fmt)
+    broken: dict[str, int] = {}
+    try:
+        for i, chunk in enumerate(inv.table_chunks(s)):
+            b = break_rows("devices", chunk, dirty, _rng(seed, _DIRTY_SMALL, 100 + i), catalog, csv)
+            for k, v in b.counts.items():
+                broken[k] = broken.get(k, 0) + v
+            w.write(b.table, b.raw_lines)
+    finally:
+        w.close()
+    counts["devices"] = (w.rows, broken)
+    for j, (name, tab) in enumerate(
+        (
+            ("parties", market.table()),
+            ("incidents", incidents),
+            ("outages", outages),
+            ("firmware", firmware),
+        )
+    ):
+        w = TableWriter(out, name, fmt)
+        b = break_rows(name, tab, dirty, _rng(seed, _DIRTY_SMALL, j), catalog, csv)
+        try:
+            w.write(b.table, b.raw_lines)
+        finally:
+            w.close()
+        counts[name] = (w.rows, b.counts)
+
+
 def generate_month(
     out: Path | str,
     month: Month | str,
@@ -78,8 +129,13 @@ def generate_month(
     partition_by_day: bool = False,
     catalog: Catalog | None = None,
     progress: Progress = NO_PROGRESS,
+    workers: int | None = None,
 ) -> GenerationSummary:
-    """Write the seven tables of a synthetic month into `out` (atomically) plus truth.json."""
+    """Write the seven tables of a synthetic month into `out` (atomically) plus truth.json.
+
+    `workers` processes generate the chunks (default: one per CPU); the files are the same
+    whatever their number.
+    """
     started = time.perf_counter()
     if requests < 1:
         raise UsageError("--requests must be at least 1")
@@ -91,10 +147,11 @@ def generate_month(
         raise UsageError("--dirty must be a fraction between 0 and 0.5")
     if partition_by_day and fmt != "parquet":
         raise UsageError("--partition-by-day writes Parquet folders; use --format parquet")
+    if workers is not None and workers < 1:
+        raise UsageError("--workers must be at least 1")
     catalog = catalog or default_catalog()
     m = month if isinstance(month, Month) else Month.parse(month)
     s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, catalog)
-    csv = fmt == "csv"
     seconds: dict[str, float] = {}
 
     with progress.task("Preparing the month") as task:
@@ -111,19 +168,23 @@ def generate_month(
         )
         plan = req.build_plan(s, catalog, grid, market, inv, model, _rng(seed, _PLAN))
         subj = anomalies.resolve(model, market, inv)
-        pilot = req.draw_rows_for(plan, _rng(seed, _PILOT), PILOT_ROWS, 0.0, 1.0, retries=False)
+        pilot = req.draw_rows_for(
+            plan, _rng(seed, _PILOT), PILOT_ROWS, 0.0, 1.0, retries=False, keep_p=True
+        )
         anomalies.calibrate(model, subj, pilot, inv)
         del pilot
+        model.terms(inv)  # the calibrated tables, built once and shared with the workers
         outages = events.build_outages(s, catalog, grid, _rng(seed, _OUTAGES))
         firmware = events.build_firmware(s, grid, inv, _rng(seed, _FIRMWARE))
         alert_plan = alerts_mod.build_alert_plan(s, catalog, grid, inv, market)
         task.advance()
     seconds["setup"] = time.perf_counter() - started
 
-    tally = Tally(len(srv_ids), len(regions), market.n, len(grid.days))
-    dirty_counts: dict[str, dict[str, int]] = {}
     n_chunks = max(1, math.ceil(requests / s.scale.chunk_rows))
-    n_alerts = round(requests * s.scale.alerts_per_request)
+    layout: Layout = "days" if partition_by_day else ("file" if n_chunks == 1 else "parts")
+    tally = Tally(len(srv_ids), len(regions), market.n, len(grid.days))
+    rows_written = dict.fromkeys(TABLES, 0)
+    dirty_counts: dict[str, dict[str, int]] = {}
 
     def count(table: str, counts: dict[str, int]) -> None:
         into = dirty_counts.setdefault(table, {})
@@ -131,74 +192,53 @@ def generate_month(
             into[k] = into.get(k, 0) + v
 
     with atomic_output_dir(Path(out)) as tmp:
-        bg = Background()
-        w_req = TableWriter(tmp, "service_requests", fmt, partition_by_day, grid, "received_at")
-        w_alert = TableWriter(tmp, "alerts", fmt, partition_by_day, grid, "raised_at")
-        small: dict[str, TableWriter] = {}
-        try:
-            t_req = time.perf_counter()
-            with progress.task("Generating service requests and alerts", total=requests) as task:
-                for k in range(n_chunks):
-                    lo, hi = k / n_chunks, (k + 1) / n_chunks
-                    n_k = requests * (k + 1) // n_chunks - requests * k // n_chunks
-                    rows = req.draw_rows_for(plan, _rng(seed, _REQUESTS, k), n_k, lo, hi)
-                    rows = req.finish(plan, rows)
-                    table = req.to_arrow(plan, rows)
-                    group = grid.local_day_of(rows["t"]) if partition_by_day else None
-                    b = break_rows(
-                        "service_requests",
-                        table,
-                        dirty,
-                        _rng(seed, _DIRTY_REQ, k),
-                        catalog,
-                        csv,
-                        group,
-                    )
-                    count("service_requests", b.counts)
-                    tally.add(model, req.take(rows, np.flatnonzero(~b.broken)), inv, grid, subj)
-                    bg.submit(partial(w_req.write, b.table, b.raw_lines))
-                    a_k = n_alerts * (k + 1) // n_chunks - n_alerts * k // n_chunks
-                    if a_k:
-                        ar = alerts_mod.alert_chunk(alert_plan, _rng(seed, _ALERTS, k), a_k, lo, hi)
-                        at = alerts_mod.to_arrow(alert_plan, ar)
-                        agroup = grid.local_day_of(ar["t"]) if partition_by_day else None
-                        ab = break_rows(
-                            "alerts", at, dirty, _rng(seed, _DIRTY_ALERTS, k), catalog, csv, agroup
-                        )
-                        count("alerts", ab.counts)
-                        bg.submit(partial(w_alert.write, ab.table, ab.raw_lines))
-                    task.advance(n_k)
-            seconds["requests"] = time.perf_counter() - t_req
-            with progress.task("Writing devices, parties and events") as task:
-                w_dev = small["devices"] = TableWriter(tmp, "devices", fmt)
-                for i, chunk in enumerate(inv.table_chunks(s)):
-                    b = break_rows(
-                        "devices", chunk, dirty, _rng(seed, _DIRTY_SMALL, 100 + i), catalog, csv
-                    )
-                    count("devices", b.counts)
-                    bg.submit(partial(w_dev.write, b.table, b.raw_lines))
-                for j, (name, tab) in enumerate(
-                    (
-                        ("parties", market.table()),
-                        ("incidents", incidents),
-                        ("outages", outages),
-                        ("firmware", firmware),
-                    )
-                ):
-                    w = small[name] = TableWriter(tmp, name, fmt)
-                    b = break_rows(name, tab, dirty, _rng(seed, _DIRTY_SMALL, j), catalog, csv)
-                    count(name, b.counts)
-                    bg.submit(partial(w.write, b.table, b.raw_lines))
-                task.advance()
-        finally:
-            bg.close()
-            for w in (w_req, w_alert, *small.values()):
-                w.close()
-        writers = {"service_requests": w_req, "alerts": w_alert, **small}
-        rows_written = {name: w.rows for name, w in writers.items()}
-        # malformed CSV records were written as raw lines: they are rows of the file too
-        for name, counts in dirty_counts.items():
-            rows_written[name] += counts.get("malformed_row", 0)
+        job = ChunkJob(
+            out=tmp,
+            seed=seed,
+            requests=requests,
+            alerts=round(requests * s.scale.alerts_per_request),
+            n_chunks=n_chunks,
+            fmt=fmt,
+            layout=layout,
+            dirty=dirty,
+            catalog=catalog,
+            grid=grid,
+            plan=plan,
+            alert_plan=alert_plan,
+            subj=subj,
+            tally_dims=(len(srv_ids), len(regions), market.n, len(grid.days)),
+        )
+        t_req = time.perf_counter()
+        small: dict[str, tuple[int, dict[str, int]]] = {}
+        with (
+            progress.task("Generating service requests and alerts", total=requests) as task,
+            ChunkRunner(job, workers or default_workers()) as runner,
+        ):
+            bg = Background()  # started after the workers are forked
+            try:
+                # the small tables are written here while the chunks are generated
+                tables = (inv, market, incidents, outages, firmware)
+                bg.submit(
+                    partial(_write_small_tables, tmp, s, seed, fmt, dirty, catalog, tables, small)
+                )
+                for result in runner.results(bg.submit):
+                    assert result.tally is not None
+                    tally.merge(result.tally)
+                    for name, n in result.rows.items():
+                        rows_written[name] += n
+                    for name, c in result.dirty.items():
+                        count(name, c)
+                    task.advance(result.requests)
+            finally:
+                bg.close()
+        seconds["requests"] = time.perf_counter() - t_req
+        for name, (n, c) in small.items():
+            rows_written[name] += n
+            count(name, c)
+        for name in ("service_requests", "alerts"):
+            if fmt == "csv":
+                join_csv_parts(tmp, name, n_chunks)
+            ensure_table(tmp, name, fmt)
         truth = {
             "generator": {
                 "version": GENERATOR_VERSION,
@@ -227,9 +267,7 @@ def generate_month(
         (tmp / "truth.json").write_text(
             json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        files = {
-            name: sorted(str(p.relative_to(tmp)) for p in w.files) for name, w in writers.items()
-        }
+        files = {name: table_files(tmp, name) for name in TABLES}
     seconds["total"] = time.perf_counter() - started
     out_path = Path(out).resolve()
     return GenerationSummary(

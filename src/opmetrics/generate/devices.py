@@ -96,9 +96,11 @@ class Inventory:
     def table_chunks(self, s: Scenario, rows: int = 1_000_000) -> Iterator[pa.Table]:
         """The devices table, in chunks of rows."""
         models = s.device_model
-        manu = pa.array([m.manufacturer for m in models], pa.string())
-        model = pa.array([m.model for m in models], pa.string())
-        fw = pa.array(self.fw_version, pa.string())
+        # dictionaries of distinct values: Parquet writes a dictionary with repeated values
+        # differently from run to run
+        manu_of, manu = _distinct([m.manufacturer for m in models])
+        model_of, model = _distinct([m.model for m in models])
+        fw_of, fw = _distinct(self.fw_version)
         types = pa.array(list(DEVICE_TYPES), pa.string())
         smets = pa.array(["SMETS2", "SMETS1"], pa.string())
         regions = pa.array(list(self.regions), pa.string())
@@ -112,12 +114,19 @@ class Inventory:
                     "device_type": _dict(self.dev_type[lo:hi], types),
                     "smets": _dict(self.smets1[prem].astype(np.int8), smets),
                     "region": _dict(self.region[prem], regions),
-                    "manufacturer": _dict(self.dev_model[lo:hi], manu),
-                    "model": _dict(self.dev_model[lo:hi], model),
-                    "firmware_version": _dict(self.dev_fw[lo:hi], fw),
+                    "manufacturer": _dict(manu_of[self.dev_model[lo:hi]], manu),
+                    "model": _dict(model_of[self.dev_model[lo:hi]], model),
+                    "firmware_version": _dict(fw_of[self.dev_fw[lo:hi]], fw),
                     "comms_hub_id": strings_from_matrix(self.id_matrix[chf[prem]]),
                 }
             )
+
+
+def _distinct(values: list[str]) -> tuple[np.ndarray, pa.Array]:
+    """Index of each value in the list of distinct values (first-seen order), and that list."""
+    first: dict[str, int] = {}
+    index = np.array([first.setdefault(v, len(first)) for v in values], dtype=np.int64)
+    return index, pa.array(list(first), pa.string())
 
 
 def _dict(indices: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:

@@ -58,12 +58,29 @@ def scrambled(indices: np.ndarray, bits: int, salt: int) -> np.ndarray:
     return x
 
 
+def decimal_matrix(values: np.ndarray) -> np.ndarray | None:
+    """Non-negative integers that all have the same number of digits, as an (n, digits) uint8
+    matrix of their decimal text (Arrow's integer formatting, no Python loop); None otherwise."""
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    if not len(v) or v.min() < 0 or len(str(int(v.min()))) != len(str(int(v.max()))):
+        return None
+    width = len(str(int(v.max())))
+    text = pa.array(v).cast(pa.string())
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8, count=len(v) * width)
+    return data.reshape(len(v), width)
+
+
 def padded_numbers(values: np.ndarray, width: int, prefix: str = "") -> pa.StringArray:
     """Non-negative integers as zero-padded decimal strings of `width` digits after `prefix`."""
     v = values.astype(np.int64)
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     m = np.empty((len(v), len(p) + width), dtype=np.uint8)
     m[:, : len(p)] = p
+    lead = 10**width
+    digits = decimal_matrix(v + lead) if len(v) and v.max() < lead else None
+    if digits is not None:  # lead + v has width + 1 digits, the first a 1
+        m[:, len(p) :] = digits[:, 1:]
+        return strings_from_matrix(m)
     for i in range(width - 1, -1, -1):
         m[:, len(p) + i] = 48 + (v % 10)
         v = v // 10
@@ -71,12 +88,21 @@ def padded_numbers(values: np.ndarray, width: int, prefix: str = "") -> pa.Strin
 
 
 def request_ids(originator: np.ndarray, target: np.ndarray, counter: np.ndarray) -> pa.StringArray:
-    """`originator:target:counter` from two (n, 23) EUI-64 matrices and decimal counters."""
+    """`originator:target:counter` from two (n, 23) EUI-64 matrices and decimal counters.
+
+    Counters of one width (the generator's are 10 digits) make fixed-width rows built in one
+    byte matrix; mixed widths are joined by Arrow.
+    """
     n = len(counter)
-    head = np.empty((n, 2 * EUI_WIDTH + 2), dtype=np.uint8)
-    head[:, :EUI_WIDTH] = originator
-    head[:, EUI_WIDTH] = ord(":")
-    head[:, EUI_WIDTH + 1 : 2 * EUI_WIDTH + 1] = target
-    head[:, 2 * EUI_WIDTH + 1] = ord(":")
-    digits = pa.array(counter.astype(np.int64)).cast(pa.string())
-    return pc.binary_join_element_wise(strings_from_matrix(head), digits, "")
+    digits = decimal_matrix(counter)
+    width = 2 * EUI_WIDTH + 2 + (digits.shape[1] if digits is not None else 0)
+    m = np.empty((n, width), dtype=np.uint8)
+    m[:, :EUI_WIDTH] = originator
+    m[:, EUI_WIDTH] = ord(":")
+    m[:, EUI_WIDTH + 1 : 2 * EUI_WIDTH + 1] = target
+    m[:, 2 * EUI_WIDTH + 1] = ord(":")
+    if digits is not None:
+        m[:, 2 * EUI_WIDTH + 2 :] = digits
+        return strings_from_matrix(m)
+    text = pa.array(counter.astype(np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise(strings_from_matrix(m), text, "")

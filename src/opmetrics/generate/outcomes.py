@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from opmetrics.catalog import Catalog
-from opmetrics.generate.anomalies import Subjects, anomaly_logit
-from opmetrics.generate.devices import CHF, GPF, GSME, NONE, Inventory
+from opmetrics.generate.anomalies import Subjects
+from opmetrics.generate.devices import GSME, NONE, Inventory
 from opmetrics.generate.market import Market
 from opmetrics.generate.scenario import FAILURE_KINDS, Scenario
 from opmetrics.generate.timegrid import US
@@ -72,9 +72,9 @@ class Categorical:
         x = u * self.k
         j = x.astype(np.int64)
         np.minimum(j, self.k - 1, out=j)
-        frac = x - j
+        x -= j  # the fraction decides between the column and its alias
         flat = j if row is None else row.astype(np.int64) * self.k + j
-        return np.where(frac < self.prob[flat], j, self.alias[flat])
+        return np.where(x < self.prob[flat], j, self.alias[flat])
 
 
 @dataclass
@@ -120,39 +120,111 @@ class OutcomeModel:
     incidents: list[Incident12] = field(default_factory=list)
     offsets: dict[str, float] = field(default_factory=dict)
     subjects: Subjects | None = None  # set by `anomalies.calibrate`
+    _terms: tuple[tuple[object, ...], RowTerms] | None = field(default=None, repr=False)
 
-    def logit(self, r: dict[str, np.ndarray], inv: Inventory, market: Market) -> np.ndarray:
-        """Log-odds of success of each row, before anomalies and incidents."""
-        dev = r["device"]
-        has_dev = dev >= 0
-        d = np.where(has_dev, dev, 0)
-        prem = r["premises"]
-        s1 = inv.smets1[prem]
-        lg = self.base_logit[r["srv"]] + party_term(self, r["party"])
-        lg += np.where(s1, self.s.outcomes.smets1_effect, self.region_effect[inv.region[prem]])
-        dt = r["dtype"]
-        meter = has_dev & (dt != CHF) & (dt != GPF)
-        lg += np.where(
-            has_dev, self.model_effect[inv.dev_model[d]] + self.fw_effect[inv.dev_fw[d]], 0.0
-        )
-        lg += np.where(meter, self.model_effect[inv.ch_model[prem]], 0.0)
-        lg += anomaly_logit(self, r, inv, market)
-        lg += self.incident_logit(r["t"], inv.region[prem], s1)
+    def terms(self, inv: Inventory) -> RowTerms:
+        """The model's log-odds folded into lookup tables for the current anomaly offsets."""
+        key = (id(inv), tuple(sorted(self.offsets.items())), self.subjects is not None)
+        if self._terms is None or self._terms[0] != key:
+            self._terms = (key, _row_terms(self, inv))
+        return self._terms[1]
+
+    def logit(self, r: dict[str, np.ndarray], terms: RowTerms, pcls: np.ndarray) -> np.ndarray:
+        """Log-odds of success of each row: SRV, party, adaptor, region, devices, anomalies
+        and the Category 1/2 incidents open at its instant (`pcls`: premises class per row)."""
+        srv, party, dev = r["srv"], r["party"], r["device"]
+        lg = terms.party_srv[party * len(self.srv_ids) + srv]
+        lg += terms.srv_class[srv * terms.n_classes + pcls]
+        lg += terms.device[dev]  # -1 (no device) reads the trailing 0
+        if terms.b_offset:
+            hit = np.flatnonzero(terms.b_device[dev])
+            hit = hit[party[hit] == terms.b_party]
+            lg[hit] += terms.b_offset
+        t = r["t"]
+        for inc, hit_class in zip(self.incidents, terms.incident_classes, strict=True):
+            open_ = np.flatnonzero((t >= inc.start_us) & (t < inc.end_us))
+            lg[open_[hit_class[pcls[open_]]]] += inc.effect
         return lg
-
-    def incident_logit(self, t: np.ndarray, region: np.ndarray, smets1: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(t))
-        for inc in self.incidents:
-            hit = (t >= inc.start_us) & (t < inc.end_us) & inc.regions[region] & ~smets1
-            out[hit] += inc.effect
-        return out
 
     def trt(self, execution: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.trt_us[execution, cv - 1], self.trt_from_execution[execution, cv - 1]
 
 
-def party_term(m: OutcomeModel, party: np.ndarray) -> np.ndarray:
-    return m.party_effect[party]
+@dataclass
+class RowTerms:
+    """The additive log-odds model folded into small lookup tables.
+
+    Summing the terms once per party x SRV, per premises class (CSP region, or SMETS1) and per
+    device, rather than per request, turns a dozen gathers and anomaly masks per row into
+    three gathers; the sum is the same (`tests/generate` checks it against the masks).
+    """
+
+    n_classes: int  # CSP regions, then SMETS1
+    party_srv: np.ndarray  # (parties x SRVs): SRV base + party + adaptor + anomaly (a)
+    prem_class: np.ndarray  # per premises: CSP region index, or n_regions when SMETS1
+    srv_class: np.ndarray  # (SRVs x classes): region or SMETS1 effect + anomaly (d)
+    device: np.ndarray  # per device, one trailing 0: model, firmware, hub model, anomaly (c)
+    b_device: np.ndarray  # per device, one trailing False: in anomaly (b)'s device set
+    b_party: int
+    b_offset: float
+    out_extra_s: np.ndarray  # per class: extra outbound seconds (SMETS1, the North)
+    incident_classes: list[np.ndarray]  # per Category 1/2 incident: classes it hits
+
+
+def _row_terms(m: OutcomeModel, inv: Inventory) -> RowTerms:
+    from opmetrics.generate.devices import ESME, GSME, PPMID
+
+    subj = m.subjects
+    off = m.offsets if subj is not None else {}
+    n_srv, n_reg = len(m.srv_ids), len(inv.regions)
+    party_srv = m.base_logit[None, :] + m.party_effect[:, None]
+    srv_class = np.empty((n_srv, n_reg + 1))
+    srv_class[:, :n_reg] = m.region_effect[None, :]
+    srv_class[:, n_reg] = m.s.outcomes.smets1_effect
+    dev_type, dev_model = inv.dev_type, inv.dev_model
+    meter = (dev_type == ESME) | (dev_type == GSME) | (dev_type == PPMID)
+    hub_model = inv.ch_model[inv.dev_premises]
+    device = m.model_effect[dev_model] + m.fw_effect[inv.dev_fw]
+    device[meter] += m.model_effect[hub_model[meter]]
+    b_device = np.zeros(inv.n_devices + 1, dtype=bool)
+    b_party, b_offset = -1, 0.0
+    if subj is not None:
+        if subj.a_srv >= 0:
+            party_srv[subj.a_bad, subj.a_srv] += off.get("a_bad", 0.0)
+            party_srv[subj.a_peer, subj.a_srv] += off.get("a_peer", 0.0)
+        if subj.d_srv >= 0:
+            srv_class[subj.d_srv, subj.d_region] += off.get("d", 0.0)
+        if subj.c_model >= 0:
+            gas = (dev_type == GSME) & (dev_model == subj.c_model)
+            latest = inv.fw_latest[inv.dev_fw]
+            device[gas & latest] += off.get("c_latest", 0.0)
+            device[gas & ~latest] += off.get("c_older", 0.0)
+        if subj.b_party >= 0:
+            b_device[:-1] = (
+                (dev_type == ESME)
+                & (dev_model == subj.b_meter)
+                & (inv.dev_fw == subj.b_fw)
+                & (hub_model == subj.b_hub)
+            )
+            b_party, b_offset = subj.b_party, off.get("b", 0.0)
+    prem_class = np.where(inv.smets1, n_reg, inv.region).astype(np.int8)
+    tm = m.s.timing
+    out_extra = np.zeros(n_reg + 1)
+    if "North" in inv.regions:
+        out_extra[inv.regions.index("North")] = tm.north_extra_s
+    out_extra[n_reg] = tm.smets1_extra_s
+    return RowTerms(
+        n_classes=n_reg + 1,
+        party_srv=party_srv.reshape(-1),
+        prem_class=prem_class,
+        srv_class=srv_class.reshape(-1),
+        device=np.append(device, 0.0).astype(np.float32),
+        b_device=b_device,
+        b_party=b_party,
+        b_offset=float(b_offset),
+        out_extra_s=out_extra,
+        incident_classes=[np.append(inc.regions, False) for inc in m.incidents],
+    )
 
 
 def build_outcome_model(
@@ -249,66 +321,63 @@ def settle(
     inv: Inventory,
     market: Market,
     rng: np.random.Generator,
+    keep_p: bool = False,
 ) -> None:
     """Draw execution, command variant, outcome, codes and timestamps of rows in place.
 
     Random numbers are drawn only for the rows that need them (codes of excluded rows, delays
-    of future-dated ones, ...), in float32 where precision does not matter.
+    of future-dated ones, ...), in float32 where precision does not matter. `keep_p` keeps
+    each row's success probability (the pilot sample calibrates the anomalies on it).
     """
     o, tm = m.s.outcomes, m.s.timing
     n = len(r["t"])
     srv = r["srv"]
-    prem = r["premises"]
     dt = r["dtype"]
     t = r["t"]
+    terms = m.terms(inv)
+    pcls = terms.prem_class[r["premises"]]
 
     def uniform(k: int) -> np.ndarray:
         return rng.random(k, dtype=np.float32)
 
     # execution kind and command variant
-    cv = m.cv_draw.sample(rng.random(n), srv) + 1
+    cv = (m.cv_draw.sample(rng.random(n), srv) + 1).astype(np.int8)
     transform = uniform(n) < m.transform_pct[srv]
     cv[transform] = 4
     non_device = m.non_device[srv]
     execution = np.where(non_device, NON_DEVICE, ON_DEMAND).astype(np.int8)
-    fd = ~transform & ~non_device & (uniform(n) < m.future_pct[srv])
+    fd = np.flatnonzero(~transform & ~non_device & (uniform(n) < m.future_pct[srv]))
     execution[fd] = FUTURE_DATED
     execute_at = np.full(n, NULL_TS, dtype=np.int64)
-    n_fd = int(fd.sum())
-    if n_fd:
+    start = t.copy()
+    if len(fd):
         delay = rng.uniform(
-            tm.future_dated_min_minutes * 60, tm.future_dated_max_hours * 3600, n_fd
+            tm.future_dated_min_minutes * 60, tm.future_dated_max_hours * 3600, len(fd)
         )
-        execute_at[fd] = ((t[fd] + (delay * US).astype(np.int64)) // (60 * US) + 1) * (60 * US)
-    start = np.where(fd, execute_at, t)
+        minute = 60 * US
+        at = ((t[fd] + (delay * US).astype(np.int64)) // minute + 1) * minute
+        execute_at[fd] = at
+        start[fd] = at
     # outcome
-    p = 1.0 / (1.0 + np.exp(-m.logit(r, inv, market)))
+    lg = m.logit(r, terms, pcls)
+    np.negative(lg, out=lg)
+    np.exp(lg, out=lg)
+    lg += 1.0
+    p = np.reciprocal(lg, out=lg)
     excluded = uniform(n) < m.user_caused[r["party"]]
     success = ~excluded & (uniform(n) < p)
     cls = np.full(n, FAILURE, dtype=np.int8)
     cls[success] = SUCCESS
     cls[excluded] = EXCLUDED
-    failed = cls == FAILURE
+    failed = np.flatnonzero(cls == FAILURE)
     kind = np.full(n, NO_KIND, dtype=np.int8)
-    kind[failed] = m.kind_draw.sample(uniform(int(failed.sum())))
+    kind[failed] = m.kind_draw.sample(uniform(len(failed)))
     legless = transform | non_device | (dt == NONE)
-    remap = legless & np.isin(
-        kind, [KIND["device_timeout"], KIND["device_error"], KIND["dsp_gave_up"]]
-    )
+    remap = legless & _NEEDS_DEVICE[kind + 1]
     kind[remap] = KIND["dcc_error"]
     # durations (microseconds)
-    s1 = inv.smets1[prem]
-    north = (
-        (inv.region[prem] == inv.regions.index("North")) & ~s1
-        if "North" in inv.regions
-        else s1 & False
-    )
-    out_median = (
-        tm.outbound_median_s
-        + tm.critical_extra_s * m.critical[srv]
-        + tm.smets1_extra_s * s1
-        + tm.north_extra_s * north
-    )
+    out_median = tm.outbound_median_s + tm.critical_extra_s * m.critical[srv]
+    out_median += terms.out_extra_s[pcls]
     d_out = _lognormal(rng, out_median, tm.sigma, n)
     d_in = _lognormal(rng, tm.inbound_median_s, tm.sigma, n)
     han_median = np.array(
@@ -319,22 +388,23 @@ def settle(
     u = uniform(n)
     p2 = o.dsp_retry_percent.get("2", 0.0) / 100
     p3 = o.dsp_retry_percent.get("3", 0.0) / 100
-    attempts = np.ones(n, dtype=np.int64)
+    attempts = np.ones(n, dtype=np.int8)
     attempts[u < p3 + p2] = 2
     attempts[u < p3] = 3
     gave_up = kind == KIND["dsp_gave_up"]
     n_gave_up = int(gave_up.sum())
     attempts[gave_up] = np.where(uniform(n_gave_up) < 0.8, 4, 5)
+    again = np.flatnonzero(attempts > 1)
     retry_gap = np.zeros(n, dtype=np.int64)
-    again = attempts > 1
     retry_gap[again] = (
-        (attempts[again] - 1) * tm.dsp_retry_gap_s * US * rng.uniform(0.5, 1.5, int(again.sum()))
+        (attempts[again] - 1) * tm.dsp_retry_gap_s * US * rng.uniform(0.5, 1.5, len(again))
     ).astype(np.int64)
-    delivered = start + d_out + retry_gap
+    delivered = start + d_out
+    delivered += retry_gap
     # GSME commands wait at the GPF for the meter's next wake-up
-    gsme = dt == GSME
+    gsme = np.flatnonzero(dt == GSME)
     dev_resp = delivered + han
-    if gsme.any():
+    if len(gsme):
         interval = tm.gsme_wake_interval_s * US
         dev_resp[gsme] += (inv.dev_wake[r["device"][gsme]] - delivered[gsme]) % interval
     responded = dev_resp + d_in
@@ -343,63 +413,68 @@ def settle(
     code = np.full(n, -1, dtype=np.int16)
     code[success] = m.success_code_idx[m.success_code_draw.sample(uniform(int(success.sum())))]
     # excluded: answered by the DCC at once, never sent to a device
-    ex = excluded
-    n_ex = int(ex.sum())
-    if n_ex:
-        sr_specific = uniform(n_ex) < o.sr_specific_percent / 100
-        user_code = m.user_code_idx[m.user_code_draw.sample(uniform(n_ex))]
+    ex = np.flatnonzero(excluded)
+    if len(ex):
+        sr_specific = uniform(len(ex)) < o.sr_specific_percent / 100
+        user_code = m.user_code_idx[m.user_code_draw.sample(uniform(len(ex)))]
         code[ex] = np.where(sr_specific, m.sr_code_idx[srv[ex]], user_code)
-        responded[ex] = t[ex] + _lognormal(rng, tm.user_caused_s, tm.sigma, n_ex)
-    null_legs = ex.copy()
+        responded[ex] = t[ex] + _lognormal(rng, tm.user_caused_s, tm.sigma, len(ex))
+    null_legs = excluded.copy()
     null_dev_resp = np.zeros(n, dtype=bool)
     null_responded = np.zeros(n, dtype=bool)
-    null_attempts = ex.copy()
+    null_attempts = excluded.copy()
+    kinds = np.bincount(kind[failed], minlength=len(KIND)) if len(failed) else np.zeros(len(KIND))
     for name, k in KIND.items():
-        sel = kind == k
-        n_sel = int(sel.sum())
-        if not n_sel:
+        if not kinds[k]:
             continue
+        sel = np.flatnonzero(kind == k)
         if name != "no_response":
             code[sel] = m.kind_code_idx[k]
         if name == "device_timeout":
-            null_dev_resp |= sel
-            timeout = tm.device_timeout_s * US * rng.uniform(0.8, 1.2, n_sel)
+            null_dev_resp[sel] = True
+            timeout = tm.device_timeout_s * US * rng.uniform(0.8, 1.2, len(sel))
             responded[sel] = delivered[sel] + timeout.astype(np.int64)
         elif name == "dcc_error":
-            null_legs |= sel
-            null_attempts |= sel
+            null_legs[sel] = True
+            null_attempts[sel] = True
             responded[sel] = start[sel] + d_out[sel] * 2
         elif name == "no_response":
-            null_dev_resp |= sel
-            null_responded |= sel
+            null_dev_resp[sel] = True
+            null_responded[sel] = True
         elif name == "dsp_gave_up":
-            fail = sel & ~late_success
-            null_legs |= fail
+            fail = sel[~late_success[sel]]
+            null_legs[fail] = True
             responded[fail] = start[fail] + d_out[fail] + retry_gap[fail] + d_in[fail]
-            code[sel & late_success] = m.late_success_code
+            code[sel[late_success[sel]]] = m.late_success_code
         elif name == "interim_only":
-            null_dev_resp |= sel
+            null_dev_resp[sel] = True
             responded[sel] = delivered[sel] + d_in[sel] // 4
     # requests without device legs (transform, non-device) answer from the DCC
-    quick = legless & ~ex & (kind != KIND["dcc_error"])
-    n_quick = int(quick.sum())
-    if n_quick:
+    quick = np.flatnonzero(legless & ~excluded & (kind != KIND["dcc_error"]))
+    if len(quick):
         median = np.where(transform[quick], tm.transform_s, tm.non_device_s)
-        responded[quick] = t[quick] + _lognormal(rng, median, tm.sigma, n_quick)
+        responded[quick] = t[quick] + _lognormal(rng, median, tm.sigma, len(quick))
     null_legs |= legless
     null_attempts |= legless
     r["execution"] = execution
     r["cv"] = cv
     r["execute_at"] = execute_at
     r["cls"] = cls
-    r["kind"] = kind
     r["code"] = code
     delivered[null_legs] = NULL_TS
-    dev_resp[null_legs | null_dev_resp] = NULL_TS
+    null_dev_resp |= null_legs
+    dev_resp[null_dev_resp] = NULL_TS
     responded[null_responded] = NULL_TS
     attempts[null_attempts] = 0
     r["delivered"] = delivered
     r["dev_resp"] = dev_resp
     r["responded"] = responded
     r["attempts"] = attempts
-    r["p"] = p
+    if keep_p:
+        r["p"] = p
+
+
+# failure kinds that need a device leg (index: kind + 1, so NO_KIND reads False)
+_NEEDS_DEVICE = np.zeros(len(KIND) + 1, dtype=bool)
+for _k in ("device_timeout", "device_error", "dsp_gave_up"):
+    _NEEDS_DEVICE[KIND[_k] + 1] = True

@@ -33,7 +33,6 @@ from opmetrics.generate.devices import (
     Inventory,
 )
 from opmetrics.generate.ids import (
-    EUI_WIDTH,
     eui64_matrix,
     parse_octets,
     request_ids,
@@ -49,7 +48,7 @@ from opmetrics.generate.outcomes import (
     settle,
 )
 from opmetrics.generate.scenario import ROLES, Scenario
-from opmetrics.generate.timegrid import SLOTS, US, Intensity, TimeGrid, intensity
+from opmetrics.generate.timegrid import HOUR_US, SLOTS, US, Intensity, TimeGrid, intensity
 
 FIELDS = ("t", "srv", "party", "dtype", "premises", "device", "unit")
 ROLE_TYPES = {
@@ -70,19 +69,20 @@ class RequestPlan:
     inv: Inventory
     model: OutcomeModel
     kind_srv: np.ndarray  # per unit kind: SRV code, or -1 for an install job
-    kind_draw: Categorical  # per slot: unit kind
+    kind_p: np.ndarray  # (hours x kinds): mix of unit kinds in each hour of the month
     units: Intensity
     rows_per_unit: float
     party_draw: Categorical  # per SRV: sending party
     install_party_draw: Categorical
     dtype_draw: Categorical  # per SRV * roles + role: device type
     scope: np.ndarray
-    prepay_only: np.ndarray
+    category: np.ndarray  # (SRVs x device types): target category of a request
     step_srv: np.ndarray
     step_dtype: np.ndarray
     step_cond: np.ndarray  # 0 always, 1 gas, 2 ppmid
-    counter: np.ndarray  # next DUIS counter per party
+    counter: np.ndarray  # per party: DUIS counter of the month's first request (10 digits)
     dcc_row: np.ndarray  # EUI-64 text of the DCC id (non-device targets)
+    user_rows: np.ndarray  # per party: EUI-64 text of its user id
 
     @property
     def srv_ids(self) -> list[str]:
@@ -131,7 +131,9 @@ def build_plan(
     w = np.array(
         [u * grid.profile_weights(s.profile[p]) for u, p in zip(unit_share, profiles, strict=True)]
     )
-    kind_draw = Categorical(w.T)
+    per_hour = w[:, grid.slot].T
+    totals = per_hour.sum(axis=1, keepdims=True)
+    kind_p = np.divide(per_hour, totals, out=np.full_like(per_hour, 1.0 / len(w)), where=totals > 0)
     day_factor = np.clip(1 + s.scale.volume_noise * rng.standard_normal(len(grid.days)), 0.2, None)
     units = intensity(grid, w.sum(axis=0), day_factor)
     total_unit = float(sum(unit_share))
@@ -175,65 +177,82 @@ def build_plan(
         inv=inv,
         model=model,
         kind_srv=np.array(kind_srv, dtype=np.int64),
-        kind_draw=kind_draw,
+        kind_p=kind_p,
         units=units,
         rows_per_unit=rows_per_unit,
         party_draw=Categorical(party_w),
         install_party_draw=Categorical(install_w),
         dtype_draw=Categorical(dtype_w.reshape(n_srv * n_roles, len(DEVICE_TYPES))),
         scope=scope,
-        prepay_only=np.array([s.srv[x].prepayment_only for x in srv_ids]),
+        category=_category_table(np.array([s.srv[x].prepayment_only for x in srv_ids])),
         step_srv=step_srv,
         step_dtype=step_dtype,
         step_cond=step_cond,
-        counter=rng.integers(10_000, 5_000_000, market.n).astype(np.int64),
+        counter=rng.integers(1_000_000_000, 5_000_000_000, market.n).astype(np.int64),
         dcc_row=eui64_matrix(np.array([parse_octets(s.scale.dcc_id)], dtype=np.uint64))[0],
+        user_rows=eui64_matrix(market.user_num),
     )
 
 
 def _device(inv: Inventory, prem: np.ndarray, dtype: np.ndarray) -> np.ndarray:
     col = np.minimum(dtype, PPMID).astype(np.int64)
-    return np.where(dtype == NONE, -1, inv.device_of[prem, col])
+    dev = inv.device_of.reshape(-1)[prem * inv.device_of.shape[1] + col]
+    dev[dtype == NONE] = -1
+    return dev
 
 
-def _category(plan: RequestPlan, srv: np.ndarray, dtype: np.ndarray) -> np.ndarray:
-    ppm = plan.prepay_only[srv]
-    gas = (dtype == GSME) | (dtype == GPF)
-    cat = np.where(gas, np.where(ppm, CAT_PPM_GAS, CAT_GAS), np.where(ppm, CAT_PPM, CAT_ALL))
-    return np.where(dtype == PPMID, CAT_PPMID, cat)
+def _category_table(prepay_only: np.ndarray) -> np.ndarray:
+    """Target category of a request by (SRV, device type): gas, prepayment, PPMID or any."""
+    table = np.full((len(prepay_only), len(DEVICE_TYPES)), CAT_ALL, dtype=np.int64)
+    for dt in range(len(DEVICE_TYPES)):
+        gas = dt in (GSME, GPF)
+        table[:, dt] = np.where(
+            prepay_only, CAT_PPM_GAS if gas else CAT_PPM, CAT_GAS if gas else CAT_ALL
+        )
+    table[:, PPMID] = CAT_PPMID
+    return table
 
 
 def draw_units(
     plan: RequestPlan, rng: np.random.Generator, m: int, lo: float, hi: float, unit0: int
 ) -> dict[str, np.ndarray]:
-    """`m` units with instants in the mass slice [lo, hi), expanded to request rows."""
+    """`m` units with instants in the mass slice [lo, hi), expanded to request rows.
+
+    Units are counted per hour of the slice, then per kind within the hour (two multinomial
+    draws instead of a search and a categorical draw per unit); each gets a uniform instant
+    within its hour.
+    """
     inv = plan.inv
-    t = plan.units.sample(rng, m, lo, hi, ordered=True)
-    slot = plan.grid.slot[plan.units.hour_of(t)]
-    kind = plan.kind_draw.sample(rng.random(m), slot)
-    srv_of = plan.kind_srv[kind]
-    # units are in time order; a random unit number decides which are cut to fit the budget
-    unit = unit0 + rng.permutation(m).astype(np.int64)
-    single = srv_of >= 0
+    hours = plan.units.hour_counts(rng, m, lo, hi)
+    n_kinds = plan.kind_p.shape[1]
+    per_cell = rng.multinomial(hours, plan.kind_p).reshape(-1)
+    cell = np.repeat(np.arange(len(per_cell), dtype=np.int64), per_cell)
+    hour = cell // n_kinds
+    t = plan.grid.start_us + hour * HOUR_US + rng.integers(0, HOUR_US, m)
+    srv_of = plan.kind_srv[cell - hour * n_kinds]
+    # a random bucket per unit decides which units are cut to fit the row budget
+    unit = unit0 + rng.integers(0, m, m)
+    single = np.flatnonzero(srv_of >= 0)
     # single requests
     srv = srv_of[single]
     n1 = len(srv)
     party = plan.party_draw.sample(rng.random(n1), srv)
     role = plan.market.role[party]
-    dtype = plan.dtype_draw.sample(rng.random(n1), srv * len(ROLES) + role).astype(np.int8)
-    prem = inv.pick(plan.scope[party], _category(plan, srv, dtype), rng.random(n1))
+    dtype = plan.dtype_draw.sample(rng.random(n1), srv * len(ROLES) + role)
+    cat = plan.category.reshape(-1)[srv * len(DEVICE_TYPES) + dtype]
+    prem = inv.pick(plan.scope[party], cat, rng.random(n1)).astype(np.int64)
     one = {
         "t": t[single],
         "srv": srv,
         "party": party,
-        "dtype": dtype,
-        "premises": prem.astype(np.int64),
+        "dtype": dtype.astype(np.int8),
+        "premises": prem,
         "device": _device(inv, prem, dtype),
         "unit": unit[single],
     }
     # install & commission jobs
-    jobs = ~single
-    nj = int(jobs.sum())
+    jobs = np.flatnonzero(srv_of < 0)
+    nj = len(jobs)
     if nj == 0:
         return one
     jp = plan.install_party_draw.sample(rng.random(nj))
@@ -276,6 +295,27 @@ def take(r: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v[idx] for k, v in r.items()}
 
 
+def time_order(t: np.ndarray) -> np.ndarray:
+    """The stable order of rows by time.
+
+    Each row's position is packed under its time into one 64-bit key, so a plain (SIMD)
+    sort of unique keys gives the stable order: the same on every machine whatever sort
+    algorithm numpy picks.
+    """
+    n = len(t)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = max(1, (n - 1).bit_length())
+    t0 = int(t.min())
+    if int(t.max()) - t0 >= 1 << (63 - bits):
+        return np.argsort(t, kind="stable")
+    key = (t - t0) << bits
+    key |= np.arange(n, dtype=np.int64)
+    key.sort()
+    key &= (1 << bits) - 1
+    return key
+
+
 def _retries(
     plan: RequestPlan, r: dict[str, np.ndarray], rng: np.random.Generator
 ) -> list[dict[str, np.ndarray]]:
@@ -289,24 +329,39 @@ def _retries(
         )
         if not fail.any():
             break
-        nxt = {k: cur[k][fail] for k in FIELDS}
-        seen = np.where(
-            cur["responded"][fail] != NULL_TS,
-            cur["responded"][fail],
-            nxt["t"] + int(plan.s.timing.device_timeout_s * US),
-        )
+        idx = np.flatnonzero(fail)
+        nxt = {k: cur[k][idx] for k in FIELDS}
+        seen = cur["responded"][idx]
+        lost = seen == NULL_TS
+        seen[lost] = nxt["t"][lost] + int(plan.s.timing.device_timeout_s * US)
         delay = (
             o.retry_delay_minutes_median * 60 * US * np.exp(0.8 * rng.standard_normal(len(seen)))
         )
         nxt["t"] = seen + delay.astype(np.int64)
         keep = nxt["t"] < plan.grid.end_us
-        nxt = take(nxt, np.flatnonzero(keep))
+        if not keep.all():
+            nxt = take(nxt, np.flatnonzero(keep))
         if not len(nxt["t"]):
             break
         settle(plan.model, nxt, plan.inv, plan.market, rng)
         out.append(nxt)
         cur = nxt
     return out
+
+
+# what a settled request keeps once its chunk is cut to size
+ROW_FIELDS = (
+    *FIELDS[:-1],
+    "execution",
+    "cv",
+    "execute_at",
+    "cls",
+    "code",
+    "delivered",
+    "dev_resp",
+    "responded",
+    "attempts",
+)
 
 
 def draw_rows_for(
@@ -316,8 +371,12 @@ def draw_rows_for(
     lo: float,
     hi: float,
     retries: bool = True,
+    keep_p: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Exactly `n_rows` settled requests for the mass slice [lo, hi) (fewer only at month end)."""
+    """Exactly `n_rows` settled requests for the mass slice [lo, hi), in time order.
+
+    Fewer only at month end. `keep_p` keeps each row's success probability (pilot sample).
+    """
     parts: list[dict[str, np.ndarray]] = []
     total = 0
     unit0 = 0
@@ -329,68 +388,82 @@ def draw_rows_for(
         late = r["t"] >= plan.grid.end_us
         if late.any():
             r = take(r, np.flatnonzero(~late))
-        settle(plan.model, r, plan.inv, plan.market, rng)
+        settle(plan.model, r, plan.inv, plan.market, rng, keep_p=keep_p)
         parts.append(r)
         if retries:
             parts.extend(_retries(plan, r, rng))
         total = sum(len(p["t"]) for p in parts)
         unit0 += m
-    rows = concat(parts) if len(parts) > 1 else parts[0]
-    if len(rows["t"]) > n_rows:
-        counts = np.bincount(rows["unit"], minlength=unit0)
+    fields = (*ROW_FIELDS, "p") if keep_p else ROW_FIELDS
+    rows = (
+        {k: np.concatenate([p[k] for p in parts]) for k in fields}
+        if len(parts) > 1
+        else {k: parts[0][k] for k in fields}
+    )
+    unit = np.concatenate([p["unit"] for p in parts]) if len(parts) > 1 else parts[0]["unit"]
+    if len(unit) > n_rows:
+        counts = np.bincount(unit, minlength=unit0)
         csum = np.cumsum(counts)
         cut = int(np.searchsorted(csum, n_rows))
         before = int(csum[cut - 1]) if cut > 0 else 0
-        in_cut = rows["unit"] == cut
+        in_cut = unit == cut
         rank = np.cumsum(in_cut) - 1
-        keep = (rows["unit"] < cut) | (in_cut & (rank < n_rows - before))
+        keep = (unit < cut) | (in_cut & (rank < n_rows - before))
         idx = np.flatnonzero(keep)
-        rows = take(rows, idx[np.argsort(rows["t"][idx], kind="stable")])
-    else:
-        rows = take(rows, np.argsort(rows["t"], kind="stable"))
-    return rows
+        return take(rows, idx[time_order(rows["t"][idx])])
+    return take(rows, time_order(rows["t"]))
 
 
-def finish(plan: RequestPlan, r: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Give each request (already in time order) its party's next DUIS counter."""
-    party = r["party"]
-    order = np.argsort(party.astype(np.int16), kind="stable")
-    counts = np.bincount(party, minlength=plan.market.n)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(len(party), dtype=np.int64)
-    rank[order] = np.arange(len(party)) - first[party[order]]
-    r["counter"] = plan.counter[party] + rank
-    plan.counter += counts
+def finish(plan: RequestPlan, r: dict[str, np.ndarray], row0: int) -> dict[str, np.ndarray]:
+    """Give each request (in time order) its party's DUIS counter.
+
+    A counter is the party's first counter plus the request's position in the month
+    (`row0` is the chunk's first), so counters rise with time for every party and each
+    chunk knows its own without waiting for the ones before it.
+    """
+    r["counter"] = plan.counter[r["party"]] + (row0 + np.arange(len(r["t"]), dtype=np.int64))
     return r
 
 
 def _ts(v: np.ndarray) -> pa.Array:
-    mask = v == NULL_TS
-    return pa.array(
-        np.where(mask, 0, v), type=pa.timestamp("us", tz="UTC"), mask=mask if mask.any() else None
+    """Microseconds (NULL_TS = null) as a UTC timestamp array over the same memory."""
+    v = np.ascontiguousarray(v, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.timestamp("us", tz="UTC"), len(v), [validity(v != NULL_TS), pa.py_buffer(v)]
     )
 
 
+def validity(valid: np.ndarray) -> pa.Buffer | None:
+    """An Arrow validity bitmap of a boolean mask (None when every value is valid)."""
+    if valid.all():
+        return None
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
 def _dict(idx: np.ndarray, values: list[str], mask: np.ndarray | None = None) -> pa.DictionaryArray:
-    ind = pa.array(idx.astype(np.int32), mask=mask if mask is not None and mask.any() else None)
-    return pa.DictionaryArray.from_arrays(ind, pa.array(values, pa.string()))
+    ind = np.ascontiguousarray(idx, dtype=np.int32)
+    valid = validity(~mask) if mask is not None else None
+    indices = pa.Array.from_buffers(pa.int32(), len(ind), [valid, pa.py_buffer(ind)])
+    return pa.DictionaryArray.from_arrays(indices, pa.array(values, pa.string()))
+
+
+def _int64(v: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    data = np.ascontiguousarray(v, dtype=np.int64)
+    bitmap = validity(valid) if valid is not None else None
+    return pa.Array.from_buffers(pa.int64(), len(data), [bitmap, pa.py_buffer(data)])
 
 
 def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
     inv, market = plan.inv, plan.market
-    n = len(r["t"])
     dev = r["device"]
-    target = np.empty((n, EUI_WIDTH), dtype=np.uint8)
-    has = dev >= 0
-    target[has] = inv.id_matrix[dev[has]]
-    target[~has] = plan.dcc_row
-    target_ids = strings_from_matrix(target)
     party = r["party"]
-    request_id = request_ids(eui64_matrix(market.user_num)[party], target, r["counter"])
+    target = inv.id_matrix[np.maximum(dev, 0)]
+    target[dev < 0] = plan.dcc_row
+    request_id = request_ids(plan.user_rows[party], target, r["counter"])
     dt = r["dtype"]
     role = market.role[party]
     gas = (dt == GSME) | (dt == GPF)
-    role_idx = np.where(role == 0, np.where(gas, 1, 0), role + 1)
+    role_idx = np.where(role == 0, gas, role + 1)
     prem = r["premises"]
     code = r["code"]
     attempts = r["attempts"]
@@ -400,10 +473,10 @@ def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
             "user_id": _dict(party, market.user_id),
             "user_role": _dict(role_idx, list(USER_ROLES)),
             "srv": _dict(r["srv"], plan.srv_ids),
-            "command_variant": pa.array(r["cv"], pa.int64()),
-            "target_id": target_ids,
+            "command_variant": _int64(r["cv"]),
+            "target_id": strings_from_matrix(target),
             "device_type": _dict(dt, list(DEVICE_TYPES)),
-            "smets": _dict(inv.smets1[prem].astype(np.int8), ["SMETS2", "SMETS1"]),
+            "smets": _dict(inv.smets1[prem], ["SMETS2", "SMETS1"]),
             "region": _dict(inv.region[prem], list(inv.regions)),
             "execution": _dict(r["execution"], list(EXECUTIONS)),
             "execute_at": _ts(r["execute_at"]),
@@ -412,7 +485,7 @@ def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
             "device_response_at": _ts(r["dev_resp"]),
             "responded_at": _ts(r["responded"]),
             "response_code": _dict(np.maximum(code, 0), plan.model.codes, code < 0),
-            "dsp_attempts": pa.array(attempts, pa.int64(), mask=attempts == 0),
+            "dsp_attempts": _int64(attempts, attempts != 0),
         }
     )
 

@@ -67,6 +67,14 @@ class Tally:
         _count(self.daily, (day, region, s1, cls))
         self.realised.add(subj, r, inv)
 
+    def merge(self, other: Tally) -> None:
+        """Add another chunk's counts (chunks are counted apart, in any process)."""
+        self.counts += other.counts
+        self.within += other.within
+        self.party += other.party
+        self.daily += other.daily
+        self.realised.merge(other.realised)
+
     def by_srv(self, srv_ids: list[str], regions: tuple[str, ...]) -> dict[str, Any]:
         def block(c: np.ndarray, within: int) -> dict[str, Any]:
             s, f, e = (int(x) for x in c)

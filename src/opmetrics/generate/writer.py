@@ -1,18 +1,21 @@
-"""Writing tables chunk by chunk: one Parquet file, Parquet partitioned by UK local date, or CSV.
+"""Writing tables chunk by chunk: Parquet (one file, one file per chunk, or per chunk and UK
+local date) or CSV.
 
-The big tables arrive in chunks and are written as they come, so memory stays flat whatever
-the month's size. Encoding and compression run on a background thread (Arrow releases the
-GIL), overlapping the next chunk's generation; writes keep their order, so files are
-byte-identical from run to run.
+The big tables arrive in chunks and each chunk is written on its own as it comes, so memory
+stays flat whatever the month's size and chunks can be written by separate processes in any
+order: a chunk's file is named after the chunk, and CSV parts are joined in chunk order, so
+files are byte-identical from run to run. In one process, encoding and compression run on a
+background thread (Arrow releases the GIL), overlapping the next chunk's generation.
 """
 
 from __future__ import annotations
 
 import queue
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +42,16 @@ DICTIONARY_COLUMNS = {
     ],
     "alerts": ["alert_code", "alert_type", "user_id", "region", "smets"],
     "devices": ["device_type", "smets", "region", "manufacturer", "model", "firmware_version"],
+}
+
+# Parquet dictionary-encodes these too (small integer domains), besides the columns above.
+PARQUET_DICTIONARY = {
+    **DICTIONARY_COLUMNS,
+    "service_requests": [
+        *DICTIONARY_COLUMNS["service_requests"],
+        "command_variant",
+        "dsp_attempts",
+    ],
 }
 
 # Min/max statistics only where readers prune on them (the big tables' time): they cost a
@@ -109,93 +122,30 @@ class Background:
 
 
 class TableWriter:
-    """One output table: `name.parquet`, `name/date=YYYY-MM-DD/part-NNNNN.parquet` or `name.csv`."""
+    """One output table in one file, `name.parquet` or `name.csv`, written chunk by chunk."""
 
-    def __init__(
-        self,
-        out: Path,
-        name: str,
-        fmt: str,
-        partition_by_day: bool = False,
-        grid: TimeGrid | None = None,
-        time_column: str | None = None,
-    ) -> None:
+    def __init__(self, out: Path, name: str, fmt: str) -> None:
         self.out = out
         self.name = name
         self.fmt = fmt
-        self.partitioned = partition_by_day
-        self.grid = grid
-        self.time_column = time_column
         self.rows = 0
-        self.files: set[Path] = set()
         self._pq: pq.ParquetWriter | None = None
         self._csv: IO[bytes] | None = None
-        self._csv_writer: pacsv.CSVWriter | None = None
-        self._part = 0
-
-    def _parquet_options(self) -> dict[str, Any]:
-        return {
-            "compression": COMPRESSION,
-            "compression_level": COMPRESSION_LEVEL,
-            "use_dictionary": DICTIONARY_COLUMNS.get(self.name, True),
-            "write_statistics": STATISTICS_COLUMNS.get(self.name, True),
-        }
 
     def write(self, t: pa.Table, raw_csv: bytes = b"") -> None:
-        """Write one chunk (already in final row order). Runs on the writer thread."""
+        """Write one chunk (already in final row order)."""
         self.rows += t.num_rows
         if self.fmt == "csv":
-            self._write_csv(t, raw_csv)
-        elif self.partitioned:
-            self._write_partitioned(t)
-        else:
-            t = conform(self.name, t, dictionary=True)
-            if self._pq is None:
-                path = self.out / f"{self.name}.parquet"
-                self._pq = pq.ParquetWriter(path, t.schema, **self._parquet_options())
-                self.files.add(path)
-            self._pq.write_table(t, row_group_size=max(t.num_rows, 1))
-
-    def _write_partitioned(self, t: pa.Table) -> None:
-        assert self.grid is not None and self.time_column is not None
+            if self._csv is None:
+                self._csv = (self.out / f"{self.name}.csv").open("wb")
+                self._csv.write(csv_header(self.name))
+            write_csv_rows(self.name, t, raw_csv, self._csv)
+            return
         t = conform(self.name, t, dictionary=True)
-        ts = t[self.time_column].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
-        day = self.grid.local_day_of(ts)
-        part = self._part
-        self._part += 1
-        bounds = np.flatnonzero(np.diff(day)) + 1
-        starts = np.r_[0, bounds]
-        ends = np.r_[bounds, len(day)]
-        if np.any(np.diff(day) < 0):
-            raise ValueError("partitioned tables must arrive sorted by time")
-        for a, b in zip(starts, ends, strict=True):
-            if b <= a:
-                continue
-            d = int(day[a])
-            label = (
-                self.grid.days[d]
-                if 0 <= d < len(self.grid.days)
-                else _outside(self.grid, int(ts[a]))
-            )
-            folder = self.out / self.name / f"date={label}"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"part-{part:05d}.parquet"
-            pq.write_table(
-                t.slice(a, b - a), path, row_group_size=max(b - a, 1), **self._parquet_options()
-            )
-            self.files.add(path)
-
-    def _write_csv(self, t: pa.Table, raw: bytes) -> None:
-        t = conform(self.name, t, dictionary=False) if _is_contract(self.name, t) else t
-        if self._csv is None:
-            path = self.out / f"{self.name}.csv"
-            self._csv = path.open("wb")
-            self.files.add(path)
-            header = ",".join(f'"{c}"' for c in TABLES[self.name].column_names) + "\n"
-            self._csv.write(header.encode())
-        pacsv.write_csv(t, self._csv, pacsv.WriteOptions(include_header=False))
-        if raw:
-            self._csv.write(raw)
+        if self._pq is None:
+            path = self.out / f"{self.name}.parquet"
+            self._pq = pq.ParquetWriter(path, t.schema, **parquet_options(self.name))
+        self._pq.write_table(t, row_group_size=max(t.num_rows, 1))
 
     def close(self) -> None:
         if self._pq is not None:
@@ -204,17 +154,128 @@ class TableWriter:
         if self._csv is not None:
             self._csv.close()
             self._csv = None
-        if self.fmt != "csv" and not self.files:
-            # an empty table still gets its file, so the data dir always holds all seven
-            path = self.out / f"{self.name}.parquet"
-            pq.write_table(
-                contract_schema(self.name, False).empty_table(), path, **self._parquet_options()
-            )
-            self.files.add(path)
-        if self.fmt == "csv" and not self.files:
-            path = self.out / f"{self.name}.csv"
-            path.write_text(",".join(f'"{c}"' for c in TABLES[self.name].column_names) + "\n")
-            self.files.add(path)
+        ensure_table(self.out, self.name, self.fmt)
+
+
+def parquet_options(name: str) -> dict[str, Any]:
+    return {
+        "compression": COMPRESSION,
+        "compression_level": COMPRESSION_LEVEL,
+        "use_dictionary": PARQUET_DICTIONARY.get(name, True),
+        "write_statistics": STATISTICS_COLUMNS.get(name, True),
+    }
+
+
+def csv_header(name: str) -> bytes:
+    return (",".join(f'"{c}"' for c in TABLES[name].column_names) + "\n").encode()
+
+
+def write_csv_rows(name: str, t: pa.Table, raw: bytes, f: IO[bytes]) -> None:
+    """CSV records of `t` (no header), then `raw` lines (records broken on purpose)."""
+    t = conform(name, t, dictionary=False) if _is_contract(name, t) else t
+    pacsv.write_csv(t, f, pacsv.WriteOptions(include_header=False))
+    if raw:
+        f.write(raw)
+
+
+def ensure_table(out: Path, name: str, fmt: str) -> None:
+    """An empty table still gets its file, so the data dir always holds all seven."""
+    if (out / f"{name}.{fmt}").exists() or (out / name).is_dir():
+        return
+    if fmt == "csv":
+        (out / f"{name}.csv").write_bytes(csv_header(name))
+    else:
+        path = out / f"{name}.parquet"
+        pq.write_table(contract_schema(name, False).empty_table(), path, **parquet_options(name))
+
+
+# How a table generated in chunks is laid out: one file (a single chunk), one Parquet file per
+# chunk in the table's folder, or per chunk and UK local date. CSV chunks are written as parts
+# and joined in chunk order into one file.
+Layout = Literal["file", "parts", "days"]
+CSV_PARTS = ".csv-parts"
+
+
+def write_part(
+    out: Path,
+    name: str,
+    fmt: str,
+    layout: Layout,
+    k: int,
+    t: pa.Table,
+    raw_csv: bytes = b"",
+    grid: TimeGrid | None = None,
+    time_column: str | None = None,
+) -> None:
+    """Write chunk `k` of a big table on its own, so chunks can be written by any process."""
+    if fmt == "csv":
+        folder = out / CSV_PARTS
+        folder.mkdir(exist_ok=True)
+        with (folder / f"{name}-{k:05d}.csv").open("wb") as f:
+            write_csv_rows(name, t, raw_csv, f)
+        return
+    if t.num_rows == 0 and layout != "file":
+        return
+    t = conform(name, t, dictionary=True)
+    if layout == "file":
+        path = out / f"{name}.parquet"
+    elif layout == "parts":
+        (out / name).mkdir(exist_ok=True)
+        path = out / name / f"part-{k:05d}.parquet"
+    else:
+        assert grid is not None and time_column is not None
+        _write_days(out, name, k, t, grid, time_column)
+        return
+    pq.write_table(t, path, row_group_size=max(t.num_rows, 1), **parquet_options(name))
+
+
+def join_csv_parts(out: Path, name: str, n_chunks: int) -> None:
+    """`name.csv`: the header, then every chunk's part in chunk order (parts are removed)."""
+    folder = out / CSV_PARTS
+    with (out / f"{name}.csv").open("wb") as dst:
+        dst.write(csv_header(name))
+        for k in range(n_chunks):
+            part = folder / f"{name}-{k:05d}.csv"
+            if not part.exists():
+                continue
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 22)
+            part.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _write_days(
+    out: Path, name: str, k: int, t: pa.Table, grid: TimeGrid, time_column: str
+) -> None:
+    ts = t[time_column].combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
+    day = grid.local_day_of(ts)
+    if np.any(np.diff(day) < 0):
+        raise ValueError("partitioned tables must arrive sorted by time")
+    bounds = np.flatnonzero(np.diff(day)) + 1
+    starts = np.r_[0, bounds]
+    ends = np.r_[bounds, len(day)]
+    for a, b in zip(starts, ends, strict=True):
+        if b <= a:
+            continue
+        d = int(day[a])
+        label = grid.days[d] if 0 <= d < len(grid.days) else _outside(grid, int(ts[a]))
+        folder = out / name / f"date={label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            t.slice(a, b - a),
+            folder / f"part-{k:05d}.parquet",
+            row_group_size=max(b - a, 1),
+            **parquet_options(name),
+        )
+
+
+def table_files(out: Path, name: str) -> list[str]:
+    """The files of a written table, relative to the data dir."""
+    found = [p for p in (out / f"{name}.parquet", out / f"{name}.csv") if p.is_file()]
+    if (out / name).is_dir():
+        found += [p for p in (out / name).rglob("*.parquet") if p.is_file()]
+    return sorted(str(p.relative_to(out)) for p in found)
 
 
 def _is_contract(name: str, t: pa.Table) -> bool:
