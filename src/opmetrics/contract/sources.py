@@ -6,14 +6,19 @@ and the column or byte offset. Row problems are left to the row rules (`rules.py
 
 CSV files are staged once into Parquet (typed, with the line number of every row and the first
 cell that did not parse), so engines only ever read Parquet.
+
+A folder of the big event tables may be partitioned by day (`service_requests/date=2021-04-01/
+part-0.parquet`, hive style). When a month is given, only the partitions of the month's dates
+are listed for the engines (partition pruning): the rest is neither checked nor read.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -37,10 +42,19 @@ from opmetrics.errors import (
     DataContractError,
     MissingColumnError,
     MissingTableError,
+    NoDataError,
     UnreadableFileError,
 )
 
 SourceKind = Literal["parquet", "parquet_dir", "csv"]
+
+# Tables whose rows belong to a month by one instant (design §5), and the partition key of a
+# folder of them. The generator (and any sensible export) partitions by the UK local date of
+# that instant, and a month is a run of UK local dates, so the month's rows are exactly those
+# in the partitions of its dates. Other tables are never pruned: an incident or a firmware
+# activation can count in a month other than the one it started in.
+MONTH_INSTANT = {"service_requests": "received_at", "alerts": "raised_at"}
+PARTITION_KEY = "date"
 
 
 @dataclass
@@ -56,6 +70,7 @@ class TableSource:
     rows: int | None = None  # known without a scan (Parquet metadata); None for CSV until staged
     staged: tuple[Path, ...] = ()  # Parquet files the engines read (CSV: the staged copy)
     malformed: list[MalformedRow] = field(default_factory=list)  # CSV rows that did not parse
+    skipped: tuple[Path, ...] = ()  # partition files of other dates, left unread (pruned)
 
     @property
     def name(self) -> str:
@@ -87,8 +102,14 @@ class MalformedRow:
     found_fields: int
 
 
-def locate(data_dir: Path, spec: TableSpec) -> TableSource | None:
-    """Find the file(s) of one table; None when absent and not required."""
+def locate(
+    data_dir: Path, spec: TableSpec, dates: Collection[date] | None = None
+) -> TableSource | None:
+    """Find the file(s) of one table; None when absent and not required.
+
+    With `dates` (a month's UK local dates), a folder of a table in `MONTH_INSTANT` that is
+    partitioned by `date=` keeps only the files of those dates; the others go to `skipped`.
+    """
     candidates: list[tuple[SourceKind, Path]] = []
     for kind, p in (
         ("parquet", data_dir / f"{spec.name}.parquet"),
@@ -123,15 +144,61 @@ def locate(data_dir: Path, spec: TableSpec) -> TableSource | None:
             path=str(path),
             table=spec.name,
         )
-    return _inspect_parquet(spec, kind, path, files)
+    skipped: tuple[Path, ...] = ()
+    if dates is not None and kind == "parquet_dir" and spec.name in MONTH_INSTANT:
+        files, skipped = prune_partitions(path, files, dates)
+    if not files:  # a partitioned folder with no partition in the month
+        if spec.required:
+            found = sorted({d for f in skipped if (d := partition_date(f, path)) is not None})
+            raise NoDataError(
+                f"no {PARTITION_KEY}= partition of {spec.name} falls in the month "
+                f"(its partitions run from {found[0]} to {found[-1]})",
+                path=str(path),
+                table=spec.name,
+            )
+        empty = _inspect_parquet(spec, kind, path, skipped[:1])  # structure from one file
+        empty.files, empty.rows, empty.skipped = (), 0, skipped
+        return empty
+    src = _inspect_parquet(spec, kind, path, files)
+    src.skipped = skipped
+    return src
 
 
-def locate_all(data_dir: Path, tables: tuple[str, ...] | None = None) -> dict[str, TableSource]:
+def partition_date(file: Path, root: Path) -> date | None:
+    """The date of the `date=YYYY-MM-DD` folder holding `file` below `root`; None if none."""
+    for part in file.relative_to(root).parts[:-1]:
+        key, sep, value = part.partition("=")
+        if sep and key == PARTITION_KEY:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
+
+
+def prune_partitions(
+    root: Path, files: tuple[Path, ...], dates: Collection[date]
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """(files to read, files skipped): a file is skipped only when its partition date is known
+    and is not one of `dates`; files outside any `date=` folder are always read."""
+    keep = set(dates)
+    read: list[Path] = []
+    skipped: list[Path] = []
+    for f in files:
+        d = partition_date(f, root)
+        (read if d is None or d in keep else skipped).append(f)
+    return tuple(read), tuple(skipped)
+
+
+def locate_all(
+    data_dir: Path, tables: tuple[str, ...] | None = None, dates: Collection[date] | None = None
+) -> dict[str, TableSource]:
+    """Every table of a data dir; with `dates`, day partitions outside them are pruned."""
     if not data_dir.is_dir():
         raise DataContractError("data dir does not exist or is not a folder", path=str(data_dir))
     out: dict[str, TableSource] = {}
     for name in tables or tuple(TABLES):
-        src = locate(data_dir, TABLES[name])
+        src = locate(data_dir, TABLES[name], dates)
         if src is not None:
             out[name] = src
     return out
