@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,11 @@ class Engine(ABC):
     # -- reading ---------------------------------------------------------------------------
 
     def read_table(self, source: TableSource) -> ir.Table:
-        """The table's rows with canonical column types and `_file`, `_row` (and `_invalid`)."""
-        raw = self._read_parquet(source)
+        """The table's rows with canonical column types and `_file`, `_row` (and `_invalid`).
+
+        A source left with no file (every day partition pruned) reads as an empty table.
+        """
+        raw = self._read_parquet(source) if source.read_paths else self._empty(source)
         cols: dict[str, ir.Value] = {}
         for col in source.spec.columns:
             want = ibis.dtype(IBIS_TYPES[col.type])
@@ -55,6 +59,10 @@ class Engine(ABC):
     @abstractmethod
     def _read_parquet(self, source: TableSource) -> ir.Table:
         """Read Parquet files with `_file` (source path) and `_row` (1-based row in file)."""
+
+    def _empty(self, source: TableSource) -> ir.Table:
+        schema = source.spec.arrow_schema().append(pa.field(FILE_COLUMN, pa.string()))
+        return self.memtable(schema.append(pa.field(ROW_COLUMN, pa.int64())).empty_table())
 
     def table_name(self, stem: str) -> str:
         self._counter += 1
@@ -90,6 +98,20 @@ class Engine(ABC):
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
 
+    def to_arrow_batches(
+        self,
+        expr: ir.Table,
+        order_by: Sequence[str],
+        rows: int | None = None,
+        chunk_size: int = 500_000,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a result of any size, sorted on `order_by`, without holding it in memory.
+
+        `rows`, the caller's count of the result's rows when it knows it, lets an engine size
+        its work (Spark: the number of range partitions) without counting first.
+        """
+        yield from self.con.to_pyarrow_batches(expr.order_by(list(order_by)), chunk_size=chunk_size)
+
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table usable in expressions on this engine."""
         return ibis.memtable(table)
@@ -111,4 +133,5 @@ class Engine(ABC):
 
 
 def parquet_paths(source: TableSource) -> list[str]:
-    return [str(Path(p)) for p in source.read_paths]
+    """The files an engine reads, absolute: every engine then reports the same `_file`."""
+    return [str(Path(p).absolute()) for p in source.read_paths]
