@@ -1,9 +1,27 @@
-"""Spark: local mode in tests, a cluster URL (`--spark-master`) for real use."""
+"""Spark: local mode in tests, a cluster URL (`--spark-master`) for real use.
+
+Reading: the contract layer hands over the exact list of Parquet files to read. For a table
+partitioned by day, that list already holds only the partitions of the month's dates (partition
+pruning is done once, in `contract.sources`, for both engines and for the manifest's file
+hashes). Spark is given those files, not their folder: each file's own folder is its base path,
+so no `date` column is inferred and nothing else is listed. `_metadata.file_path` and
+`_metadata.row_index` give every row its provenance; local `file:` URIs are turned back into
+the plain paths DuckDB reports, so both engines quarantine rows with the same source.
+
+The driver only ever receives aggregates, per-value lookups, capped quarantine rows and, for
+the restricted extract of failed requests, one range partition at a time
+(`to_arrow_batches`): its memory does not grow with the input.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
+import socket
+import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import ibis
 import ibis.expr.types as ir
@@ -38,30 +56,46 @@ class SparkEngine(Engine):
             raise EngineError(
                 "PySpark is not installed; install opmetrics with the 'spark' extra", engine="spark"
             ) from None
-        master = options.spark_master or (
-            f"local[{options.threads}]" if options.threads else "local[*]"
-        )
-        builder = (
-            SparkSession.builder.master(master)
-            .appName("opmetrics")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", str(max(8, 4 * (os.cpu_count() or 2))))
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.ansi.enabled", "false")
-        )
+        master = options.spark_master or (f"local[{options.threads}]" if options.threads else None)
+        if master and master.startswith("spark://"):
+            _check_reachable(master)
+        # Correctness settings are always forced; the others are defaults that spark-submit
+        # --conf, spark-defaults.conf or EngineOptions.spark_conf may override. Without a
+        # master here, Spark's own (spark-submit --master, spark-defaults.conf) or local[*].
+        builder = SparkSession.builder.appName("opmetrics")
+        if master:
+            builder = builder.master(master)
+        forced = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.ansi.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",  # library code never prints
+        }
+        defaults = {
+            "spark.sql.shuffle.partitions": str(max(8, 4 * (os.cpu_count() or 2))),
+            "spark.ui.enabled": "false",
+        }
         if options.memory_limit:
-            builder = builder.config("spark.driver.memory", options.memory_limit)
+            forced["spark.driver.memory"] = options.memory_limit
         if options.temp_dir:
-            builder = builder.config("spark.local.dir", options.temp_dir)
-        for k, v in options.spark_conf:
-            builder = builder.config(k, v)
+            forced["spark.local.dir"] = options.temp_dir
         try:
+            given = _configured({**forced, **dict(options.spark_conf)})
+            for k, v in {**{k: v for k, v in defaults.items() if k not in given}, **forced}.items():
+                builder = builder.config(k, v)
+            for k, v in options.spark_conf:
+                builder = builder.config(k, v)
             self.session = builder.getOrCreate()
             self.session.sparkContext.setLogLevel("ERROR")
+            if (self.session.sparkContext.master or "").startswith("spark://"):
+                _wait_for_executors(self.session)
             self.con = ibis.pyspark.connect(self.session)
+        except EngineError:
+            raise
         except Exception as exc:  # py4j / Java start-up failures carry no common base class
+            where = f" at {master}" if master else ""
             raise EngineError(
-                f"cannot start Spark at {master}: {str(exc).splitlines()[0]}", engine="spark"
+                f"cannot start Spark{where}: {(str(exc).strip() or type(exc).__name__).splitlines()[0]}",
+                engine="spark",
             ) from None
 
     def _read_parquet(self, source: TableSource) -> ir.Table:
@@ -69,9 +103,14 @@ class SparkEngine(Engine):
 
         df = self.session.read.option("mergeSchema", "false").parquet(*parquet_paths(source))
         if not source.staged:
+            uri = F.col("_metadata.file_path")
+            # file:/a%20b/x.parquet -> /a b/x.parquet ('+' is literal in a URI path)
+            local = F.url_decode(
+                F.replace(F.regexp_replace(uri, "^file:(//)?", ""), F.lit("+"), F.lit("%2B"))
+            )
             df = df.select(
                 "*",
-                F.col("_metadata.file_path").alias(FILE_COLUMN),
+                F.when(uri.startswith("file:"), local).otherwise(uri).alias(FILE_COLUMN),
                 (F.col("_metadata.row_index") + 1).alias(ROW_COLUMN),
             )
         name = self.table_name(source.name)
@@ -93,6 +132,51 @@ class SparkEngine(Engine):
     def epoch_us(self, value: ir.TimestampValue) -> ir.IntegerValue:
         return _spark_unix_micros(value)
 
+    def to_arrow_batches(
+        self,
+        expr: ir.Table,
+        order_by: Sequence[str],
+        rows: int | None = None,
+        chunk_size: int = 100_000,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a result through the driver one range partition at a time.
+
+        (Ibis's PySpark backend would collect the whole result into pandas first.) The rows are
+        range partitioned on the sort keys into partitions of at most `STREAM_PARTITION_ROWS`
+        and fetched in order with `toLocalIterator`, so the driver holds one partition whatever
+        the result's size. Timestamps travel as epoch microseconds: a Python datetime from
+        Spark would be in the driver's local time zone.
+        """
+        from pyspark.sql import functions as F
+
+        schema: pa.Schema = expr.schema().to_pyarrow()
+        df = self.session.sql(self.con.compile(expr))
+        if rows is None:
+            rows = df.count()
+        parts = max(1, -(-rows // STREAM_PARTITION_ROWS))
+        keys = [F.col(k).asc_nulls_last() for k in order_by]  # Ibis's (and DuckDB's) order
+        df = df.repartitionByRange(parts, *keys).sortWithinPartitions(*keys)
+        df = df.select(
+            *[
+                F.unix_micros(F.col(f.name)).alias(f.name)
+                if pa.types.is_timestamp(f.type)
+                else F.col(f.name)
+                for f in schema
+            ]
+        )
+        it = df.toLocalIterator(prefetchPartitions=False)
+        while chunk := list(itertools.islice(it, chunk_size)):
+            columns = list(zip(*chunk, strict=True))
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(c, pa.int64()).cast(f.type)
+                    if pa.types.is_timestamp(f.type)
+                    else pa.array(c, f.type)
+                    for c, f in zip(columns, schema, strict=True)
+                ],
+                schema=schema,
+            )
+
     def versions(self) -> dict[str, str]:
         import pyspark
 
@@ -107,3 +191,55 @@ class SparkEngine(Engine):
     def close(self) -> None:
         # The session is process-wide and slow to start; keep it for the next engine in this process.
         pass
+
+
+# Rows per range partition when a result streams through the driver (~100 MB of rows).
+STREAM_PARTITION_ROWS = 500_000
+EXECUTOR_WAIT_S = 60.0
+
+
+def _configured(launch: dict[str, str]) -> set[str]:
+    """Start the JVM with `launch` (driver memory must be known then); return the keys set
+    outside this module (spark-submit --conf, spark-defaults.conf), which our defaults yield to."""
+    from pyspark import SparkConf, SparkContext
+
+    conf = SparkConf(loadDefaults=False)
+    for k, v in launch.items():
+        conf.set(k, v)
+    SparkContext._ensure_initialized(conf=conf)  # no-op when this process already runs one
+    return {k for k, _ in SparkConf().getAll()}
+
+
+def _check_reachable(master: str) -> None:
+    """Fail at once, in one line, when no master of a spark:// URL accepts a connection.
+
+    (Spark itself retries for about a minute, then leaves a stopped context behind.)
+    """
+    errors = []
+    for hostport in master.removeprefix("spark://").split(","):
+        parts = urlsplit(f"spark://{hostport}")
+        host, port = parts.hostname or "", parts.port or 7077
+        try:
+            with socket.create_connection((host, port), timeout=10):
+                return
+        except OSError as exc:
+            errors.append(f"{host}:{port}: {exc.strerror or exc}")
+    raise EngineError(
+        f"cannot reach the Spark master {master} ({'; '.join(errors)})", engine="spark"
+    )
+
+
+def _wait_for_executors(session: object, timeout_s: float = EXECUTOR_WAIT_S) -> None:
+    """A standalone cluster with no free worker accepts the application and then waits forever."""
+    sc = session.sparkContext  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout_s
+    while sc._jsc.sc().getExecutorMemoryStatus().size() < 2:  # the driver counts as one
+        if time.monotonic() > deadline:
+            master = sc.master
+            sc.stop()
+            raise EngineError(
+                f"the Spark cluster at {master} gave no executor within {timeout_s:.0f} s "
+                "(no worker alive, or none with the cores and memory asked)",
+                engine="spark",
+            )
+        time.sleep(0.5)
