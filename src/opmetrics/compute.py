@@ -22,6 +22,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from opmetrics.analytics import DEFAULT_MIN_VOLUME, analytics_tables
@@ -102,7 +103,7 @@ def compute_month(
 ) -> ComputeSummary:
     timer = _Timer()
     with progress.task("Reading inputs") as task, timer.stage("locate"):
-        sources = locate_all(data_dir)
+        sources = locate_all(data_dir, dates=month.days)  # day partitions of other months pruned
         for src in sources.values():
             if src.kind == "csv":
                 stage_csv(src, work_dir)
@@ -236,7 +237,12 @@ def compute_month(
             if party_failures:
                 manifest["restricted"] = {
                     "party_failures_rows": _write_party_failures(
-                        engine, facts, labels, sets, restricted / "party_failures.parquet"
+                        engine,
+                        facts,
+                        labels,
+                        sets,
+                        restricted / "party_failures.parquet",
+                        int(pc.sum(agg.fine["failed"]).as_py() or 0),
                     )
                 }
         manifest["analytics"] = analytics_info
@@ -313,9 +319,12 @@ def _write_labels(
 
 
 def _write_party_failures(
-    engine: Engine, facts: Any, labels: dict[str, str], sets: pa.Table, path: Path
+    engine: Engine, facts: Any, labels: dict[str, str], sets: pa.Table, path: Path, rows: int
 ) -> int:
-    """Stream every failed request of the month (keyed by party label) into a Parquet file."""
+    """Stream every failed request of the month (keyed by party label) into a Parquet file.
+
+    `rows` (the failures counted by the aggregation) lets the engine size its streaming.
+    """
     lab = engine.memtable(pa.table({"_uid": list(labels), "party_label": list(labels.values())}))
     f = facts.filter(facts["_live"] & facts["_failure"])
     j = f.inner_join(lab, f.user_id == lab["_uid"]).inner_join(engine.memtable(sets), SET_ID)
@@ -332,10 +341,12 @@ def _write_party_failures(
         "response_code",
         rtt_s=(j["_rtt_us"].cast("float64") / 1e6),
         received_at=j.received_at,
-    ).order_by(["party_label", "received_at", "request_id"])
+    )
     n = 0
     with pq.ParquetWriter(path, rs.PARTY_FAILURES, compression="zstd") as writer:
-        for batch in engine.con.to_pyarrow_batches(expr, chunk_size=500_000):
+        for batch in engine.to_arrow_batches(
+            expr, ["party_label", "received_at", "request_id"], rows=rows
+        ):
             tb = pa.Table.from_batches([batch]).cast(rs.PARTY_FAILURES)
             writer.write_table(tb)
             n += tb.num_rows
@@ -380,6 +391,8 @@ def _manifest(
             "accepted": rep.accepted,
             "quarantined": rep.quarantined,
         }
+        if src.skipped:  # day partitions of other months, not read
+            inputs[name]["partition_files_skipped"] = len(src.skipped)
     inputs["service_requests"]["outside_month"] = agg.outside_month
     cpm = tables["cpm"].to_pylist()
     reportability: dict[str, Any] = {}
