@@ -1,4 +1,11 @@
-"""DuckDB, in process: the embedded default."""
+"""DuckDB, in process: the embedded default.
+
+Reading: the contract layer hands over the exact list of Parquet files to read. For a table
+partitioned by day, that list already holds only the partitions of the month's dates (partition
+pruning is done once, in `contract.sources`, for both engines and for the manifest's file
+hashes), so DuckDB never opens another month's files. Hive partitioning is off: the `date=`
+folder names add no column, and `filename` / `file_row_number` give every row its provenance.
+"""
 
 from __future__ import annotations
 
