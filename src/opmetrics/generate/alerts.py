@@ -140,7 +140,7 @@ def to_arrow(plan: AlertPlan, r: dict[str, np.ndarray], id0: int) -> pa.Table:
             "alert_id": ids,
             "alert_code": _dict(r["code"], plan.codes),
             "alert_type": _dict(r["dcc"].astype(np.int8), ["device", "dcc"]),
-            "device_id": strings_from_matrix(inv.id_matrix[r["device"]]),
+            "device_id": strings_from_matrix(inv.id_items[r["device"]]),
             "user_id": _dict(r["party"], plan.market.user_id),
             "region": _dict(region, plan.regions),
             "smets": _dict(s1.astype(np.int8), ["SMETS2", "SMETS1"]),

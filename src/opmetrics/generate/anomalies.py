@@ -71,33 +71,39 @@ def masks(subj: Subjects, r: dict[str, np.ndarray], inv: Inventory) -> dict[str,
     none = np.zeros(n, dtype=bool)
     out: dict[str, np.ndarray] = {}
     party, srv, dt, prem = r["party"], r["srv"], r["dtype"], r["premises"]
-    dev = np.where(r["device"] >= 0, r["device"], 0)
+    has_dev = r["device"] >= 0
+    dev = np.where(has_dev, r["device"], 0)
+    model = inv.dev_model[dev] if subj.b_party >= 0 or subj.c_model >= 0 else None
     if subj.a_srv >= 0:
         on = srv == subj.a_srv
         out["a_all"] = on
         out["a_bad"] = on & (party == subj.a_bad)
         out["a_peer"] = on & (party == subj.a_peer)
     if subj.b_party >= 0:
+        assert model is not None
         in_set = (
             (dt == ESME)
-            & (r["device"] >= 0)
-            & (inv.dev_model[dev] == subj.b_meter)
+            & has_dev
+            & (model == subj.b_meter)
             & (inv.dev_fw[dev] == subj.b_fw)
             & (inv.ch_model[prem] == subj.b_hub)
         )
         out["b"] = in_set & (party == subj.b_party)
         out["b_others"] = in_set & (party != subj.b_party)
     if subj.c_model >= 0:
-        model = (dt == GSME) & (r["device"] >= 0) & (inv.dev_model[dev] == subj.c_model)
+        assert model is not None
+        gas = (dt == GSME) & has_dev
+        of_model = gas & (model == subj.c_model)
         latest = inv.fw_latest[inv.dev_fw[dev]]
-        out["c_all"] = model
-        out["c_latest"] = model & latest
-        out["c_older"] = model & ~latest
-        out["c_other_gas"] = (dt == GSME) & (r["device"] >= 0) & ~model
+        out["c_all"] = of_model
+        out["c_latest"] = of_model & latest
+        out["c_older"] = of_model & ~latest
+        out["c_other_gas"] = gas & ~of_model
     if subj.d_srv >= 0:
         on = (srv == subj.d_srv) & ~inv.smets1[prem]
-        out["d"] = on & (inv.region[prem] == subj.d_region)
-        out["d_others"] = on & (inv.region[prem] != subj.d_region)
+        region = inv.region[prem]
+        out["d"] = on & (region == subj.d_region)
+        out["d_others"] = on & (region != subj.d_region)
     return {k: (v if v is not None else none) for k, v in out.items()}
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from opmetrics.generate.ids import (
     EUI_WIDTH,
+    as_items,
     eui64_matrix,
     parse_octets,
     scrambled,
@@ -71,6 +72,11 @@ class Inventory:
     def n_devices(self) -> int:
         return len(self.dev_type)
 
+    @property
+    def id_items(self) -> np.ndarray:
+        """Device ids as one 23-byte item each (a view): gathering them moves whole ids."""
+        return as_items(self.id_matrix)
+
     def scope_of(self, market: Market) -> np.ndarray:
         """Scope index of each party: its own premises, its region, or the whole estate."""
         n = market.n
@@ -117,7 +123,7 @@ class Inventory:
                     "manufacturer": _dict(manu_of[self.dev_model[lo:hi]], manu),
                     "model": _dict(model_of[self.dev_model[lo:hi]], model),
                     "firmware_version": _dict(fw_of[self.dev_fw[lo:hi]], fw),
-                    "comms_hub_id": strings_from_matrix(self.id_matrix[chf[prem]]),
+                    "comms_hub_id": strings_from_matrix(self.id_items[chf[prem]]),
                 }
             )
 
@@ -268,12 +274,14 @@ def build_inventory(
         dev_model[idx] = m_arr[has]
         dev_fw[idx] = f_arr[has]
     # EUI-64s: the model's OUI, then 40 bits unique over (model, serial, GPF flag).
-    serial = np.zeros(n_dev, dtype=np.int64)
+    # serial: the device's rank among its model's devices, GPFs after the others, in device
+    # order (a radix sort of the small (model, GPF) key)
     is_gpf = dev_type == GPF
-    order = np.lexsort((np.arange(n_dev), is_gpf, dev_model))
-    sorted_models = dev_model[order]
-    first = np.searchsorted(sorted_models, sorted_models, side="left")
-    serial[order] = np.arange(n_dev) - first
+    order = np.argsort((dev_model * 2 + is_gpf).astype(np.int16), kind="stable")
+    sizes = np.bincount(dev_model, minlength=len(models))
+    first = np.cumsum(sizes) - sizes
+    serial = np.empty(n_dev, dtype=np.int64)
+    serial[order] = np.arange(n_dev) - first[dev_model[order]]
     key = (dev_model.astype(np.int64) << 34) | (serial << 1) | is_gpf
     salt = int(rng.integers(0, 1 << 40))
     low = scrambled(key.astype(np.uint64), 40, salt)
@@ -330,20 +338,23 @@ def _target_lists(
     length = np.zeros((n_scopes, N_CATS), dtype=np.int64)
     pos = 0
     for cat, mask in enumerate(masks):
-        idx = np.flatnonzero(mask)
+        idx = np.flatnonzero(mask).astype(np.int32)
         for key, offset, n_keys in (
-            (supplier[idx], 0, market.n),
-            (region[idx].astype(np.int64), market.n, n_regions),
-            (np.zeros(len(idx), dtype=np.int64), market.n + n_regions, 1),
+            (supplier[idx].astype(np.int16), 0, market.n),
+            (region[idx].astype(np.int16), market.n, n_regions),
+            (None, market.n + n_regions, 1),
         ):
-            order = np.argsort(key, kind="stable")
-            counts = np.bincount(key, minlength=n_keys)
+            if key is None:  # national: every premises of the category, in order
+                counts = np.array([len(idx)])
+                parts.append(idx)
+            else:
+                counts = np.bincount(key, minlength=n_keys)
+                parts.append(idx[np.argsort(key, kind="stable")])  # radix sort of small keys
             starts = pos + np.concatenate([[0], np.cumsum(counts)[:-1]])
             start[offset : offset + n_keys, cat] = starts
             length[offset : offset + n_keys, cat] = counts
-            parts.append(idx[order])
             pos += len(idx)
-    return np.concatenate(parts).astype(np.int32), start, length
+    return np.concatenate(parts), start, length
 
 
 __all__ = [

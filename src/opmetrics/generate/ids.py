@@ -21,18 +21,31 @@ def parse_octets(text: str) -> int:
     return int(text.replace("-", ""), 16)
 
 
+# "XX-" for each octet value, as one 3-byte item; the last octet has no dash ("XX", 2 bytes).
+_OCTET_DASH = np.ascontiguousarray(
+    np.concatenate([_HEX2, np.full((256, 1), _DASH, dtype=np.uint8)], axis=1)
+).view("V3")[:, 0]
+_OCTET = np.ascontiguousarray(_HEX2).view("V2")[:, 0]
+_EUI_ROW = np.dtype({"names": ["head", "last"], "formats": ["V21", "V2"], "offsets": [0, 21]})
+
+
 def eui64_matrix(values: np.ndarray) -> np.ndarray:
-    """Each uint64 as `XX-XX-XX-XX-XX-XX-XX-XX` (upper-case hex): an (n, 23) uint8 matrix."""
+    """Each uint64 as `XX-XX-XX-XX-XX-XX-XX-XX` (upper-case hex): an (n, 23) uint8 matrix.
+
+    Built from 3-byte items per octet, so millions of ids are a few item gathers.
+    """
     octets = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
-    m = np.empty((len(values), 8, 3), dtype=np.uint8)
-    m[:, :, 2] = _DASH
-    m[:, :, :2] = _HEX2[octets]
-    return np.ascontiguousarray(m.reshape(-1, 24)[:, :EUI_WIDTH])
+    rows = np.empty(len(octets), dtype=_EUI_ROW)
+    rows["head"] = np.ascontiguousarray(_OCTET_DASH[octets[:, :7]]).view("V21")[:, 0]
+    rows["last"] = _OCTET[octets[:, 7]]
+    return rows.view(np.uint8).reshape(-1, EUI_WIDTH)
 
 
 def strings_from_matrix(m: np.ndarray) -> pa.StringArray:
-    """Fixed-width byte rows as an Arrow string array (zero-copy of the bytes)."""
+    """Fixed-width byte rows (or `as_items` items) as an Arrow string array (zero-copy)."""
     m = np.ascontiguousarray(m)
+    if m.ndim == 1:
+        m = m.view(np.uint8).reshape(len(m), -1)
     n, w = m.shape
     offsets = np.arange(0, w * (n + 1), w, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m))
@@ -87,22 +100,41 @@ def padded_numbers(values: np.ndarray, width: int, prefix: str = "") -> pa.Strin
     return strings_from_matrix(m)
 
 
+# A request id row: originator, ':', target, ':', then the counter's digits.
+def _request_row(digits: int) -> np.dtype:
+    return np.dtype(
+        {
+            "names": ["originator", "colon1", "target", "colon2", "counter"],
+            "formats": [f"V{EUI_WIDTH}", "u1", f"V{EUI_WIDTH}", "u1", f"V{max(digits, 1)}"],
+            "offsets": [0, EUI_WIDTH, EUI_WIDTH + 1, 2 * EUI_WIDTH + 1, 2 * EUI_WIDTH + 2],
+            "itemsize": 2 * EUI_WIDTH + 2 + digits,
+        }
+    )
+
+
+def as_items(m: np.ndarray) -> np.ndarray:
+    """An (n, w) byte matrix as n items of w bytes: gathers and copies move whole rows."""
+    m = np.ascontiguousarray(m)
+    return m.view(f"V{m.shape[1]}").reshape(-1)
+
+
 def request_ids(originator: np.ndarray, target: np.ndarray, counter: np.ndarray) -> pa.StringArray:
-    """`originator:target:counter` from two (n, 23) EUI-64 matrices and decimal counters.
+    """`originator:target:counter` from EUI-64 rows (`as_items`) and decimal counters.
 
     Counters of one width (the generator's are 10 digits) make fixed-width rows built in one
     byte matrix; mixed widths are joined by Arrow.
     """
     n = len(counter)
     digits = decimal_matrix(counter)
-    width = 2 * EUI_WIDTH + 2 + (digits.shape[1] if digits is not None else 0)
-    m = np.empty((n, width), dtype=np.uint8)
-    m[:, :EUI_WIDTH] = originator
-    m[:, EUI_WIDTH] = ord(":")
-    m[:, EUI_WIDTH + 1 : 2 * EUI_WIDTH + 1] = target
-    m[:, 2 * EUI_WIDTH + 1] = ord(":")
+    width = digits.shape[1] if digits is not None else 0
+    rows = np.empty(n, dtype=_request_row(width))
+    rows["originator"] = originator
+    rows["colon1"] = ord(":")
+    rows["target"] = target
+    rows["colon2"] = ord(":")
     if digits is not None:
-        m[:, 2 * EUI_WIDTH + 2 :] = digits
-        return strings_from_matrix(m)
+        rows["counter"] = as_items(digits)
+        return strings_from_matrix(rows.view(np.uint8).reshape(n, -1))
+    head = rows.view(np.uint8).reshape(n, -1)[:, : 2 * EUI_WIDTH + 2]
     text = pa.array(counter.astype(np.int64)).cast(pa.string())
-    return pc.binary_join_element_wise(strings_from_matrix(m), text, "")
+    return pc.binary_join_element_wise(strings_from_matrix(head), text, "")

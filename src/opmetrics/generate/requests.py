@@ -33,6 +33,7 @@ from opmetrics.generate.devices import (
     Inventory,
 )
 from opmetrics.generate.ids import (
+    as_items,
     eui64_matrix,
     parse_octets,
     request_ids,
@@ -81,8 +82,8 @@ class RequestPlan:
     step_dtype: np.ndarray
     step_cond: np.ndarray  # 0 always, 1 gas, 2 ppmid
     counter: np.ndarray  # per party: DUIS counter of the month's first request (10 digits)
-    dcc_row: np.ndarray  # EUI-64 text of the DCC id (non-device targets)
-    user_rows: np.ndarray  # per party: EUI-64 text of its user id
+    dcc_row: np.void  # EUI-64 text of the DCC id (non-device targets), one item
+    user_rows: np.ndarray  # per party: EUI-64 text of its user id (`ids.as_items`)
 
     @property
     def srv_ids(self) -> list[str]:
@@ -189,8 +190,10 @@ def build_plan(
         step_dtype=step_dtype,
         step_cond=step_cond,
         counter=rng.integers(1_000_000_000, 5_000_000_000, market.n).astype(np.int64),
-        dcc_row=eui64_matrix(np.array([parse_octets(s.scale.dcc_id)], dtype=np.uint64))[0],
-        user_rows=eui64_matrix(market.user_num),
+        dcc_row=as_items(eui64_matrix(np.array([parse_octets(s.scale.dcc_id)], dtype=np.uint64)))[
+            0
+        ],
+        user_rows=as_items(eui64_matrix(market.user_num)),
     )
 
 
@@ -457,7 +460,7 @@ def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
     inv, market = plan.inv, plan.market
     dev = r["device"]
     party = r["party"]
-    target = inv.id_matrix[np.maximum(dev, 0)]
+    target = inv.id_items[np.maximum(dev, 0)]
     target[dev < 0] = plan.dcc_row
     request_id = request_ids(plan.user_rows[party], target, r["counter"])
     dt = r["dtype"]

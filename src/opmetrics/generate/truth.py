@@ -32,12 +32,6 @@ def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
     return ok & (r["responded"] - start <= trt)
 
 
-def _count(into: np.ndarray, index: tuple[np.ndarray, ...]) -> None:
-    """into[index] += 1 for every row (a bincount over the flattened index)."""
-    flat = np.ravel_multi_index(index, into.shape)
-    into += np.bincount(flat, minlength=into.size).reshape(into.shape)
-
-
 class Tally:
     def __init__(self, n_srv: int, n_regions: int, n_parties: int, n_days: int) -> None:
         self.counts = np.zeros((n_srv, n_regions, 2, 3), dtype=np.int64)
@@ -55,16 +49,20 @@ class Tally:
         subj: Subjects,
     ) -> None:
         prem = r["premises"]
-        region = inv.region[prem].astype(np.int64)
-        s1 = inv.smets1[prem].astype(np.int64)
-        cls = r["cls"].astype(np.int64)
-        srv = r["srv"].astype(np.int64)
-        _count(self.counts, (srv, region, s1, cls))
-        w = within_trt(m, r)
-        _count(self.within, (srv[w], region[w], s1[w]))
-        _count(self.party, (r["party"].astype(np.int64), srv, cls))
+        n_srv, n_reg = self.within.shape[:2]
+        # (srv, region, smets1) cell of each row, then with its class, then with its day:
+        # one count over the finest key gives both the monthly and the daily tables
+        cell = (r["srv"] * n_reg + inv.region[prem]) * 2 + inv.smets1[prem]
         day = np.clip(grid.local_day_of(r["t"]), -1, len(grid.days)) + 1
-        _count(self.daily, (day, region, s1, cls))
+        key = (day * (n_srv * n_reg * 2) + cell) * 3 + r["cls"]
+        full = np.bincount(key, minlength=self.daily.shape[0] * self.counts.size)
+        full = full.reshape(self.daily.shape[0], n_srv, n_reg, 2, 3)
+        self.counts += full.sum(axis=0)
+        self.daily += full.sum(axis=1)
+        w = within_trt(m, r)
+        self.within += np.bincount(cell[w], minlength=self.within.size).reshape(self.within.shape)
+        party_key = (r["party"] * n_srv + r["srv"]) * 3 + r["cls"]
+        self.party += np.bincount(party_key, minlength=self.party.size).reshape(self.party.shape)
         self.realised.add(subj, r, inv)
 
     def merge(self, other: Tally) -> None:
