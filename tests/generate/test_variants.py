@@ -9,14 +9,15 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from opmetrics import validate
 from opmetrics.catalog import default_catalog
 from opmetrics.contract.rules import REASONS
-from opmetrics.errors import ConfigError, UsageError
-from opmetrics.generate import generate_month, load_scenario, parse_scenario
+from opmetrics.errors import ConfigError, OutputError, UsageError
+from opmetrics.generate import chunks, generate_month, load_scenario, parse_scenario
 
 CAT = default_catalog()
 SMALL = {"scale": {"chunk_rows": 7000}}  # several chunks even for a small month
@@ -44,6 +45,17 @@ def test_same_arguments_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
     assert ha[parts[0]] != hc[parts[0]]
     assert [pq.ParquetFile(a.out / f).metadata.num_rows for f in parts] == [6666, 6667, 6667]
     assert all(pq.ParquetFile(a.out / f).num_row_groups == 1 for f in parts)
+    # counters rise with the month's rows for every party, across the chunks' files
+    t = pa.concat_tables(
+        [pq.read_table(a.out / f, columns=["user_id", "request_id"]) for f in parts]
+    )
+    ids = t["request_id"].to_pylist()
+    assert len(set(ids)) == len(ids) == 20_000
+    last: dict[str, int] = {}
+    for user, rid in zip(t["user_id"].to_pylist(), ids, strict=True):
+        counter = int(rid.rsplit(":", 1)[1])
+        assert counter > last.get(user, 0) and len(str(counter)) == 10
+        last[user] = counter
     # one chunk: one file per table
     d = generate_month(tmp_path / "d", "2021-04", 5_000, seed=5, scenario=scenario, workers=2)
     assert d.files["service_requests"] == ["service_requests.parquet"]
@@ -51,7 +63,11 @@ def test_same_arguments_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # validation fetches the quarantined rows: ~30 s here
 def test_dirty_csv_month_quarantines_exactly_what_truth_says(tmp_path: Path) -> None:
-    s = generate_month(tmp_path / "dirty", "2021-10", 40_000, seed=3, fmt="csv", dirty=0.03)
+    s = generate_month(
+        tmp_path / "dirty", "2021-10", 40_000, seed=3, fmt="csv", dirty=0.03,
+        scenario=parse_scenario(SMALL, CAT), workers=2,
+    )  # fmt: skip
+    assert s.files["service_requests"] == ["service_requests.csv"]  # 6 chunks, one file
     truth = json.loads(s.truth.read_text())
     summary = validate(s.out)
     found = {name: dict(r.quarantined) for name, r in summary.tables.items() if r.quarantined}
@@ -77,7 +93,7 @@ def test_dirty_csv_month_quarantines_exactly_what_truth_says(tmp_path: Path) -> 
 def test_partitioned_dirty_march_month(tmp_path: Path) -> None:
     s = generate_month(
         tmp_path / "march", "2021-03", 40_000, seed=4, dirty=0.02, partition_by_day=True,
-        scenario=parse_scenario(SMALL, CAT),
+        scenario=parse_scenario(SMALL, CAT), workers=2,
     )  # fmt: skip
     truth = json.loads(s.truth.read_text())
     summary = validate(s.out)
@@ -100,6 +116,21 @@ def test_partitioned_dirty_march_month(tmp_path: Path) -> None:
             WHERE planned AND start_at < '2021-03-28 01:00:00+00' AND end_at > '2021-03-28 01:00:00+00'"""
     ).fetchone()[0]  # type: ignore[index]
     assert spans >= 1
+
+
+def test_a_worker_that_cannot_write_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(chunks, "write_part", full)  # the forked workers inherit it
+    with pytest.raises(OutputError, match="No space left on device"):
+        generate_month(
+            tmp_path / "m", "2021-04", 20_000, seed=1, scenario=parse_scenario(SMALL, CAT),
+            workers=2,
+        )  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
 
 
 def test_scenario_file_is_merged_and_checked(tmp_path: Path) -> None:

@@ -43,6 +43,15 @@ def generate_cmd(
             help="Write service_requests/ and alerts/ as date=YYYY-MM-DD/part-*.parquet folders.",
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Processes generating chunks (default: one per CPU); the files do not depend on it.",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Generate a realistic synthetic month with its ground truth (truth.json)."""
     from opmetrics.generate import generate_month
@@ -62,6 +71,7 @@ def generate_cmd(
             partition_by_day=partition_by_day,
             catalog=catalog,
             progress=progress,
+            workers=workers,
         )
     console.table(
         f"Generated {summary.month} in {summary.out}",

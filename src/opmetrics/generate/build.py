@@ -32,9 +32,9 @@ from opmetrics.generate.chunks import ChunkJob, ChunkRunner, default_workers
 from opmetrics.generate.devices import Inventory, build_inventory, premises_count
 from opmetrics.generate.dirty import break_rows
 from opmetrics.generate.market import Market, build_market
-from opmetrics.generate.outcomes import build_outcome_model
+from opmetrics.generate.outcomes import OutcomeModel, build_outcome_model
 from opmetrics.generate.scenario import Scenario, load_scenario
-from opmetrics.generate.timegrid import build_grid
+from opmetrics.generate.timegrid import TimeGrid, build_grid
 from opmetrics.generate.truth import Tally, anomalies_truth, incidents_truth
 from opmetrics.generate.writer import (
     Background,
@@ -118,6 +118,62 @@ def _write_small_tables(
         counts[name] = (w.rows, b.counts)
 
 
+@dataclass
+class MonthPlan:
+    """Everything fixed for the month, built before any request (shared with the workers)."""
+
+    grid: TimeGrid
+    regions: tuple[str, ...]
+    market: Market
+    inv: Inventory
+    srv_ids: list[str]
+    model: OutcomeModel
+    incidents: pa.Table
+    incident_notes: list[dict[str, object]]
+    plan: req.RequestPlan
+    subj: anomalies.Subjects
+    outages: pa.Table
+    firmware: pa.Table
+    alert_plan: alerts_mod.AlertPlan
+
+
+def plan_month(s: Scenario, catalog: Catalog, m: Month, requests: int, seed: int) -> MonthPlan:
+    """Parties, inventory, incidents and the anomaly offsets solved on a pilot sample."""
+    grid = build_grid(m, s.scale.bank_holidays_as_sunday)
+    regions = catalog.csp_regions
+    market = build_market(s, _rng(seed, _MARKET), len(regions))
+    inv = build_inventory(s, market, regions, premises_count(s, requests), _rng(seed, _INVENTORY))
+    srv_ids = req.generated_srvs(s, catalog)
+    model = build_outcome_model(s, catalog, srv_ids, market, regions)
+    incidents, model.incidents, incident_notes = events.build_incidents(
+        s, catalog, grid, _rng(seed, _INCIDENTS)
+    )
+    plan = req.build_plan(s, catalog, grid, market, inv, model, _rng(seed, _PLAN))
+    subj = anomalies.resolve(model, market, inv)
+    pilot = req.draw_rows_for(
+        plan, _rng(seed, _PILOT), PILOT_ROWS, 0.0, 1.0, retries=False, keep_p=True
+    )
+    anomalies.calibrate(model, subj, pilot, inv)
+    req.allow_for_retries(plan, pilot)
+    del pilot
+    model.terms(inv)  # the calibrated tables, built once and shared with the workers
+    return MonthPlan(
+        grid=grid,
+        regions=regions,
+        market=market,
+        inv=inv,
+        srv_ids=srv_ids,
+        model=model,
+        incidents=incidents,
+        incident_notes=incident_notes,
+        plan=plan,
+        subj=subj,
+        outages=events.build_outages(s, catalog, grid, _rng(seed, _OUTAGES)),
+        firmware=events.build_firmware(s, grid, inv, _rng(seed, _FIRMWARE)),
+        alert_plan=alerts_mod.build_alert_plan(s, catalog, grid, inv, market),
+    )
+
+
 def generate_month(
     out: Path | str,
     month: Month | str,
@@ -155,30 +211,10 @@ def generate_month(
     seconds: dict[str, float] = {}
 
     with progress.task("Preparing the month") as task:
-        grid = build_grid(m, s.scale.bank_holidays_as_sunday)
-        regions = catalog.csp_regions
-        market = build_market(s, _rng(seed, _MARKET), len(regions))
-        inv = build_inventory(
-            s, market, regions, premises_count(s, requests), _rng(seed, _INVENTORY)
-        )
-        srv_ids = req.generated_srvs(s, catalog)
-        model = build_outcome_model(s, catalog, srv_ids, market, regions)
-        incidents, model.incidents, incident_notes = events.build_incidents(
-            s, catalog, grid, _rng(seed, _INCIDENTS)
-        )
-        plan = req.build_plan(s, catalog, grid, market, inv, model, _rng(seed, _PLAN))
-        subj = anomalies.resolve(model, market, inv)
-        pilot = req.draw_rows_for(
-            plan, _rng(seed, _PILOT), PILOT_ROWS, 0.0, 1.0, retries=False, keep_p=True
-        )
-        anomalies.calibrate(model, subj, pilot, inv)
-        del pilot
-        model.terms(inv)  # the calibrated tables, built once and shared with the workers
-        outages = events.build_outages(s, catalog, grid, _rng(seed, _OUTAGES))
-        firmware = events.build_firmware(s, grid, inv, _rng(seed, _FIRMWARE))
-        alert_plan = alerts_mod.build_alert_plan(s, catalog, grid, inv, market)
+        mp = plan_month(s, catalog, m, requests, seed)
         task.advance()
     seconds["setup"] = time.perf_counter() - started
+    grid, market, inv, srv_ids, regions = mp.grid, mp.market, mp.inv, mp.srv_ids, mp.regions
 
     n_chunks = max(1, math.ceil(requests / s.scale.chunk_rows))
     layout: Layout = "days" if partition_by_day else ("file" if n_chunks == 1 else "parts")
@@ -203,9 +239,9 @@ def generate_month(
             dirty=dirty,
             catalog=catalog,
             grid=grid,
-            plan=plan,
-            alert_plan=alert_plan,
-            subj=subj,
+            plan=mp.plan,
+            alert_plan=mp.alert_plan,
+            subj=mp.subj,
             tally_dims=(len(srv_ids), len(regions), market.n, len(grid.days)),
         )
         t_req = time.perf_counter()
@@ -217,7 +253,7 @@ def generate_month(
             bg = Background()  # started after the workers are forked
             try:
                 # the small tables are written here while the chunks are generated
-                tables = (inv, market, incidents, outages, firmware)
+                tables = (inv, market, mp.incidents, mp.outages, mp.firmware)
                 bg.submit(
                     partial(_write_small_tables, tmp, s, seed, fmt, dirty, catalog, tables, small)
                 )
@@ -258,8 +294,8 @@ def generate_month(
             "rows": {name: rows_written[name] for name in TABLES},
             "counting_rules": "success = I0 or W-code and dsp_attempts <= 3 or null; excluded = user-caused code; failure = every other request, no response included; counted over the rows that pass validation",
             "service_requests": {"by_srv": tally.by_srv(srv_ids, regions)},
-            "anomalies": anomalies_truth(model, subj, tally, market, inv),
-            "incidents": incidents_truth(incident_notes, tally, grid, regions),
+            "anomalies": anomalies_truth(mp.model, mp.subj, tally, market, inv),
+            "incidents": incidents_truth(mp.incident_notes, tally, grid, regions),
             "dirty": {
                 name: dict(sorted(c.items())) for name, c in sorted(dirty_counts.items()) if c
             },

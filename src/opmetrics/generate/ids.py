@@ -100,13 +100,22 @@ def padded_numbers(values: np.ndarray, width: int, prefix: str = "") -> pa.Strin
     return strings_from_matrix(m)
 
 
-# A request id row: originator, ':', target, ':', then the counter's digits.
+# A request id row: originator, ':', target, ':', then the counter's digits (if fixed-width).
 def _request_row(digits: int) -> np.dtype:
+    fields = [
+        ("originator", f"V{EUI_WIDTH}", 0),
+        ("colon1", "u1", EUI_WIDTH),
+        ("target", f"V{EUI_WIDTH}", EUI_WIDTH + 1),
+        ("colon2", "u1", 2 * EUI_WIDTH + 1),
+    ]
+    if digits:
+        fields.append(("counter", f"V{digits}", 2 * EUI_WIDTH + 2))
+    names, formats, offsets = zip(*fields, strict=True)
     return np.dtype(
         {
-            "names": ["originator", "colon1", "target", "colon2", "counter"],
-            "formats": [f"V{EUI_WIDTH}", "u1", f"V{EUI_WIDTH}", "u1", f"V{max(digits, 1)}"],
-            "offsets": [0, EUI_WIDTH, EUI_WIDTH + 1, 2 * EUI_WIDTH + 1, 2 * EUI_WIDTH + 2],
+            "names": list(names),
+            "formats": list(formats),
+            "offsets": list(offsets),
             "itemsize": 2 * EUI_WIDTH + 2 + digits,
         }
     )

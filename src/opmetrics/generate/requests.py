@@ -386,7 +386,7 @@ def draw_rows_for(
     rounds = 0
     while total < n_rows and rounds < 20:
         rounds += 1
-        m = int((n_rows - total) / plan.rows_per_unit * 1.04) + 64
+        m = int((n_rows - total) / plan.rows_per_unit * 1.015) + 64
         r = draw_units(plan, rng, m, lo, hi, unit0)
         late = r["t"] >= plan.grid.end_us
         if late.any():
@@ -415,6 +415,18 @@ def draw_rows_for(
         idx = np.flatnonzero(keep)
         return take(rows, idx[time_order(rows["t"][idx])])
     return take(rows, time_order(rows["t"]))
+
+
+def allow_for_retries(plan: RequestPlan, pilot: dict[str, np.ndarray]) -> None:
+    """Count the party retries in the rows a unit brings, from the pilot's failure rates.
+
+    Units are drawn a little over the chunk's rows and the excess cut, so a close estimate
+    saves settling rows only to drop them.
+    """
+    party = pilot["party"]
+    q = (1 - plan.model.user_caused[party]) * (1 - pilot["p"]) * plan.market.retry[party]
+    extra = sum(q**k for k in range(1, plan.s.outcomes.max_party_retries + 1))
+    plan.rows_per_unit *= 1 + float(np.mean(extra)) if len(party) else 1.0
 
 
 def finish(plan: RequestPlan, r: dict[str, np.ndarray], row0: int) -> dict[str, np.ndarray]:
