@@ -36,7 +36,8 @@ def month() -> MonthPlan:
 
 def test_logit_tables_are_the_additive_model(month: MonthPlan) -> None:
     m, inv, subj = month.model, month.inv, month.subj
-    r = req.draw_units(month.plan, np.random.default_rng(1), 200_000, 0.0, 1.0, 0)
+    parts = req.draw_units(month.plan, np.random.default_rng(1), 200_000, 0.0, 1.0, 0)
+    r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     terms = m.terms(inv)
     got = m.logit(r, terms, terms.prem_class[r["premises"]])
     # the model's terms one by one, the anomalies from their subsets' masks

@@ -341,7 +341,8 @@ def settle(
         return rng.random(k, dtype=np.float32)
 
     # execution kind and command variant
-    cv = (m.cv_draw.sample(rng.random(n), srv) + 1).astype(np.int8)
+    cv = m.cv_draw.sample(rng.random(n), srv).astype(np.int8)
+    cv += 1
     transform = uniform(n) < m.transform_pct[srv]
     cv[transform] = 4
     non_device = m.non_device[srv]
@@ -375,6 +376,7 @@ def settle(
     legless = transform | non_device | (dt == NONE)
     remap = legless & _NEEDS_DEVICE[kind + 1]
     kind[remap] = KIND["dcc_error"]
+    failed_kind = kind[failed]
     # durations (microseconds)
     out_median = tm.outbound_median_s + tm.critical_extra_s * m.critical[srv]
     out_median += terms.out_extra_s[pcls]
@@ -391,8 +393,8 @@ def settle(
     attempts = np.ones(n, dtype=np.int8)
     attempts[u < p3 + p2] = 2
     attempts[u < p3] = 3
-    gave_up = kind == KIND["dsp_gave_up"]
-    n_gave_up = int(gave_up.sum())
+    gave_up = failed[failed_kind == KIND["dsp_gave_up"]]
+    n_gave_up = len(gave_up)
     attempts[gave_up] = np.where(uniform(n_gave_up) < 0.8, 4, 5)
     again = np.flatnonzero(attempts > 1)
     retry_gap = np.zeros(n, dtype=np.int64)
@@ -423,11 +425,10 @@ def settle(
     null_dev_resp = np.zeros(n, dtype=bool)
     null_responded = np.zeros(n, dtype=bool)
     null_attempts = excluded.copy()
-    kinds = np.bincount(kind[failed], minlength=len(KIND)) if len(failed) else np.zeros(len(KIND))
     for name, k in KIND.items():
-        if not kinds[k]:
+        sel = failed[failed_kind == k]
+        if not len(sel):
             continue
-        sel = np.flatnonzero(kind == k)
         if name != "no_response":
             code[sel] = m.kind_code_idx[k]
         if name == "device_timeout":

@@ -82,6 +82,7 @@ class RequestPlan:
     step_dtype: np.ndarray
     step_cond: np.ndarray  # 0 always, 1 gas, 2 ppmid
     counter: np.ndarray  # per party: DUIS counter of the month's first request (10 digits)
+    user_role: np.ndarray  # (roles x device types): USER_ROLES index of the sender
     dcc_row: np.void  # EUI-64 text of the DCC id (non-device targets), one item
     user_rows: np.ndarray  # per party: EUI-64 text of its user id (`ids.as_items`)
 
@@ -190,6 +191,7 @@ def build_plan(
         step_dtype=step_dtype,
         step_cond=step_cond,
         counter=rng.integers(1_000_000_000, 5_000_000_000, market.n).astype(np.int64),
+        user_role=_user_role_table(),
         dcc_row=as_items(eui64_matrix(np.array([parse_octets(s.scale.dcc_id)], dtype=np.uint64)))[
             0
         ],
@@ -202,6 +204,17 @@ def _device(inv: Inventory, prem: np.ndarray, dtype: np.ndarray) -> np.ndarray:
     dev = inv.device_of.reshape(-1)[prem * inv.device_of.shape[1] + col]
     dev[dtype == NONE] = -1
     return dev
+
+
+def _user_role_table() -> np.ndarray:
+    """A supplier sends as import supplier (IS), or gas supplier (GS) to gas devices; the
+    other roles have one user role each (ED, GT, OU)."""
+    table = np.zeros((len(ROLES), len(DEVICE_TYPES)), dtype=np.int8)
+    for role in range(len(ROLES)):
+        table[role] = role + 1
+    table[0] = 0
+    table[0, [GSME, GPF]] = 1
+    return table.reshape(-1)
 
 
 def _category_table(prepay_only: np.ndarray) -> np.ndarray:
@@ -218,8 +231,9 @@ def _category_table(prepay_only: np.ndarray) -> np.ndarray:
 
 def draw_units(
     plan: RequestPlan, rng: np.random.Generator, m: int, lo: float, hi: float, unit0: int
-) -> dict[str, np.ndarray]:
-    """`m` units with instants in the mass slice [lo, hi), expanded to request rows.
+) -> list[dict[str, np.ndarray]]:
+    """`m` units with instants in the mass slice [lo, hi), expanded to request rows: the
+    single requests, then the install jobs' steps.
 
     Units are counted per hour of the slice, then per kind within the hour (two multinomial
     draws instead of a search and a categorical draw per unit); each gets a uniform instant
@@ -257,7 +271,7 @@ def draw_units(
     jobs = np.flatnonzero(srv_of < 0)
     nj = len(jobs)
     if nj == 0:
-        return one
+        return [one]
     jp = plan.install_party_draw.sample(rng.random(nj))
     jprem = inv.pick(plan.scope[jp], np.full(nj, CAT_SMETS2), rng.random(nj)).astype(np.int64)
     cond = plan.step_cond[None, :]
@@ -286,12 +300,7 @@ def draw_units(
         "device": _device(inv, jprem[job], sdt),
         "unit": unit[jobs][job],
     }
-    return concat([one, seq])
-
-
-def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    keys = parts[0].keys()
-    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    return [one, seq]
 
 
 def take(r: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -387,14 +396,14 @@ def draw_rows_for(
     while total < n_rows and rounds < 20:
         rounds += 1
         m = int((n_rows - total) / plan.rows_per_unit * 1.015) + 64
-        r = draw_units(plan, rng, m, lo, hi, unit0)
-        late = r["t"] >= plan.grid.end_us
-        if late.any():
-            r = take(r, np.flatnonzero(~late))
-        settle(plan.model, r, plan.inv, plan.market, rng, keep_p=keep_p)
-        parts.append(r)
-        if retries:
-            parts.extend(_retries(plan, r, rng))
+        for r in draw_units(plan, rng, m, lo, hi, unit0):
+            late = r["t"] >= plan.grid.end_us
+            if late.any():
+                r = take(r, np.flatnonzero(~late))
+            settle(plan.model, r, plan.inv, plan.market, rng, keep_p=keep_p)
+            parts.append(r)
+            if retries:
+                parts.extend(_retries(plan, r, rng))
         total = sum(len(p["t"]) for p in parts)
         unit0 += m
     fields = (*ROW_FIELDS, "p") if keep_p else ROW_FIELDS
@@ -437,6 +446,9 @@ def finish(plan: RequestPlan, r: dict[str, np.ndarray], row0: int) -> dict[str, 
     chunk knows its own without waiting for the ones before it.
     """
     r["counter"] = plan.counter[r["party"]] + (row0 + np.arange(len(r["t"]), dtype=np.int64))
+    prem = r["premises"]
+    r["region"] = plan.inv.region[prem]  # looked up once for the table and the counts
+    r["smets1"] = plan.inv.smets1[prem]
     return r
 
 
@@ -476,10 +488,7 @@ def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
     target[dev < 0] = plan.dcc_row
     request_id = request_ids(plan.user_rows[party], target, r["counter"])
     dt = r["dtype"]
-    role = market.role[party]
-    gas = (dt == GSME) | (dt == GPF)
-    role_idx = np.where(role == 0, gas, role + 1)
-    prem = r["premises"]
+    role_idx = plan.user_role[market.role[party] * len(DEVICE_TYPES) + dt]
     code = r["code"]
     attempts = r["attempts"]
     return pa.table(
@@ -491,8 +500,8 @@ def to_arrow(plan: RequestPlan, r: dict[str, np.ndarray]) -> pa.Table:
             "command_variant": _int64(r["cv"]),
             "target_id": strings_from_matrix(target),
             "device_type": _dict(dt, list(DEVICE_TYPES)),
-            "smets": _dict(inv.smets1[prem], ["SMETS2", "SMETS1"]),
-            "region": _dict(inv.region[prem], list(inv.regions)),
+            "smets": _dict(r["smets1"], ["SMETS2", "SMETS1"]),
+            "region": _dict(r["region"], list(inv.regions)),
             "execution": _dict(r["execution"], list(EXECUTIONS)),
             "execute_at": _ts(r["execute_at"]),
             "received_at": _ts(r["t"]),

@@ -49,10 +49,12 @@ class Tally:
         subj: Subjects,
     ) -> None:
         prem = r["premises"]
+        region = r["region"] if "region" in r else inv.region[prem]
+        smets1 = r["smets1"] if "smets1" in r else inv.smets1[prem]
         n_srv, n_reg = self.within.shape[:2]
         # (srv, region, smets1) cell of each row, then with its class, then with its day:
         # one count over the finest key gives both the monthly and the daily tables
-        cell = (r["srv"] * n_reg + inv.region[prem]) * 2 + inv.smets1[prem]
+        cell = (r["srv"] * n_reg + region) * 2 + smets1
         day = np.clip(grid.local_day_of(r["t"]), -1, len(grid.days)) + 1
         key = (day * (n_srv * n_reg * 2) + cell) * 3 + r["cls"]
         full = np.bincount(key, minlength=self.daily.shape[0] * self.counts.size)
