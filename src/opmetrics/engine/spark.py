@@ -21,6 +21,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import ibis
@@ -147,23 +148,8 @@ class SparkEngine(Engine):
         the result's size. Timestamps travel as epoch microseconds: a Python datetime from
         Spark would be in the driver's local time zone.
         """
-        from pyspark.sql import functions as F
-
         schema: pa.Schema = expr.schema().to_pyarrow()
-        df = self.session.sql(self.con.compile(expr))
-        if rows is None:
-            rows = df.count()
-        parts = max(1, -(-rows // STREAM_PARTITION_ROWS))
-        keys = [F.col(k).asc_nulls_last() for k in order_by]  # Ibis's (and DuckDB's) order
-        df = df.repartitionByRange(parts, *keys).sortWithinPartitions(*keys)
-        df = df.select(
-            *[
-                F.unix_micros(F.col(f.name)).alias(f.name)
-                if pa.types.is_timestamp(f.type)
-                else F.col(f.name)
-                for f in schema
-            ]
-        )
+        df = self.stream_frame(expr, order_by, rows)
         it = df.toLocalIterator(prefetchPartitions=False)
         while chunk := list(itertools.islice(it, chunk_size)):
             columns = list(zip(*chunk, strict=True))
@@ -176,6 +162,26 @@ class SparkEngine(Engine):
                 ],
                 schema=schema,
             )
+
+    def stream_frame(self, expr: ir.Table, order_by: Sequence[str], rows: int | None) -> Any:
+        """The DataFrame `to_arrow_batches` iterates: range partitions of bounded size, each
+        sorted, timestamps as epoch microseconds."""
+        from pyspark.sql import functions as F
+
+        df = self.session.sql(self.con.compile(expr))
+        if rows is None:
+            rows = df.count()
+        parts = max(1, -(-rows // STREAM_PARTITION_ROWS))
+        keys = [F.col(k).asc_nulls_last() for k in order_by]  # Ibis's (and DuckDB's) order
+        df = df.repartitionByRange(parts, *keys).sortWithinPartitions(*keys)
+        return df.select(
+            *[
+                F.unix_micros(F.col(f.name)).alias(f.name)
+                if pa.types.is_timestamp(f.type)
+                else F.col(f.name)
+                for f in expr.schema().to_pyarrow()
+            ]
+        )
 
     def versions(self) -> dict[str, str]:
         import pyspark
