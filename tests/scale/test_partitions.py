@@ -1,0 +1,186 @@
+"""Day-partitioned data dirs: `compute` reads only the partitions of the month, on both engines.
+
+The evidence is file level: partitions of other months hold a file that is not Parquet at all
+and rows that would be quarantined or counted outside the month. A compute that opened them
+would fail or count them; one that prunes gives exactly the results of the month alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import opmetrics
+from opmetrics.contract.schema import TABLES
+from opmetrics.contract.sources import locate, locate_all, partition_date, prune_partitions
+from opmetrics.engine import EngineOptions
+from opmetrics.errors import NoDataError
+from opmetrics.generate import generate_month
+from opmetrics.month import Month
+from opmetrics.results.io import read_results
+from opmetrics.results.schema import RESULT_TABLES
+
+APRIL = Month.parse("2021-04")
+
+
+@pytest.fixture(scope="module")
+def april(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated April 2021 partitioned by day, with 1 % broken rows (read-only)."""
+    out = tmp_path_factory.mktemp("partitions") / "april"
+    generate_month(out, "2021-04", 6_000, seed=5, dirty=0.01, partition_by_day=True)
+    return out
+
+
+def with_foreign_partitions(april: Path, dest: Path) -> Path:
+    """`april` plus partitions of 31 March and 1 May that must never be read for April.
+
+    31 March holds April's first partition relabelled (its rows would be duplicates) and a
+    file that is not Parquet; 1 May holds the same rows with every SRV broken.
+    """
+    shutil.copytree(april, dest)
+    sr = dest / "service_requests"
+    first = sorted((sr / "date=2021-04-01").glob("*.parquet"))[0]
+    march = sr / "date=2021-03-31"
+    march.mkdir()
+    shutil.copy(first, march / "part-99999.parquet")
+    (march / "part-corrupt.parquet").write_bytes(b"not parquet at all")
+    may = sr / "date=2021-05-01"
+    may.mkdir()
+    t = pq.read_table(first)
+    t = t.set_column(t.schema.get_field_index("srv"), "srv", pa.array(["9.9.9"] * t.num_rows))
+    pq.write_table(t, may / "part-00000.parquet")
+    alerts = dest / "alerts" / "date=2021-05-01"
+    alerts.mkdir()
+    (alerts / "part-corrupt.parquet").write_bytes(b"not parquet either")
+    return dest
+
+
+def _relative_sources(q: pa.Table, root: str) -> pa.Table:
+    rel = [str(Path(s).relative_to(root)) for s in q["source"].to_pylist()]
+    return q.set_column(q.schema.get_field_index("source"), "source", pa.array(rel, pa.string()))
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    """Every table identical (quarantined rows' sources relative to each data dir)."""
+    ra, rb = read_results(a), read_results(b)
+    for name in RESULT_TABLES:
+        ta, tb = ra.table(name), rb.table(name)
+        if name == "quarantine":
+            ta = _relative_sources(ta, ra.manifest["data_dir"])
+            tb = _relative_sources(tb, rb.manifest["data_dir"])
+        assert ta.equals(tb), name
+    assert ra.restricted("party_failures").equals(rb.restricted("party_failures"))
+    for table in ("service_requests", "alerts"):
+        for key in ("rows_read", "accepted", "quarantined"):
+            assert ra.manifest["inputs"][table][key] == rb.manifest["inputs"][table][key]
+
+
+def test_partition_dates_and_pruning(tmp_path: Path) -> None:
+    root = tmp_path / "service_requests"
+    files = [
+        root / "date=2021-04-01" / "part-0.parquet",
+        root / "date=2021-04-01" / "hour=03" / "part-1.parquet",  # nested below the date
+        root / "date=2021-05-01" / "part-0.parquet",
+        root / "date=2021-03-31" / "part-0.parquet",
+        root / "date=not-a-date" / "part-0.parquet",  # cannot tell: read
+        root / "extra" / "part-0.parquet",  # not partitioned by day: read
+    ]
+    assert partition_date(files[1], root) == date(2021, 4, 1)
+    assert partition_date(files[4], root) is None and partition_date(files[5], root) is None
+    read, skipped = prune_partitions(root, tuple(files), APRIL.days)
+    assert read == (files[0], files[1], files[4], files[5])
+    assert skipped == (files[2], files[3])
+
+
+def test_locate_prunes_only_month_tables(april: Path, tmp_path: Path) -> None:
+    data = with_foreign_partitions(april, tmp_path / "data")
+    days = sorted(p.name for p in (data / "service_requests").iterdir())
+    assert days[0] == "date=2021-03-31" and days[-1] == "date=2021-05-01"
+    sources = locate_all(data, dates=APRIL.days)
+    sr = sources["service_requests"]
+    assert len(sr.skipped) == 3 and all("2021-04-" in str(f.parent.name) for f in sr.files)
+    assert sr.rows == sum(pq.read_metadata(f).num_rows for f in sr.files)
+    assert len(sources["alerts"].skipped) == 1
+    # Without a month (validate), every file is listed: the corrupt one is then an error.
+    with pytest.raises(opmetrics.errors.UnreadableFileError):
+        locate(data, TABLES["service_requests"])
+    # A table whose month is not that of one instant is never pruned.
+    devices = data / "devices"
+    (devices / "date=2021-05-01").mkdir(parents=True)
+    (data / "devices.parquet").rename(devices / "date=2021-05-01" / "part-0.parquet")
+    dev = locate(data, TABLES["devices"], APRIL.days)
+    assert dev is not None and len(dev.files) == 1 and dev.skipped == ()
+
+
+@pytest.mark.slow
+def test_duckdb_reads_only_the_months_partitions(april: Path, tmp_path: Path) -> None:
+    data = with_foreign_partitions(april, tmp_path / "data")
+    opmetrics.compute(april, "2021-04", tmp_path / "alone", anon_key="k")
+    summary = opmetrics.compute(data, "2021-04", tmp_path / "pruned", anon_key="k")
+    assert_same_results(tmp_path / "alone", tmp_path / "pruned")
+    inputs = summary.manifest["inputs"]
+    assert inputs["service_requests"]["partition_files_skipped"] == 3
+    assert inputs["alerts"]["partition_files_skipped"] == 1
+    listed = {f["path"] for f in inputs["service_requests"]["files"]}
+    assert listed and not any("2021-03-31" in p or "2021-05-01" in p for p in listed)
+    q = summary.tables["quarantine"]
+    assert q.num_rows > 0
+    assert not any("2021-05-01" in s or "2021-03-31" in s for s in q["source"].to_pylist())
+    assert not any('"9.9.9"' in r for r in q["raw"].to_pylist())
+
+
+def test_month_with_no_partition(april: Path, tmp_path: Path) -> None:
+    """No service request partition in the month: exit-2 error naming the dates found."""
+    data = tmp_path / "data"
+    shutil.copytree(april, data)
+    sr = data / "service_requests"
+    for d in sr.iterdir():
+        d.rename(sr / d.name.replace("2021-04-", "2021-06-"))
+    with pytest.raises(NoDataError, match=r"from 2021-06-01 to 2021-06-30") as err:
+        opmetrics.compute(data, "2021-04", tmp_path / "out", anon_key="k")
+    assert err.value.exit_code == 2
+
+
+def _alerts_elsewhere(april: Path, data: Path) -> Path:
+    """`april` with every alert partition moved to May: April has no alert at all."""
+    shutil.copytree(april, data)
+    alerts = data / "alerts"
+    days = sorted(alerts.iterdir())
+    may = alerts / "date=2021-05-01"
+    may.mkdir()
+    for i, d in enumerate(days):
+        for f in d.glob("*.parquet"):
+            f.rename(may / f"part-{i:03d}-{f.name}")
+        d.rmdir()
+    return data
+
+
+@pytest.mark.slow
+def test_table_pruned_to_nothing_is_an_empty_month(april: Path, tmp_path: Path) -> None:
+    data = _alerts_elsewhere(april, tmp_path / "data")
+    summary = opmetrics.compute(data, "2021-04", tmp_path / "out", anon_key="k")
+    alerts = summary.manifest["inputs"]["alerts"]
+    assert alerts["present"] and alerts["rows_read"] == 0 and alerts["files"] == []
+    cpm3 = [r for r in summary.cpm.to_pylist() if r["cpm"] == "CPM3"]
+    assert [r["status"] for r in cpm3] == ["no_activity"] and cpm3[0]["denominator"] == 0
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_reads_only_the_months_partitions(april: Path, tmp_path: Path) -> None:
+    """Spark prunes like DuckDB; a folder name with a space and a '+' keeps row provenance."""
+    data = with_foreign_partitions(april, tmp_path / "data dir+1")
+    no_alerts = _alerts_elsewhere(april, tmp_path / "no alerts")
+    spark = EngineOptions(name="spark", threads=2)
+    opmetrics.compute(data, "2021-04", tmp_path / "duck", anon_key="k")
+    summary = opmetrics.compute(data, "2021-04", tmp_path / "spark", anon_key="k", engine=spark)
+    assert_same_results(tmp_path / "duck", tmp_path / "spark")
+    sources = set(summary.tables["quarantine"]["source"].to_pylist())
+    assert sources and all(s.startswith(str(data)) for s in sources), sources
+    empty = opmetrics.compute(no_alerts, "2021-04", tmp_path / "s2", anon_key="k", engine=spark)
+    assert [r["status"] for r in empty.cpm.to_pylist() if r["cpm"] == "CPM3"] == ["no_activity"]
