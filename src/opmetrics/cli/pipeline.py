@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from opmetrics import console
 from opmetrics.cli.compute import AnonKeyOpt, show_summary
+from opmetrics.cli.report import parse_date
 from opmetrics.cli.state import (
     EngineOpt,
     MemoryOpt,
@@ -59,7 +59,7 @@ def run_cmd(
     memory_limit: MemoryOpt = None,
 ) -> None:
     """Validate, compute and report one month: OUT/results and OUT/reports."""
-    produced = date.fromisoformat(produced_on) if produced_on else None
+    produced = parse_date(produced_on, "--produced-on") if produced_on else None
     with open_context(engine, spark_master, threads, memory_limit) as ctx:
         summary = run_month(
             ctx,
