@@ -34,7 +34,7 @@ def month() -> MonthPlan:
     return plan_month(load_scenario(None, CAT), CAT, Month.parse("2021-04"), 300_000, seed=3)
 
 
-def test_logit_tables_are_the_additive_model(month: MonthPlan) -> None:
+def test_logit_tables_and_subset_counts_are_the_definitions(month: MonthPlan) -> None:
     m, inv, subj = month.model, month.inv, month.subj
     parts = req.draw_units(month.plan, np.random.default_rng(1), 200_000, 0.0, 1.0, 0)
     r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -54,6 +54,11 @@ def test_logit_tables_are_the_additive_model(month: MonthPlan) -> None:
     for key in ("a_bad", "a_peer", "b", "c_latest", "c_older", "d"):
         assert mk[key].sum() > 50 and m.offsets[key] != 0, key
         want[mk[key]] += m.offsets[key]
+    counts = anomalies.subset_counts(subj, {**r, "cls": (r["t"] % 3).astype(np.int8)}, inv)
+    cls = r["t"] % 3
+    assert counts.keys() == mk.keys()
+    for key, mask in mk.items():
+        np.testing.assert_array_equal(counts[key], np.bincount(cls[mask], minlength=3), key)
     hits = 0
     for inc in m.incidents:
         hit = (t >= inc.start_us) & (t < inc.end_us) & inc.regions[inv.region[prem]] & ~s1

@@ -24,12 +24,13 @@ CLASSES = ("success", "failure", "excluded")
 
 def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
     """Successful requests whose RTT (from receipt, or from execution when later) <= TRT."""
-    trt, from_exec = m.trt(r["execution"].astype(np.int64), r["cv"])
-    start = np.where(
-        from_exec & (r["execute_at"] != NULL_TS), np.maximum(r["t"], r["execute_at"]), r["t"]
-    )
-    ok = (r["cls"] == 0) & (r["responded"] != NULL_TS)
-    return ok & (r["responded"] - start <= trt)
+    ok = np.flatnonzero((r["cls"] == 0) & (r["responded"] != NULL_TS))
+    trt, from_exec = m.trt(r["execution"][ok].astype(np.int64), r["cv"][ok])
+    t, execute_at = r["t"][ok], r["execute_at"][ok]
+    start = np.where(from_exec & (execute_at != NULL_TS), np.maximum(t, execute_at), t)
+    within = np.zeros(len(r["t"]), dtype=bool)
+    within[ok[r["responded"][ok] - start <= trt]] = True
+    return within
 
 
 class Tally:
