@@ -147,7 +147,9 @@ class OutcomeModel:
         return lg
 
     def trt(self, execution: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.trt_us[execution, cv - 1], self.trt_from_execution[execution, cv - 1]
+        """TRT (microseconds) of each row, and whether its clock starts at execution."""
+        flat = execution.astype(np.intp) * self.trt_us.shape[1] + cv - 1
+        return self.trt_us.reshape(-1)[flat], self.trt_from_execution.reshape(-1)[flat]
 
 
 @dataclass

@@ -24,13 +24,12 @@ CLASSES = ("success", "failure", "excluded")
 
 def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
     """Successful requests whose RTT (from receipt, or from execution when later) <= TRT."""
-    ok = np.flatnonzero((r["cls"] == 0) & (r["responded"] != NULL_TS))
-    trt, from_exec = m.trt(r["execution"][ok].astype(np.int64), r["cv"][ok])
-    t, execute_at = r["t"][ok], r["execute_at"][ok]
-    start = np.where(from_exec & (execute_at != NULL_TS), np.maximum(t, execute_at), t)
-    within = np.zeros(len(r["t"]), dtype=bool)
-    within[ok[r["responded"][ok] - start <= trt]] = True
-    return within
+    trt, from_exec = m.trt(r["execution"], r["cv"])
+    t, execute_at, responded = r["t"], r["execute_at"], r["responded"]
+    start = t.copy()
+    later = from_exec & (execute_at > t)  # a null execute_at (NULL_TS) is never later
+    start[later] = execute_at[later]
+    return (r["cls"] == 0) & (responded != NULL_TS) & (responded - start <= trt)
 
 
 class Tally:
