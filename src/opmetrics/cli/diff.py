@@ -47,7 +47,7 @@ def diff_cmd(
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_csv(d.to_table(), out)
+            write_csv(d.to_table(), out, round_floats=False)  # a change may be tiny
         except OSError as exc:
             raise OutputError(f"cannot write ({exc.strerror})", path=str(out)) from None
     show(d, out)
@@ -89,14 +89,13 @@ def show(d: ResultsDiff, out: Path | None) -> None:
                     + (f" in {out}" if out else " (--out FILE lists them all)")
                 )
     statuses = sum(1 for c in cpm if c.status_changed)
-    if d.other_tables:
-        console.info(f"other tables that differ: {', '.join(d.other_tables)}")
     if out is not None:
         console.info(f"{len(d.changes):,} change(s) written to {out}")
     if d.changed:
         console.warn(
             f"{d.month} changed: {len(cpm):,} CPM row(s) ({statuses:,} with a new status), "
-            f"{len(rates):,} srv_summary rate(s), {len(d.other_tables)} other table(s)"
+            f"{len(rates):,} srv_summary rate(s); other tables that differ: "
+            f"{', '.join(d.other_tables) or 'none'}"
         )
     else:
         console.success(f"{d.month}: nothing changed between {d.old} and {d.new}")

@@ -46,12 +46,12 @@ def neutralise_formula(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_CHARS) else value
 
 
-def _csv_ready(table: pa.Table) -> pa.Table:
+def _csv_ready(table: pa.Table, round_floats: bool = True) -> pa.Table:
     """Round floats for CSV (Parquet keeps full precision) and neutralise formula-like text."""
     cols = []
     for name in table.column_names:
         col = table.column(name)
-        if pa.types.is_floating(col.type):
+        if pa.types.is_floating(col.type) and round_floats:
             col = pc.round(col, CSV_DECIMALS)
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             col = (
@@ -79,9 +79,9 @@ def _has_formula(col: pa.ChunkedArray) -> bool:
     return any(pc.any(pc.starts_with(col, ch)).as_py() for ch in FORMULA_CHARS)
 
 
-def write_csv(table: pa.Table, path: Path) -> None:
+def write_csv(table: pa.Table, path: Path, *, round_floats: bool = True) -> None:
     """A CSV for people: floats rounded, text a spreadsheet would run as a formula neutralised."""
-    pacsv.write_csv(_csv_ready(table), path)
+    pacsv.write_csv(_csv_ready(table, round_floats), path)
 
 
 def write_table(folder: Path, name: str, table: pa.Table) -> None:
