@@ -23,6 +23,7 @@ from opmetrics.generate.ids import (
     padded_numbers,
     request_ids,
 )
+from opmetrics.generate.outcomes import Categorical
 from opmetrics.generate.timegrid import HOUR_US
 from opmetrics.month import Month
 
@@ -66,6 +67,23 @@ def test_logit_tables_and_subset_counts_are_the_definitions(month: MonthPlan) ->
         hits += int(hit.sum())
     assert hits > 100
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_categorical_draws_follow_their_weights() -> None:
+    w = np.array([[0.5, 0.0, 0.3, 0.2], [0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    c = Categorical(w)
+    rng = np.random.default_rng(5)
+    row = np.repeat(np.arange(3), 200_000)
+    u = rng.random(len(row))
+    u[:3] = [0.0, 1 - 2**-53, 0.5]
+    got = c.sample(u, row)
+    for r in range(3):
+        freq = np.bincount(got[row == r], minlength=4) / 200_000
+        np.testing.assert_allclose(freq, w[r] / w[r].sum(), atol=0.005)
+        assert not np.any(freq[w[r] == 0])  # impossible outcomes never drawn
+    one = Categorical(np.array([0.1, 0.9]))
+    f32 = one.sample(rng.random(100_000, dtype=np.float32))
+    assert abs(f32.mean() - 0.9) < 0.005 and set(np.unique(f32)) == {0, 1}
 
 
 def test_time_order_is_the_stable_sort() -> None:

@@ -67,14 +67,23 @@ class Categorical:
         self.k = k
         self.prob = prob.reshape(-1)
         self.alias = alias.reshape(-1)
+        # A uniform scaled by a hair under k, plus row * k, lands in cell `row * k + column`
+        # and never in the next row's (float rounding included); within the cell, below
+        # `cell + prob` keeps the column, at or above takes its alias: (column, alias) pairs.
+        self._scale = k * (1.0 - 2.0**-30)
+        cells = np.arange(rows * k)
+        self._threshold = cells + self.prob
+        self._choice = np.stack([cells % k, self.alias], axis=1).reshape(-1)
 
     def sample(self, u: np.ndarray, row: np.ndarray | None = None) -> np.ndarray:
-        x = u * self.k
-        j = x.astype(np.int64)
-        np.minimum(j, self.k - 1, out=j)
-        x -= j  # the fraction decides between the column and its alias
-        flat = j if row is None else row.astype(np.int64) * self.k + j
-        return np.where(x < self.prob[flat], j, self.alias[flat])
+        x = np.multiply(u, self._scale, dtype=np.float64)
+        if row is not None:
+            x += np.multiply(row, self.k, dtype=np.float64)
+        cell = x.astype(np.int64)
+        alias = x >= self._threshold[cell]
+        cell *= 2
+        cell += alias
+        return self._choice[cell]
 
 
 @dataclass
