@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -23,11 +24,13 @@ import pytest
 from opmetrics.results.io import FORMULA_CHARS
 from tests.robustness.conftest import invoke, manifest, pdfinfo, pdftotext
 from tests.robustness.corpus import (
+    CASE_BY_NAME,
     FORMULA_NAMES,
     HOSTILE_CATALOG_NAMES,
     HOSTILE_NAMES,
     MARKUP_NAMES,
     MONTH,
+    build_case,
     hostile_catalog,
     hostile_month,
     hostile_user_ids,
@@ -231,3 +234,21 @@ def test_manifest_says_how_to_reproduce_and_run_json_holds_the_timings(run: Run)
     assert all(f["sha256"] for t in m["inputs"].values() if t["present"] for f in t["files"])
     timings = json.loads((run.results / "run.json").read_text(encoding="utf-8"))["timings_s"]
     assert {"aggregate_requests", "write"} <= set(timings)
+
+
+def test_validate_quarantine_csv_neutralises_raw_lines(
+    base: Path, tmp_path: Path, cli: Any
+) -> None:
+    """A malformed CSV line is quarantined as its raw text, which may itself be a formula."""
+    data = build_case(CASE_BY_NAME["csv_bom"], base, tmp_path / "data")
+    p = data / "service_requests.csv"
+    p.write_bytes(p.read_bytes() + b"=cmd|' /C calc'!A0,x\n")
+    q = tmp_path / "q.csv"
+    ran = cli("validate", str(data), "--quarantine", str(q))
+    ran.assert_clean()
+    assert ran.code == 0
+    with q.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["reason_code"], r["raw"]) for r in rows] == [
+        ("malformed_row", "'=cmd|' /C calc'!A0,x")
+    ]
