@@ -6,6 +6,7 @@ all its descendants (DuckDB threads share the process; Spark's JVM is a descenda
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import sys
@@ -75,6 +76,9 @@ def generated_month(requests: int, seed: int = 1, month: str = "2021-04") -> Pat
     """A generated month under benchmarks/data (generated once, reused by every benchmark)."""
     out = DATA / f"month-{month}-{requests}-s{seed}"
     done = out / ".complete"
+    DATA.mkdir(parents=True, exist_ok=True)
+    lock = (DATA / f".{out.name}.lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another benchmark generating the same month: wait for it
     if not done.exists():
         shutil.rmtree(out, ignore_errors=True)
         m = measure(
@@ -93,6 +97,7 @@ def generated_month(requests: int, seed: int = 1, month: str = "2021-04") -> Pat
         if m.returncode != 0:
             raise SystemExit(f"generate failed:\n{m.stderr}")
         done.write_text(f"{m.seconds:.1f} s\n")
+    lock.close()
     return out
 
 
