@@ -77,6 +77,7 @@ class LocalCluster:
     cores: int = 1
     memory: str = "1536m"
     root: Path | None = None  # scratch folder; a temporary one by default
+    conf: dict[str, str] = field(default_factory=dict)  # spark-defaults.conf of its drivers
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     port: int = 0
     ui_port: int = 0
@@ -109,6 +110,9 @@ class LocalCluster:
         for sub in ("conf", "local", "logs", "work"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "conf" / "log4j2.properties").write_text(LOG4J)
+        (self.root / "conf" / "spark-defaults.conf").write_text(
+            "".join(f"{k} {v}\n" for k, v in self.conf.items())
+        )
         self.port, self.ui_port = free_port(), free_port()
         self._spawn(
             "master",

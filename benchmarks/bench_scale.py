@@ -1,0 +1,242 @@
+"""Scale figures: DuckDB from 10M to 300M requests; Spark local and on a standalone cluster.
+
+    uv run python benchmarks/bench_scale.py duckdb --requests 10000000 100000000 300000000
+    uv run python benchmarks/bench_scale.py spark --requests 10000000
+    uv run python benchmarks/bench_scale.py cluster --requests 1000000 10000000
+
+Every run is a whole `opmetrics compute` of a generated month (`measure.generated_month`) in a
+fresh process: wall time and peak RSS of its process tree (for Spark local mode that is the
+driver with its in-process executor; on the cluster it is the driver alone, and the cluster's
+own processes - master, workers, executors - are sampled separately). Spark runs write an
+event log, from which the bytes read and shuffled per input row are summed; their results are
+compared with the DuckDB results of the same month, table by table.
+
+The machine is shared: before each run the script waits (up to `--wait` seconds) for the
+one-minute load average to fall below `--max-load`, and reports the load at start and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from measure import ROOT, Measured, generated_month, machine, measure, opmetrics_cmd
+
+sys.path.insert(0, str(ROOT))
+from scripts.spark_cluster import LocalCluster, differences
+
+MONTH = "2021-04"
+RESULTS = ROOT / "benchmarks" / "data" / "results"
+
+
+def wait_quiet(max_load: float, wait_s: float) -> float:
+    """Wait until the 1-minute load average is below `max_load` (or `wait_s` passed)."""
+    deadline = time.monotonic() + wait_s
+    while os.getloadavg()[0] >= max_load and time.monotonic() < deadline:
+        time.sleep(30)
+    return os.getloadavg()[0]
+
+
+@dataclass
+class Run:
+    label: str
+    requests: int
+    measured: Measured
+    load_start: float
+    load_end: float
+    out: Path
+    extra: dict[str, Any]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.measured.seconds
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "run": self.label,
+            "requests": self.requests,
+            "seconds": round(self.measured.seconds, 1),
+            "peak_rss_gib": round(self.measured.peak_rss_gib, 2),
+            "requests_per_s": round(self.rate),
+            "load": f"{self.load_start:.1f}-{self.load_end:.1f}",
+            **self.extra,
+        }
+
+
+def compute(
+    label: str,
+    n: int,
+    args: argparse.Namespace,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> Run:
+    data = generated_month(n)
+    out = RESULTS / f"{label}-{n}"
+    load0 = wait_quiet(args.max_load, args.wait)
+    cmd = opmetrics_cmd(
+        "compute", str(data), "--month", MONTH, "--out", str(out), "--anon-key", "bench", *extra
+    )
+    m = measure_env(cmd, env)
+    if m.returncode != 0:
+        raise SystemExit(f"{label} {n}: exit {m.returncode}\n{m.stderr[-3000:]}")
+    return Run(label, n, m, load0, os.getloadavg()[0], out, {})
+
+
+def measure_env(cmd: list[str], env: dict[str, str] | None) -> Measured:
+    """`measure` with exactly `env` as the environment (`env -i` execs: same process)."""
+    if env is None:
+        return measure(cmd)
+    return measure(["env", "-i", *[f"{k}={v}" for k, v in env.items()], *cmd])
+
+
+def event_log_totals(folder: Path) -> dict[str, float]:
+    """Input and shuffle bytes and records over every task of the event log(s) in `folder`."""
+    tot = {"input_bytes": 0.0, "input_records": 0.0, "shuffle_write_bytes": 0.0, "tasks": 0.0}
+    for f in folder.iterdir():
+        for line in f.open():
+            ev = json.loads(line)
+            if ev.get("Event") != "SparkListenerTaskEnd":
+                continue
+            tm = ev.get("Task Metrics") or {}
+            tot["tasks"] += 1
+            tot["input_bytes"] += tm.get("Input Metrics", {}).get("Bytes Read", 0)
+            tot["input_records"] += tm.get("Input Metrics", {}).get("Records Read", 0)
+            tot["shuffle_write_bytes"] += tm.get("Shuffle Write Metrics", {}).get(
+                "Shuffle Bytes Written", 0
+            )
+    return tot
+
+
+def spark_conf_dir(tmp: Path, conf: dict[str, str]) -> Path:
+    d = tmp / "conf"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in conf.items()))
+    return d
+
+
+def event_log_conf(folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": f"file://{folder}",
+        "spark.eventLog.compress": "false",
+    }
+
+
+def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
+    tot = event_log_totals(events)
+    run.extra.update(
+        {
+            "tasks": int(tot["tasks"]),
+            "input_gib": round(tot["input_bytes"] / 2**30, 2),
+            "shuffle_gib": round(tot["shuffle_write_bytes"] / 2**30, 2),
+            "shuffle_bytes_per_request": round(tot["shuffle_write_bytes"] / run.requests, 1),
+            "differences_from_duckdb": differences(duck, run.out),
+        }
+    )
+    return run
+
+
+class TreeSampler:
+    """Peak RSS of a set of process trees (the cluster's), sampled every 100 ms."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for pid in self.pids:
+                try:
+                    p = psutil.Process(pid)
+                    total += p.memory_info().rss
+                    total += sum(c.memory_info().rss for c in p.children(recursive=True))
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> TreeSampler:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    print(json.dumps(rows, indent=1, default=str), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["duckdb", "spark", "cluster"])
+    ap.add_argument("--requests", type=int, nargs="+", default=[10_000_000])
+    ap.add_argument("--max-load", type=float, default=1.5)
+    ap.add_argument("--wait", type=float, default=3600, help="longest wait for a quiet machine, s")
+    ap.add_argument("--driver-memory", default="4g", help="Spark driver memory (local mode: all)")
+    ap.add_argument("--executor-memory", default="3g", help="per executor on the cluster")
+    args = ap.parse_args()
+    print(f"machine: {machine()}", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in args.requests:
+        if args.mode == "duckdb" or not (RESULTS / f"duckdb-{n}" / "manifest.json").exists():
+            duck = compute("duckdb", n, args)
+            rows.append(duck.row())
+            print_rows([duck.row()])
+        if args.mode == "duckdb":
+            continue
+        duck_out = RESULTS / f"duckdb-{n}"
+        with tempfile.TemporaryDirectory(prefix="opmetrics-bench-spark-") as tmp:
+            events = Path(tmp) / "events"
+            conf = {"spark.driver.memory": args.driver_memory, **event_log_conf(events)}
+            if args.mode == "spark":
+                env = {**os.environ, "SPARK_CONF_DIR": str(spark_conf_dir(Path(tmp), conf))}
+                run = compute(
+                    "spark-local", n, args, "--engine", "spark", "--threads", "2", env=env
+                )
+                rows.append(with_spark_figures(run, events, duck_out).row())
+            else:
+                conf["spark.executor.memory"] = args.executor_memory
+                memory = f"{int(args.executor_memory.rstrip('g')) + 1}g"
+                with LocalCluster(workers=2, cores=1, memory=memory, conf=conf) as cluster:
+                    with TreeSampler([p.pid for p in cluster.procs]) as sampler:
+                        run = compute(
+                            "spark-cluster",
+                            n,
+                            args,
+                            "--engine",
+                            "spark",
+                            "--spark-master",
+                            cluster.url,
+                            env=cluster.env(),
+                        )
+                    run.extra["cluster_peak_rss_gib"] = round(sampler.peak / 2**30, 2)
+                    run.extra["executor_cores"] = 2
+                rows.append(with_spark_figures(run, events, duck_out).row())
+            print_rows(rows[-1:])
+    print("| run | requests | s | peak RSS GiB | requests/s | load |")
+    print("|---|---:|---:|---:|---:|---|")
+    for r in rows:
+        print(
+            f"| {r['run']} | {r['requests']:,} | {r['seconds']} | {r['peak_rss_gib']} | "
+            f"{r['requests_per_s']:,} | {r['load']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
