@@ -114,10 +114,10 @@ def test_missing_required_table(tmp_path: Path) -> None:
     assert_one_line_error(proc, "required table 'service_requests' not found")
 
 
-def test_csv_with_semicolons_is_a_missing_column_error(tmp_path: Path) -> None:
+def test_csv_with_semicolons_says_so(tmp_path: Path) -> None:
     write_csv(tmp_path / "service_requests.csv", [request(1)], delimiter=";")
     proc = run_cli("validate", str(tmp_path))
-    assert_one_line_error(proc, "service_requests.csv", "missing columns")
+    assert_one_line_error(proc, "service_requests.csv", "semicolons and no commas")
 
 
 def test_csv_bom_stray_quote_and_bad_cells_are_row_problems(tmp_path: Path) -> None:

@@ -107,10 +107,12 @@ EXPECTED: dict[str, Refused | Computed] = {
     "truncated_optional_parquet": Refused(2, ("alerts.parquet", "not a readable Parquet file")),
     "csv_named_parquet": Refused(2, ("outages.parquet", "not a readable Parquet file")),
     "csv_stray_quote": Computed({SR: {"malformed_row": 1}}, _all_read),
-    "csv_wrong_delimiter": Refused(2, ("service_requests.csv", "missing columns request_id")),
+    "csv_wrong_delimiter": Refused(
+        2, ("service_requests.csv", "the header has semicolons and no commas")
+    ),
     "csv_bom": Computed({}, _all_read),
     "csv_not_utf8": Refused(2, ("parties.csv", "not UTF-8", "byte offset", "(line 5)")),
-    "csv_utf16": Refused(2, ("parties.csv", "not UTF-8", "0xff at byte offset 0")),
+    "csv_utf16": Refused(2, ("parties.csv", "0xff at byte offset 0", "save it as UTF-8")),
     "csv_empty_file": Refused(2, ("parties.csv", "empty file: no header line")),
     "csv_header_only": Computed({}, _no_parties),
     "csv_bad_cells": Computed({SR: {"invalid_value": 2}}, _all_read),

@@ -319,6 +319,15 @@ def _inspect_csv(spec: TableSpec, path: Path) -> TableSource:
             "empty file: no header line", path=str(path), table=spec.name, line=1
         )
     header = next(iter(pacsv_header(head)))
+    if len(header) == 1:  # one column: most likely another delimiter
+        for delimiter, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if delimiter in head:
+                raise UnreadableFileError(
+                    f"the header has {what} and no commas: CSV files must be comma-separated",
+                    path=str(path),
+                    table=spec.name,
+                    line=1,
+                )
     _check_columns(spec, str(path), {n: None for n in header})
     present = tuple(c for c in spec.column_names if c in header)
     extra = tuple(n for n in header if n not in spec.column_names)
@@ -342,8 +351,10 @@ def check_utf8(path: Path) -> None:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     line = _line_of(path, offset + exc.start)
+                    bom = offset == 0 and chunk.startswith((b"\xff\xfe", b"\xfe\xff"))
+                    hint = "; it starts like UTF-16: save it as UTF-8" if bom else ""
                     raise UnreadableFileError(
-                        f"not UTF-8: invalid byte 0x{chunk[exc.start]:02x} at byte offset {offset + exc.start} (line {line})",
+                        f"not UTF-8: invalid byte 0x{chunk[exc.start]:02x} at byte offset {offset + exc.start} (line {line}){hint}",
                         path=str(path),
                         byte_offset=offset + exc.start,
                         line=line,
