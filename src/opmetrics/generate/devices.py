@@ -89,15 +89,19 @@ class Inventory:
 
     def pick(self, scope: np.ndarray, cat: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Premises drawn uniformly from the (scope, category) lists; national if a list is empty."""
-        length = self.list_len[scope, cat]
-        national = self.list_len.shape[0] - 1
-        empty = length == 0
-        if empty.any():
-            scope = np.where(empty, national, scope)
-            length = self.list_len[scope, cat]
-        start = self.list_start[scope, cat]
-        pos = start + np.minimum((u * length).astype(np.int64), np.maximum(length - 1, 0))
-        return self.lists[pos]
+        n_cats = self.list_len.shape[1]
+        flat = scope * n_cats + cat
+        lengths, starts = self.list_len.reshape(-1), self.list_start.reshape(-1)
+        length = lengths[flat]
+        empty = np.flatnonzero(length == 0)
+        if len(empty):
+            national = self.list_len.shape[0] - 1
+            flat[empty] = national * n_cats + cat[empty]
+            length[empty] = lengths[flat[empty]]
+        # a uniform scaled by a hair under 1 stays below the list's length, rounding included
+        offset = np.multiply(u, length * (1.0 - 2.0**-30)).astype(np.int64)
+        offset += starts[flat]
+        return self.lists[offset]
 
     def table_chunks(self, s: Scenario, rows: int = 1_000_000) -> Iterator[pa.Table]:
         """The devices table, in chunks of rows."""
