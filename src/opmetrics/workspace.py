@@ -49,7 +49,7 @@ def atomic_output_dir(target: Path) -> Iterator[Path]:
         raise OutputError("exists and is not a folder", path=str(target))
     _sweep_leftovers(parent, target.name)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=parent))
     except OSError as exc:
         raise OutputError(f"cannot write here ({exc.strerror})", path=str(parent)) from None
     try:
@@ -61,7 +61,7 @@ def atomic_output_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
             return
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=parent))
             os.rmdir(old)
             os.rename(target, old)
         os.rename(tmp, target)
@@ -98,16 +98,37 @@ _renameat2: Any = None
 
 
 def _sweep_leftovers(parent: Path, name: str) -> None:
-    """Remove temporary folders a killed run left beside the target; restore an orphaned old one."""
-    olds = sorted(parent.glob(f".{name}.old-*"))
+    """Remove temporary folders a killed run left beside the target; restore an orphaned old one.
+
+    Folders carry the id of the process writing them: those of a process still running (another
+    run writing the same target at the same time) are left alone; the last run to finish wins.
+    """
+    olds = sorted(p for p in parent.glob(f".{name}.old-*") if not _writer_alive(p))
     target = parent / name
     if not target.exists() and olds:
-        os.rename(
-            olds[-1], target
-        )  # killed between the two renames: the old output is the complete one
+        # killed between the two renames: the old output is the complete one
+        os.rename(olds[-1], target)
         olds = olds[:-1]
-    for p in [*parent.glob(f".{name}.tmp-*"), *olds]:
+    tmps = [p for p in parent.glob(f".{name}.tmp-*") if not _writer_alive(p)]
+    for p in [*tmps, *olds]:
         shutil.rmtree(p, ignore_errors=True)
+
+
+def _writer_alive(folder: Path) -> bool:
+    """Whether the process that named this temporary folder is still running."""
+    try:
+        pid = int(folder.name.rsplit(".", 1)[-1].split("-")[1])
+    except (IndexError, ValueError):
+        return False  # no process id in the name: a folder of an older version
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_tree(root: Path) -> None:

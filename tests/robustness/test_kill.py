@@ -231,3 +231,23 @@ def test_report_killed_20_times(two_months: dict[str, Path], tmp_path: Path) -> 
     assert expected["a"] != expected["b"]
     landed = _kill_loop(tmp_path, commands, target, expected)
     assert landed.count("after") >= 1 and landed.count("before") >= 1, landed
+
+
+def test_a_run_still_writing_the_same_target_is_left_alone(tmp_path: Path) -> None:
+    """Two runs writing one target at once: neither sweeps the other's folder; last one wins."""
+    from opmetrics.workspace import atomic_output_dir
+
+    target = tmp_path / "out"
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / f".out.tmp-{writer.pid}-abc"
+        busy.mkdir()
+        with atomic_output_dir(target) as tmp:
+            (tmp / "f").write_text("mine")
+        assert busy.is_dir() and (target / "f").read_text() == "mine"
+    finally:
+        writer.kill()
+        writer.wait()
+    with atomic_output_dir(target) as tmp:  # its writer is gone: swept
+        (tmp / "f").write_text("next")
+    assert leftovers(target) == []
