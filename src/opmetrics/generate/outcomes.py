@@ -423,8 +423,8 @@ def settle(
     responded = dev_resp + d_in
     late_success = np.zeros(n, dtype=bool)
     late_success[gave_up] = uniform(n_gave_up) < o.late_success_percent / 100
-    code = np.full(n, -1, dtype=np.int16)
-    code[success] = m.success_code_idx[m.success_code_draw.sample(uniform(int(success.sum())))]
+    # a success code for every row; excluded and failed rows get theirs below
+    code = m.success_code_idx[m.success_code_draw.sample(uniform(n))].astype(np.int16)
     # excluded: answered by the DCC at once, never sent to a device
     ex = np.flatnonzero(excluded)
     if len(ex):
@@ -440,8 +440,7 @@ def settle(
         sel = failed[failed_kind == k]
         if not len(sel):
             continue
-        if name != "no_response":
-            code[sel] = m.kind_code_idx[k]
+        code[sel] = m.kind_code_idx[k] if name != "no_response" else -1
         if name == "device_timeout":
             null_dev_resp[sel] = True
             timeout = tm.device_timeout_s * US * rng.uniform(0.8, 1.2, len(sel))
