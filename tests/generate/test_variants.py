@@ -56,6 +56,10 @@ def test_same_arguments_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
         counter = int(rid.rsplit(":", 1)[1])
         assert counter > last.get(user, 0) and len(str(counter)) == 10
         last[user] = counter
+    # the parts read as one table: clean, keys unique across the chunks' files
+    summary = validate(a.out)
+    assert summary.quarantined_total == 0
+    assert summary.tables["service_requests"].accepted == 20_000
     # one chunk: one file per table
     d = generate_month(tmp_path / "d", "2021-04", 5_000, seed=5, scenario=scenario, workers=2)
     assert d.files["service_requests"] == ["service_requests.parquet"]
