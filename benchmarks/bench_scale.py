@@ -101,7 +101,7 @@ def measure_env(cmd: list[str], env: dict[str, str] | None) -> Measured:
 def event_log_totals(folder: Path) -> dict[str, float]:
     """Input and shuffle bytes and records over every task of the event log(s) in `folder`."""
     tot = {"input_bytes": 0.0, "input_records": 0.0, "shuffle_write_bytes": 0.0, "tasks": 0.0}
-    for f in folder.iterdir():
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):  # Spark 4 rolls its logs
         for line in f.open():
             ev = json.loads(line)
             if ev.get("Event") != "SparkListenerTaskEnd":
