@@ -308,8 +308,7 @@ def _short(exc: BaseException) -> str:
 def _inspect_csv(spec: TableSpec, path: Path) -> TableSource:
     check_utf8(path)
     try:
-        with path.open("rb") as fh:
-            head = fh.readline().decode("utf-8-sig").rstrip("\r\n")
+        head = _first_line(path)
     except OSError as exc:
         raise UnreadableFileError(
             f"cannot read ({exc.strerror})", path=str(path), table=spec.name
@@ -429,20 +428,26 @@ class _RecordsSpanLines(Exception):
 _MAX_LINE = 1 << 23
 
 
+def _first_line(path: Path) -> str:
+    """The header line, ended at LF, CRLF or a lone CR (as the parser ends lines)."""
+    with path.open("r", encoding="utf-8-sig", newline=None) as fh:
+        return fh.readline().rstrip("\n")
+
+
 def _header(path: Path) -> list[str]:
-    with path.open("rb") as fh:
-        head = fh.readline().decode("utf-8-sig").rstrip("\r\n")
-    return next(iter(pacsv_header(head)))
+    return next(iter(pacsv_header(_first_line(path))))
 
 
 def _data_lines(path: Path) -> int:
-    """Lines after the header (a last line without a line break counts)."""
-    n, last = 0, b"\n"
+    """Lines after the header, ended as the parser ends them (LF, CRLF or a lone CR)."""
+    n, prev = 0, b""
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (last != b"\n") - 1
+            n += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if prev == b"\r" and chunk.startswith(b"\n"):
+                n -= 1  # a CRLF split between two chunks
+            prev = chunk[-1:]
+    return n + (prev not in (b"\n", b"\r", b"")) - 1
 
 
 def _isolate_lines(
@@ -451,38 +456,40 @@ def _isolate_lines(
     """Copy a CSV, blanking each line that is not one whole record of `fields` fields.
 
     Returns the blanked lines that held something (as malformed rows) and every blank line of
-    the copy (the parser skips blank lines; staging must skip their numbers).
+    the copy (the parser skips blank lines; staging must skip their numbers). Lines end at LF,
+    CRLF or a lone CR, as the parser's do; the copy ends each with LF.
     """
     import csv
 
     malformed: list[MalformedRow] = []
     blank: list[tuple[int, int]] = []
-    with path.open("rb") as src, copy.open("wb") as dst:
+    with (
+        path.open("r", encoding="utf-8", newline=None) as src,
+        copy.open("w", encoding="utf-8", newline="\n") as dst,
+    ):
         dst.write(src.readline())
         for n, line in enumerate(src, start=2):
-            body = line.rstrip(b"\r\n")
+            body = line.rstrip("\n")
             if not body.strip():
                 blank.append((n, n))
-                dst.write(b"\n")
+                dst.write("\n")
                 continue
             found: int | None = None
             ok = len(body) <= _MAX_LINE
-            if ok and b'"' not in body:
-                found = body.count(b",") + 1
+            if ok and '"' not in body:
+                found = body.count(",") + 1
             elif ok:
-                text = body.decode("utf-8")
                 try:
-                    found = len(next(csv.reader([text], strict=True)))
+                    found = len(next(csv.reader([body], strict=True)))
                 except csv.Error:
-                    found = len(next(csv.reader([text])))
+                    found = len(next(csv.reader([body])))
                     ok = False
             if ok and found == fields:
-                dst.write(line if line.endswith(b"\n") else line + b"\n")
+                dst.write(body + "\n")
                 continue
-            text = body.decode("utf-8")
-            malformed.append(MalformedRow(n, text, fields, found or text.count(",") + 1))
+            malformed.append(MalformedRow(n, body, fields, found or body.count(",") + 1))
             blank.append((n, n))
-            dst.write(b"\n")
+            dst.write("\n")
     return malformed, blank
 
 
