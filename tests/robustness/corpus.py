@@ -166,6 +166,11 @@ def _csv_bom(d: Path) -> None:
     p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
 
 
+def _csv_cr_line_ends(d: Path) -> None:
+    p = to_csv(d, "service_requests")
+    p.write_bytes(p.read_bytes().replace(b"\n", b"\r"))
+
+
 def _csv_not_utf8(d: Path) -> None:
     t = read(d, "parties")
     write(d, "parties", set_cell(t, "name", 3, "Énergie Société"))
@@ -382,6 +387,7 @@ CASES: tuple[Case, ...] = (
     Case("csv_stray_quote", "a CSV field opens a quote that never closes", _csv_stray_quote),
     Case("csv_wrong_delimiter", "a CSV written with ';' as delimiter", _csv_wrong_delimiter),
     Case("csv_bom", "a CSV starting with a UTF-8 byte order mark", _csv_bom),
+    Case("csv_cr_line_ends", "a CSV whose lines end with a lone CR", _csv_cr_line_ends),
     Case("csv_not_utf8", "a CSV in Latin-1 (byte 0xe9 in a party name)", _csv_not_utf8),
     Case("csv_utf16", "a CSV in UTF-16", _csv_utf16),
     Case("csv_empty_file", "a CSV of zero bytes", _csv_empty_file),

@@ -111,6 +111,7 @@ EXPECTED: dict[str, Refused | Computed] = {
         2, ("service_requests.csv", "the header has semicolons and no commas")
     ),
     "csv_bom": Computed({}, _all_read),
+    "csv_cr_line_ends": Computed({}, _all_read),
     "csv_not_utf8": Refused(2, ("parties.csv", "not UTF-8", "byte offset", "(line 5)")),
     "csv_utf16": Refused(2, ("parties.csv", "0xff at byte offset 0", "save it as UTF-8")),
     "csv_empty_file": Refused(2, ("parties.csv", "empty file: no header line")),
