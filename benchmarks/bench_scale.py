@@ -79,6 +79,7 @@ def compute(
     *extra: str,
     env: dict[str, str] | None = None,
 ) -> Run:
+    wait_quiet(args.max_load, args.wait)  # generating a big month is heavy work too
     data = generated_month(n)
     out = RESULTS / f"{label}-{n}"
     load0 = wait_quiet(args.max_load, args.wait)
@@ -189,12 +190,15 @@ def main() -> None:
     ap.add_argument("--wait", type=float, default=3600, help="longest wait for a quiet machine, s")
     ap.add_argument("--driver-memory", default="4g", help="Spark driver memory (local mode: all)")
     ap.add_argument("--executor-memory", default="3g", help="per executor on the cluster")
+    ap.add_argument(
+        "--reuse-duckdb", action="store_true", help="compare Spark with the last DuckDB results"
+    )
     args = ap.parse_args()
     print(f"machine: {machine()}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.requests:
-        if args.mode == "duckdb" or not (RESULTS / f"duckdb-{n}" / "manifest.json").exists():
+        if args.mode == "duckdb" or not args.reuse_duckdb:  # next to Spark: the same load
             duck = compute("duckdb", n, args)
             rows.append(duck.row())
             print_rows([duck.row()])
