@@ -13,6 +13,7 @@ anomalies), so they share that memory copy-on-write instead of rebuilding or cop
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import warnings
@@ -143,6 +144,26 @@ def can_fork() -> bool:
 _JOB: ChunkJob | None = None
 
 
+def _keep_freed_memory() -> None:
+    """Let a worker reuse the memory it frees instead of handing it back to the system.
+
+    A chunk allocates and frees arrays of tens of MB; by default glibc returns those to the
+    system at once and the next chunk faults them back in, page by page: about a tenth of
+    the CPU time. Fixed thresholds (no mmap for blocks under 32 MB, no trimming under 2 GB)
+    keep them in the worker's heap: its peak memory is the same, it just stays there. Only
+    for the worker processes this module starts; elsewhere (no glibc) nothing changes.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1)
+    except (OSError, AttributeError):
+        pass
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
+
+
 def _in_worker(k: int) -> ChunkResult:
     assert _JOB is not None
     try:
@@ -175,7 +196,9 @@ class ChunkRunner:
             # and write their own files, they take none of the parent's locks.
             warnings.simplefilter("ignore", DeprecationWarning)
             self._ex = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("fork")
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_keep_freed_memory,
             )
             # a few chunks queued ahead of the workers, no more: results come back as they end
             for _ in range(2 * self.workers):
