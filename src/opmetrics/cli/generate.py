@@ -48,7 +48,7 @@ def generate_cmd(
         typer.Option(
             "--workers",
             metavar="N",
-            help="Processes generating chunks (default: one per CPU); the files do not depend on it.",
+            help="Processes generating chunks (default: one per CPU, at most 8); the files do not depend on it.",
             min=1,
         ),
     ] = None,

@@ -189,8 +189,8 @@ def generate_month(
 ) -> GenerationSummary:
     """Write the seven tables of a synthetic month into `out` (atomically) plus truth.json.
 
-    `workers` processes generate the chunks (default: one per CPU); the files are the same
-    whatever their number.
+    `workers` processes generate the chunks (default: one per CPU, at most 8); the files are
+    the same whatever their number.
     """
     started = time.perf_counter()
     if requests < 1:

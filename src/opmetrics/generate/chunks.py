@@ -128,12 +128,18 @@ def generate_chunk(job: ChunkJob, k: int, submit: Callable[[Job], None]) -> Chun
     return result
 
 
+# Each worker holds about one chunk (a few hundred MB) besides the shared month: the default
+# stays under 4 GiB for a month of 100M requests however many CPUs the machine has.
+MAX_DEFAULT_WORKERS = 8
+
+
 def default_workers() -> int:
-    """Worker processes by default: one per CPU this process may use."""
+    """Worker processes by default: one per CPU this process may use, at most 8."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 def can_fork() -> bool:
