@@ -15,7 +15,6 @@ the restricted extract of failed requests, one range partition at a time
 
 from __future__ import annotations
 
-import itertools
 import os
 import socket
 import time
@@ -138,34 +137,45 @@ class SparkEngine(Engine):
         expr: ir.Table,
         order_by: Sequence[str],
         rows: int | None = None,
-        chunk_size: int = 100_000,
+        chunk_size: int = 500_000,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream a result through the driver one range partition at a time.
+        """Stream a result through the driver one range partition at a time, as Arrow.
 
         (Ibis's PySpark backend would collect the whole result into pandas first.) The rows are
-        range partitioned on the sort keys into partitions of at most `STREAM_PARTITION_ROWS`
-        and fetched in order with `toLocalIterator`, so the driver holds one partition whatever
-        the result's size. Timestamps travel as epoch microseconds: a Python datetime from
-        Spark would be in the driver's local time zone.
+        range partitioned on the sort keys into partitions of at most `STREAM_PARTITION_ROWS`,
+        each sorted; executors encode a partition as Arrow IPC (JVM code: they need no Python)
+        and the driver fetches one partition per job, in order, so it holds one partition
+        whatever the result's size. Batches are merged up to `chunk_size` rows.
         """
+        from pyspark.serializers import NoOpSerializer
+        from pyspark.sql.pandas.types import to_arrow_schema
+        from pyspark.util import _local_iterator_from_socket
+
         schema: pa.Schema = expr.schema().to_pyarrow()
         df = self.stream_frame(expr, order_by, rows)
-        it = df.toLocalIterator(prefetchPartitions=False)
-        while chunk := list(itertools.islice(it, chunk_size)):
-            columns = list(zip(*chunk, strict=True))
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(c, pa.int64()).cast(f.type)
-                    if pa.types.is_timestamp(f.type)
-                    else pa.array(c, f.type)
-                    for c, f in zip(columns, schema, strict=True)
-                ],
-                schema=schema,
-            )
+        wire = to_arrow_schema(
+            df.schema, prefers_large_types=self.session._jconf.arrowUseLargeVarTypes()
+        )
+        # PySpark internals, as `toLocalIterator` and `toArrow` use them (Spark 3.0 to 4.0):
+        # the JVM's RDD of Arrow IPC record batch messages, served one partition per job.
+        jvm = self.session.sparkContext._jvm
+        assert jvm is not None
+        served = jvm.PythonRDD.toLocalIteratorAndServe(df._jdf.toArrowBatchRdd(), False)
+        buffered: list[pa.RecordBatch] = []
+        held = 0
+        for message in _local_iterator_from_socket(served, NoOpSerializer()):
+            batch = pa.ipc.read_record_batch(pa.py_buffer(message), wire)
+            buffered.append(batch)
+            held += batch.num_rows
+            if held >= chunk_size:
+                yield _merged(buffered, schema)
+                buffered, held = [], 0
+        if buffered:
+            yield _merged(buffered, schema)
 
     def stream_frame(self, expr: ir.Table, order_by: Sequence[str], rows: int | None) -> Any:
-        """The DataFrame `to_arrow_batches` iterates: range partitions of bounded size, each
-        sorted, timestamps as epoch microseconds."""
+        """The DataFrame `to_arrow_batches` fetches: range partitions of bounded size, each
+        sorted (`rows`, when known, saves counting them first)."""
         from pyspark.sql import functions as F
 
         df = self.session.sql(self.con.compile(expr))
@@ -173,15 +183,7 @@ class SparkEngine(Engine):
             rows = df.count()
         parts = max(1, -(-rows // STREAM_PARTITION_ROWS))
         keys = [F.col(k).asc_nulls_last() for k in order_by]  # Ibis's (and DuckDB's) order
-        df = df.repartitionByRange(parts, *keys).sortWithinPartitions(*keys)
-        return df.select(
-            *[
-                F.unix_micros(F.col(f.name)).alias(f.name)
-                if pa.types.is_timestamp(f.type)
-                else F.col(f.name)
-                for f in expr.schema().to_pyarrow()
-            ]
-        )
+        return df.repartitionByRange(parts, *keys).sortWithinPartitions(*keys)
 
     def versions(self) -> dict[str, str]:
         import pyspark
@@ -201,6 +203,14 @@ class SparkEngine(Engine):
 
 # Rows per range partition when a result streams through the driver (~100 MB of rows).
 STREAM_PARTITION_ROWS = 500_000
+
+
+def _merged(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
+    """One batch of `schema` (nullability and all) from consecutive batches."""
+    table = pa.Table.from_batches(batches).cast(schema).combine_chunks()
+    return table.to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema)
+
+
 EXECUTOR_WAIT_S = 60.0
 
 
