@@ -3,6 +3,7 @@
     uv run python benchmarks/bench_scale.py duckdb --requests 10000000 100000000 300000000
     uv run python benchmarks/bench_scale.py spark --requests 10000000
     uv run python benchmarks/bench_scale.py cluster --requests 1000000 10000000
+    uv run python benchmarks/bench_scale.py stream --requests 1000000 4000000
 
 Every run is a whole `opmetrics compute` of a generated month (`measure.generated_month`) in a
 fresh process: wall time and peak RSS of its process tree (for Spark local mode that is the
@@ -10,6 +11,10 @@ driver with its in-process executor; on the cluster it is the driver alone, and 
 own processes - master, workers, executors - are sampled separately). Spark runs write an
 event log, from which the bytes read and shuffled per input row are summed; their results are
 compared with the DuckDB results of the same month, table by table.
+
+`stream` measures the one driver-side step whose work grows with the input on Spark: the
+restricted extract of failed requests, streamed through the driver (`to_arrow_batches`) into
+a Parquet file, here for N synthetic rows of that table's shape.
 
 The machine is shared: before each run the script waits (up to `--wait` seconds) for the
 one-minute load average to fall below `--max-load`, and reports the load at start and end.
@@ -178,13 +183,61 @@ class TreeSampler:
         self._t.join()
 
 
+STREAM = r"""
+import sys, time
+import pyarrow.parquet as pq
+from opmetrics.engine import EngineOptions, connect
+n, out = int(sys.argv[1]), sys.argv[2]
+e = connect(EngineOptions(name="spark", threads=2, memory_limit="2g"))
+e.session.sql(
+    "SELECT concat('P-', lpad(hex(id % 300), 6, '0')) AS party_label,"
+    " concat('90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-9A-BC:', cast(id * 7919 AS string))"
+    "   AS request_id,"
+    " element_at(array('2.2', '4.8.1', '1.1.1', '8.1.1'), cast(id % 4 AS int) + 1) AS srv,"
+    " concat('00-DB-12-34-', lpad(hex(id % 65536), 8, '0')) AS target_id,"
+    " 'ESME' AS device_type, 'CH-9' AS comms_hub_model, 'Acme M1' AS meter_model,"
+    " '1.2' AS firmware_version, 'North' AS region, 'E21' AS response_code,"
+    " cast(id % 97 AS double) / 3 AS rtt_s,"
+    " timestamp_micros(1617235200000000 + id * 1000003 % 2592000000000) AS received_at"
+    f" FROM range({n})"
+).createOrReplaceTempView("failures")
+t = e.con.table("failures")
+t0 = time.perf_counter()
+rows, writer = 0, None
+for b in e.to_arrow_batches(t, ["party_label", "received_at", "request_id"], rows=n):
+    writer = writer or pq.ParquetWriter(out, b.schema, compression="zstd")
+    writer.write_batch(b)
+    rows += b.num_rows
+writer.close()
+print(rows, time.perf_counter() - t0)
+"""
+
+
+def stream(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Rows per second through the driver for the restricted extract's shape, and its RSS."""
+    load0 = wait_quiet(args.max_load, args.wait)
+    with tempfile.TemporaryDirectory(prefix="opmetrics-bench-stream-") as tmp:
+        m = measure([sys.executable, "-c", STREAM, str(n), str(Path(tmp) / "f.parquet")])
+    if m.returncode != 0:
+        raise SystemExit(m.stderr[-3000:])
+    rows, seconds = m.stdout.split()[-2:]
+    return {
+        "run": "spark-stream",
+        "requests": int(rows),
+        "seconds": round(float(seconds), 1),
+        "peak_rss_gib": round(m.peak_rss_gib, 2),
+        "requests_per_s": round(int(rows) / float(seconds)),
+        "load": f"{load0:.1f}-{os.getloadavg()[0]:.1f}",
+    }
+
+
 def print_rows(rows: list[dict[str, Any]]) -> None:
     print(json.dumps(rows, indent=1, default=str), flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["duckdb", "spark", "cluster"])
+    ap.add_argument("mode", choices=["duckdb", "spark", "cluster", "stream"])
     ap.add_argument("--requests", type=int, nargs="+", default=[10_000_000])
     ap.add_argument("--max-load", type=float, default=1.5)
     ap.add_argument("--wait", type=float, default=3600, help="longest wait for a quiet machine, s")
@@ -198,6 +251,10 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.requests:
+        if args.mode == "stream":
+            rows.append(stream(n, args))
+            print_rows(rows[-1:])
+            continue
         if args.mode == "duckdb" or not args.reuse_duckdb:  # next to Spark: the same load
             duck = compute("duckdb", n, args)
             rows.append(duck.row())
