@@ -292,7 +292,7 @@ def build_inventory(
     oui = np.array([parse_octets(m.oui) for m in models], dtype=np.uint64)
     ids = (oui[dev_model] << np.uint64(40)) | low
     id_matrix = eui64_matrix(ids)
-    dev_wake = np.zeros(n_dev, dtype=np.int64)
+    dev_wake = np.zeros(n_dev, dtype=np.int32)  # phase in microseconds, under 2**31
     gs = dev_type == GSME
     dev_wake[gs] = rng.integers(0, s.timing.gsme_wake_interval_s * 1_000_000, int(gs.sum()))
 

@@ -10,6 +10,8 @@ non-negative durations, so the contract's timestamp order always holds.
 
 from __future__ import annotations
 
+import functools
+import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +21,7 @@ from opmetrics.generate.anomalies import Subjects
 from opmetrics.generate.devices import GSME, NONE, Inventory
 from opmetrics.generate.market import Market
 from opmetrics.generate.scenario import FAILURE_KINDS, Scenario
-from opmetrics.generate.timegrid import US
+from opmetrics.generate.timegrid import HOUR_US, US
 
 SUCCESS, FAILURE, EXCLUDED = 0, 1, 2
 ON_DEMAND, FUTURE_DATED, NON_DEVICE = 0, 1, 2
@@ -33,6 +35,9 @@ def sr_specific_code(srv: str) -> str:
     parts = [int(p) for p in srv.split(".")]
     digits = "".join(f"{p % 100:02d}" for p in parts[:3])
     return "E" + (digits + "01")[:6]
+
+
+_FEW = 8  # outcomes up to which one distribution is drawn by comparisons
 
 
 class Categorical:
@@ -74,8 +79,21 @@ class Categorical:
         cells = np.arange(rows * k)
         self._threshold = cells + self.prob
         self._choice = np.stack([cells % k, self.alias], axis=1).reshape(-1)
+        # one distribution over a few outcomes: its cumulative shares, compared with directly
+        self._cdf: np.ndarray | None = None
+        if rows == 1 and k <= _FEW:
+            total = w.sum()
+            cdf = np.cumsum(w[0])[:-1] / total if total > 0 else np.zeros(0)
+            rest = np.cumsum(w[0][::-1])[::-1][1:]  # weight after each edge
+            self._cdf = np.where(rest > 0, cdf, 2.0).astype(np.float32)  # 2: never crossed
 
     def sample(self, u: np.ndarray, row: np.ndarray | None = None) -> np.ndarray:
+        if row is None and self._cdf is not None:
+            # a handful of byte-wide comparisons beat the alias lookups' wide gathers
+            out = np.zeros(len(u), dtype=np.int8)
+            for edge in self._cdf:
+                out += u >= edge
+            return out
         x = np.multiply(u, self._scale, dtype=np.float64)
         if row is not None:
             x += np.multiply(row, self.k, dtype=np.float64)
@@ -138,20 +156,30 @@ class OutcomeModel:
             self._terms = (key, _row_terms(self, inv))
         return self._terms[1]
 
-    def logit(self, r: dict[str, np.ndarray], terms: RowTerms, pcls: np.ndarray) -> np.ndarray:
+    def logit(
+        self, r: dict[str, np.ndarray], terms: RowTerms, pcls: np.ndarray, sc: np.ndarray
+    ) -> np.ndarray:
         """Log-odds of success of each row: SRV, party, adaptor, region, devices, anomalies
-        and the Category 1/2 incidents open at its instant (`pcls`: premises class per row)."""
+        and the Category 1/2 incidents open at its instant (`pcls`: premises class per row,
+        `sc`: SRV x class index, see `RowTerms.index`)."""
         srv, party, dev = r["srv"], r["party"], r["device"]
         lg = terms.party_srv[party * len(self.srv_ids) + srv]
-        lg += terms.srv_class[srv * terms.n_classes + pcls]
+        lg += terms.srv_class[sc]
         lg += terms.device[dev]  # -1 (no device) reads the trailing 0
         if terms.b_offset:
-            hit = np.flatnonzero(terms.b_device[dev])
-            hit = hit[party[hit] == terms.b_party]
+            hit = np.flatnonzero(party == terms.b_party)
+            hit = hit[terms.b_device[dev[hit]]]
             lg[hit] += terms.b_offset
         t = r["t"]
+        hour = r.get("hour")  # present when rows come in hour order (UTC hours since 1970)
         for inc, hit_class in zip(self.incidents, terms.incident_classes, strict=True):
-            open_ = np.flatnonzero((t >= inc.start_us) & (t < inc.end_us))
+            if hour is not None:  # the incident's rows lie in one range: search, not scan
+                lo = int(np.searchsorted(hour, inc.start_us // HOUR_US, side="left"))
+                hi = int(np.searchsorted(hour, (inc.end_us - 1) // HOUR_US, side="right"))
+                near = np.arange(lo, hi)
+                open_ = near[(t[near] >= inc.start_us) & (t[near] < inc.end_us)]
+            else:
+                open_ = np.flatnonzero((t >= inc.start_us) & (t < inc.end_us))
             lg[open_[hit_class[pcls[open_]]]] += inc.effect
         return lg
 
@@ -178,8 +206,13 @@ class RowTerms:
     b_device: np.ndarray  # per device, one trailing False: in anomaly (b)'s device set
     b_party: int
     b_offset: float
-    out_extra_s: np.ndarray  # per class: extra outbound seconds (SMETS1, the North)
+    out_us: np.ndarray  # (SRVs x classes): median outbound leg, microseconds (float32)
+    han_us: np.ndarray  # per device type: median HAN leg, microseconds (float32)
     incident_classes: list[np.ndarray]  # per Category 1/2 incident: classes it hits
+
+    def index(self, srv: np.ndarray, pcls: np.ndarray) -> np.ndarray:
+        """Flat (SRV, premises class) index into `srv_class` and `out_us`."""
+        return srv * self.n_classes + pcls
 
 
 def _row_terms(m: OutcomeModel, inv: Inventory) -> RowTerms:
@@ -224,6 +257,10 @@ def _row_terms(m: OutcomeModel, inv: Inventory) -> RowTerms:
     if "North" in inv.regions:
         out_extra[inv.regions.index("North")] = tm.north_extra_s
     out_extra[n_reg] = tm.smets1_extra_s
+    # outbound leg: longer for critical commands, SMETS1 and the North
+    out_us = (
+        tm.outbound_median_s + tm.critical_extra_s * m.critical[:, None] + out_extra[None, :]
+    ) * US
     return RowTerms(
         n_classes=n_reg + 1,
         party_srv=party_srv.reshape(-1),
@@ -233,7 +270,11 @@ def _row_terms(m: OutcomeModel, inv: Inventory) -> RowTerms:
         b_device=b_device,
         b_party=b_party,
         b_offset=float(b_offset),
-        out_extra_s=out_extra,
+        out_us=out_us.reshape(-1).astype(np.float32),
+        han_us=np.array(
+            [tm.han_median_s[x] * US for x in ("ESME", "GSME", "GPF", "CHF", "PPMID")] + [0.1 * US],
+            dtype=np.float32,
+        ),
         incident_classes=[np.append(inc.regions, False) for inc in m.incidents],
     )
 
@@ -317,13 +358,31 @@ def build_outcome_model(
     )
 
 
+_BINS = 1 << 16
+
+
+@functools.lru_cache(maxsize=8)
+def _lognormal_table(sigma: float) -> np.ndarray:
+    """exp(sigma * z) at the middle of each of 65,536 equally likely ranges of a normal z."""
+    z = statistics.NormalDist()
+    q = np.array([z.inv_cdf((i + 0.5) / _BINS) for i in range(_BINS)])
+    return np.exp(sigma * q).astype(np.float32)
+
+
 def _lognormal(
-    rng: np.random.Generator, median_s: np.ndarray | float, sigma: float, n: int
+    rng: np.random.Generator, median_us: np.ndarray | float, sigma: float, n: int
 ) -> np.ndarray:
-    z = rng.standard_normal(n, dtype=np.float32)
-    z *= np.float32(sigma)
-    np.exp(z, out=z)
-    return (np.asarray(median_s, dtype=np.float32) * np.float32(US) * z).astype(np.int64)
+    """Durations in microseconds with the given median (microseconds), lognormal with shape
+    `sigma`.
+
+    Read from a quantile table with one uniform each (a normal draw and an exp cost three
+    times as much); 65,536 quantiles are finer than anything a month's statistics show.
+    """
+    u = rng.random(n, dtype=np.float32)
+    u *= np.float32(_BINS)  # < 65536: a float32 uniform is at most 1 - 2**-24
+    x = _lognormal_table(sigma)[u.astype(np.int32)]
+    x *= np.asarray(median_us, dtype=np.float32)
+    return x.astype(np.int64)
 
 
 def settle(
@@ -347,6 +406,7 @@ def settle(
     t = r["t"]
     terms = m.terms(inv)
     pcls = terms.prem_class[r["premises"]]
+    sc = terms.index(srv, pcls)
 
     def uniform(k: int) -> np.ndarray:
         return rng.random(k, dtype=np.float32)
@@ -371,7 +431,7 @@ def settle(
         execute_at[fd] = at
         start[fd] = at
     # outcome
-    lg = m.logit(r, terms, pcls)
+    lg = m.logit(r, terms, pcls, sc)
     np.negative(lg, out=lg)
     np.exp(lg, out=lg)
     lg += 1.0
@@ -389,14 +449,9 @@ def settle(
     kind[remap] = KIND["dcc_error"]
     failed_kind = kind[failed]
     # durations (microseconds)
-    out_median = tm.outbound_median_s + tm.critical_extra_s * m.critical[srv]
-    out_median += terms.out_extra_s[pcls]
-    d_out = _lognormal(rng, out_median, tm.sigma, n)
-    d_in = _lognormal(rng, tm.inbound_median_s, tm.sigma, n)
-    han_median = np.array(
-        [tm.han_median_s[x] for x in ("ESME", "GSME", "GPF", "CHF", "PPMID")] + [0.1]
-    )
-    han = _lognormal(rng, han_median[dt], tm.sigma, n)
+    d_out = _lognormal(rng, terms.out_us[sc], tm.sigma, n)
+    d_in = _lognormal(rng, tm.inbound_median_s * US, tm.sigma, n)
+    han = _lognormal(rng, terms.han_us[dt], tm.sigma, n)
     # DSP attempts: 1-3 for deliveries, 4-5 when the DSP gave up
     u = uniform(n)
     p2 = o.dsp_retry_percent.get("2", 0.0) / 100
@@ -431,7 +486,7 @@ def settle(
         sr_specific = uniform(len(ex)) < o.sr_specific_percent / 100
         user_code = m.user_code_idx[m.user_code_draw.sample(uniform(len(ex)))]
         code[ex] = np.where(sr_specific, m.sr_code_idx[srv[ex]], user_code)
-        responded[ex] = t[ex] + _lognormal(rng, tm.user_caused_s, tm.sigma, len(ex))
+        responded[ex] = t[ex] + _lognormal(rng, tm.user_caused_s * US, tm.sigma, len(ex))
     null_legs = excluded.copy()
     null_dev_resp = np.zeros(n, dtype=bool)
     null_responded = np.zeros(n, dtype=bool)
@@ -463,7 +518,7 @@ def settle(
     # requests without device legs (transform, non-device) answer from the DCC
     quick = np.flatnonzero(legless & ~excluded & (kind != KIND["dcc_error"]))
     if len(quick):
-        median = np.where(transform[quick], tm.transform_s, tm.non_device_s)
+        median = np.where(transform[quick], tm.transform_s * US, tm.non_device_s * US)
         responded[quick] = t[quick] + _lognormal(rng, median, tm.sigma, len(quick))
     null_legs |= legless
     null_attempts |= legless

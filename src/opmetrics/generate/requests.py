@@ -260,6 +260,7 @@ def draw_units(
     prem = inv.pick(plan.scope[party], cat, rng.random(n1)).astype(np.int64)
     one = {
         "t": t[single],
+        "hour": hour[single] + plan.grid.start_us // HOUR_US,  # in order: incidents search it
         "srv": srv,
         "party": party,
         "dtype": dtype.astype(np.int8),
