@@ -148,13 +148,13 @@ def test_killed_between_renames_the_next_run_restores_the_old_folder(tmp_path: P
 
 
 def _kill_loop(
-    tmp_path: Path, commands: dict[str, list[str]], target: Path, expected: dict[str, dict]
+    commands: dict[str, list[str]], target: Path, expected: dict[str, dict]
 ) -> list[str]:
     """Run the commands in turn, each killed at one of 20 moments spread over a whole run.
 
     `expected`: name → fingerprint of its complete output. After each kill the target must be
     exactly the previous complete output or the killed command's. Returns where each kill
-    landed ("before", "during" or "after" the output was replaced).
+    landed: "before" the output was replaced, or "after".
     """
     names = list(commands)
     # one uninterrupted run of the first command: the previous output, and a run's length
@@ -210,7 +210,7 @@ def test_compute_killed_20_times(two_months: dict[str, Path], tmp_path: Path) ->
         expected[name] = fingerprint(ref)
         commands[name] = _cmd("compute", str(data), "--month", MONTH, "--out", str(target))
     assert expected["a"] != expected["b"]
-    landed = _kill_loop(tmp_path, commands, target, expected)
+    landed = _kill_loop(commands, target, expected)
     assert landed.count("after") >= 1 and landed.count("before") >= 1, landed
 
 
@@ -229,7 +229,7 @@ def test_report_killed_20_times(two_months: dict[str, Path], tmp_path: Path) -> 
         expected[name] = fingerprint(ref)
         commands[name] = _cmd(*args, "--out", str(target))
     assert expected["a"] != expected["b"]
-    landed = _kill_loop(tmp_path, commands, target, expected)
+    landed = _kill_loop(commands, target, expected)
     assert landed.count("after") >= 1 and landed.count("before") >= 1, landed
 
 
