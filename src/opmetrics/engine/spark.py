@@ -132,6 +132,11 @@ class SparkEngine(Engine):
     def epoch_us(self, value: ir.TimestampValue) -> ir.IntegerValue:
         return _spark_unix_micros(value)
 
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        """Collect a (small) result as Arrow; Ibis's PySpark backend goes through pandas rows."""
+        schema: pa.Schema = expr.schema().to_pyarrow()
+        return self.session.sql(self.con.compile(expr)).toArrow().cast(schema)
+
     def to_arrow_batches(
         self,
         expr: ir.Table,
