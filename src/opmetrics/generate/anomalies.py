@@ -40,6 +40,7 @@ class Subjects:
     d_region: int = -1
     d_srv: int = -1
     info: dict[str, Any] = field(default_factory=dict)
+    devices: np.ndarray | None = field(default=None, repr=False)  # see device_subsets
 
 
 def resolve(m: OutcomeModel, market: Market, inv: Inventory) -> Subjects:
@@ -107,13 +108,43 @@ def masks(subj: Subjects, r: dict[str, np.ndarray], inv: Inventory) -> dict[str,
     return {k: (v if v is not None else none) for k, v in out.items()}
 
 
+# Which anomaly subset a device's requests belong to (device_subsets).
+_B_SET, _C_LATEST, _C_OLDER, _C_OTHER_GAS = 1, 2, 3, 4
+
+
+def device_subsets(subj: Subjects, inv: Inventory) -> np.ndarray:
+    """Per device (one trailing 0 for requests without one): the device-defined subset of
+    anomaly (b) or (c) its requests fall in (0: none). Built once per month."""
+    if subj.devices is None:
+        code = np.zeros(inv.n_devices + 1, dtype=np.int8)
+        t, model, fw = inv.dev_type, inv.dev_model, inv.dev_fw
+        if subj.b_party >= 0:
+            in_set = (
+                (t == ESME)
+                & (model == subj.b_meter)
+                & (fw == subj.b_fw)
+                & (inv.ch_model[inv.dev_premises] == subj.b_hub)
+            )
+            code[:-1][in_set] = _B_SET
+        if subj.c_model >= 0:
+            gas = t == GSME
+            of_model = gas & (model == subj.c_model)
+            latest = inv.fw_latest[fw]
+            code[:-1][of_model & latest] = _C_LATEST
+            code[:-1][of_model & ~latest] = _C_OLDER
+            code[:-1][gas & ~of_model] = _C_OTHER_GAS
+        subj.devices = code
+    return subj.devices
+
+
 def subset_counts(
     subj: Subjects, r: dict[str, np.ndarray], inv: Inventory
 ) -> dict[str, np.ndarray]:
     """Outcome counts (success, failure, excluded) of every subset `masks` defines.
 
-    The same subsets, narrowed step by step over the few rows each can hold instead of masks
-    over every row: counting a chunk costs a fraction of building its masks.
+    The same subsets, from each device's subset (looked up once per row) and narrowed step
+    by step over the few rows each can hold, instead of masks over every row: counting a
+    chunk costs a fraction of building its masks.
     """
     cls = r["cls"]
     out: dict[str, np.ndarray] = {}
@@ -121,32 +152,25 @@ def subset_counts(
     def count(idx: np.ndarray) -> np.ndarray:
         return np.bincount(cls[idx], minlength=3)[:3].astype(np.int64)
 
-    party, srv, dt, prem, dev = r["party"], r["srv"], r["dtype"], r["premises"], r["device"]
+    party, srv, prem = r["party"], r["srv"], r["premises"]
     if subj.a_srv >= 0:
         on = np.flatnonzero(srv == subj.a_srv)
         out["a_all"] = count(on)
         out["a_bad"] = count(on[party[on] == subj.a_bad])
         out["a_peer"] = count(on[party[on] == subj.a_peer])
-    if subj.b_party >= 0:
-        esme = np.flatnonzero((dt == ESME) & (dev >= 0))
-        d = dev[esme]
-        in_set = esme[
-            (inv.dev_model[d] == subj.b_meter)
-            & (inv.dev_fw[d] == subj.b_fw)
-            & (inv.ch_model[prem[esme]] == subj.b_hub)
-        ]
-        own = party[in_set] == subj.b_party
-        out["b"] = count(in_set[own])
-        out["b_others"] = count(in_set[~own])
-    if subj.c_model >= 0:
-        gas = np.flatnonzero((dt == GSME) & (dev >= 0))
-        of_model = inv.dev_model[dev[gas]] == subj.c_model
-        model = gas[of_model]
-        latest = inv.fw_latest[inv.dev_fw[dev[model]]]
-        out["c_all"] = count(model)
-        out["c_latest"] = count(model[latest])
-        out["c_older"] = count(model[~latest])
-        out["c_other_gas"] = count(gas[~of_model])
+    if subj.b_party >= 0 or subj.c_model >= 0:
+        code = device_subsets(subj, inv)[r["device"]]  # -1 (no device) reads the trailing 0
+        by_code = np.bincount(code * 3 + cls, minlength=15)[:15].reshape(5, 3).astype(np.int64)
+        if subj.b_party >= 0:
+            in_set = np.flatnonzero(code == _B_SET)
+            own = party[in_set] == subj.b_party
+            out["b"] = count(in_set[own])
+            out["b_others"] = count(in_set[~own])
+        if subj.c_model >= 0:
+            out["c_all"] = by_code[_C_LATEST] + by_code[_C_OLDER]
+            out["c_latest"] = by_code[_C_LATEST]
+            out["c_older"] = by_code[_C_OLDER]
+            out["c_other_gas"] = by_code[_C_OTHER_GAS]
     if subj.d_srv >= 0:
         on = np.flatnonzero(srv == subj.d_srv)
         on = on[~inv.smets1[prem[on]]]

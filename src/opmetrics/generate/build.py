@@ -157,6 +157,7 @@ def plan_month(s: Scenario, catalog: Catalog, m: Month, requests: int, seed: int
     req.allow_for_retries(plan, pilot)
     del pilot
     model.terms(inv)  # the calibrated tables, built once and shared with the workers
+    anomalies.device_subsets(subj, inv)  # likewise
     return MonthPlan(
         grid=grid,
         regions=regions,
