@@ -419,9 +419,8 @@ def draw_rows_for(
         csum = np.cumsum(counts)
         cut = int(np.searchsorted(csum, n_rows))
         before = int(csum[cut - 1]) if cut > 0 else 0
-        in_cut = unit == cut
-        rank = np.cumsum(in_cut) - 1
-        keep = (unit < cut) | (in_cut & (rank < n_rows - before))
+        keep = unit < cut
+        keep[np.flatnonzero(unit == cut)[: n_rows - before]] = True  # the cut bucket's first rows
         idx = np.flatnonzero(keep)
         return take(rows, idx[time_order(rows["t"][idx])])
     return take(rows, time_order(rows["t"]))
