@@ -152,9 +152,10 @@ def _kill_loop(
 ) -> list[str]:
     """Run the commands in turn, each killed at one of 20 moments spread over a whole run.
 
-    `expected`: name → fingerprint of its complete output. After each kill the target must be
-    exactly the previous complete output or the killed command's. Returns where each kill
-    landed: "before" the output was replaced, or "after".
+    Each run is of the command whose output is not the current one, so every run that gets
+    past its swap changes the target. `expected`: name → fingerprint of its complete output.
+    After each kill the target must be exactly the previous complete output or the killed
+    command's. Returns where each kill landed: "before" the output was replaced, or "after".
     """
     names = list(commands)
     # one uninterrupted run of the first command: the previous output, and a run's length
@@ -166,8 +167,10 @@ def _kill_loop(
     rng = random.Random(SEED)
     landed = []
     for i in range(KILLS):
-        name = names[(i + 1) % len(names)]
-        at = (i + rng.random()) / KILLS * length * 1.1  # stratified over the run and a bit after
+        name = names[1] if state == names[0] else names[0]  # always the other output
+        # stratified over one and a half runs: a run can take longer than the first one did
+        # (a busy machine), and the kills past the end must still see runs that complete
+        at = (i + rng.random()) / KILLS * length * 1.5
         proc = subprocess.Popen(commands[name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             proc.wait(timeout=at)
@@ -178,7 +181,7 @@ def _kill_loop(
         now = fingerprint(target)
         assert now in (expected[state], expected[name]), f"kill {i} at {at:.1f} s: a mix"
         new_state = name if now == expected[name] else state
-        landed.append("after" if new_state != state or proc.returncode == 0 else "before")
+        landed.append("after" if new_state != state else "before")
         state = new_state
     final = names[0] if state != names[0] else names[1]
     assert subprocess.run(commands[final], capture_output=True).returncode == 0
