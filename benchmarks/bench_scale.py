@@ -107,8 +107,12 @@ def measure_env(cmd: list[str], env: dict[str, str] | None) -> Measured:
 def event_log_totals(folder: Path) -> dict[str, float]:
     """Input and shuffle bytes and records over every task of the event log(s) in `folder`."""
     tot = {"input_bytes": 0.0, "input_records": 0.0, "shuffle_write_bytes": 0.0, "tasks": 0.0}
-    for f in sorted(p for p in folder.rglob("*") if p.is_file()):  # Spark 4 rolls its logs
+    # Spark 4 rolls its logs: events_<n>_<app> files beside an empty status file and the
+    # checksum files of both (.crc, binary)
+    for f in sorted(p for p in folder.rglob("events_*") if p.is_file()):
         for line in f.open():
+            if not line.strip():
+                continue
             ev = json.loads(line)
             if ev.get("Event") != "SparkListenerTaskEnd":
                 continue

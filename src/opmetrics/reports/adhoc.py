@@ -11,12 +11,14 @@ plain: a gap is worth discussing when it is at least `MIN_GAP_POINTS` and at lea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from opmetrics.reports import charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import PackContext, cpm_records, headline, scope_of
-from opmetrics.reports.data import View, num, pct
+from opmetrics.reports.data import View, pct
+from opmetrics.reports.fmt import num
 from opmetrics.reports.process_pack import records
 from opmetrics.reports.spec import Chart
 from opmetrics.results.schema import ALL
@@ -163,25 +165,36 @@ def _rate(r: dict[str, Any]) -> tuple[float | None, int]:
     return pct(int(r["succeeded"]), den), den
 
 
+def _behind_peers(
+    per: dict[str, dict[str, Any]],
+) -> Iterator[tuple[str, float, float, float, float]]:
+    """Members of `per` far enough behind the others pooled: (key, rate, others, gap, excess).
+
+    Far enough: enough requests, a gap of at least MIN_GAP_POINTS and at least MIN_EXCESS more
+    failures than the others' rate would give.
+    """
+    for key, r in per.items():
+        rate, den = _rate(r)
+        if rate is None or den < MIN_REQUESTS:
+            continue
+        s = sum(int(x["succeeded"]) for k, x in per.items() if k != key)
+        f = sum(int(x["failed"]) for k, x in per.items() if k != key)
+        others = pct(s, s + f)
+        if others is None:
+            continue
+        gap = others - rate
+        excess = gap / 100 * den
+        if gap >= MIN_GAP_POINTS and excess >= MIN_EXCESS:
+            yield key, rate, others, gap, excess
+
+
 def _region_items(ctx: PackContext) -> list[Item]:
     v = ctx.view
     out = []
     for bp in v.packs():
         for srv in v.srvs_of(bp):
             per = {reg: v.summary(bp, srv, reg) for reg in v.regions()}
-            for reg, r in per.items():
-                rate, den = _rate(r)
-                if rate is None or den < MIN_REQUESTS:
-                    continue
-                s = sum(int(x["succeeded"]) for k, x in per.items() if k != reg)
-                f = sum(int(x["failed"]) for k, x in per.items() if k != reg)
-                others = pct(s, s + f)
-                if others is None:
-                    continue
-                gap = others - rate
-                excess = gap / 100 * den
-                if gap < MIN_GAP_POINTS or excess < MIN_EXCESS:
-                    continue
+            for reg, rate, others, gap, excess in _behind_peers(per):
                 srows = records(v.summary_rows()[v.summary_rows()["srv"] == srv])
                 present = [x for x in v.regions() if per[x]["submitted"]]
                 chart = charts.make("x", f"{v.srv_title(srv)}: success by region", "",
@@ -211,19 +224,7 @@ def _srv_items(ctx: PackContext) -> list[Item]:
         if len(srvs) < 2:
             continue
         per = {srv: v.summary(bp, srv) for srv in srvs}
-        for srv, r in per.items():
-            rate, den = _rate(r)
-            if rate is None or den < MIN_REQUESTS:
-                continue
-            s = sum(int(x["succeeded"]) for k, x in per.items() if k != srv)
-            f = sum(int(x["failed"]) for k, x in per.items() if k != srv)
-            others = pct(s, s + f)
-            if others is None:
-                continue
-            gap = others - rate
-            excess = gap / 100 * den
-            if gap < MIN_GAP_POINTS or excess < MIN_EXCESS:
-                continue
+        for srv, rate, others, gap, excess in _behind_peers(per):
             srows = records(v.summary_rows()[v.summary_rows()["business_process"] == bp])
             chart = charts.make(
                 "x",

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from opmetrics.reports import fmt
-from opmetrics.reports.data import View, cpm_order, num, pct
+from opmetrics.reports.data import View, cpm_order, pct
+from opmetrics.reports.fmt import num
 from opmetrics.reports.spec import STATUS_LABELS, Cell, Column, Cover, Paragraph
 from opmetrics.results.schema import ALL, status_of
 from opmetrics.workdays import Lateness, pack_due_date

@@ -18,7 +18,7 @@ from opmetrics.reports.common import (
     status_cell,
     value_cell,
 )
-from opmetrics.reports.data import num
+from opmetrics.reports.fmt import num
 from opmetrics.reports.pmr import cpm6a_matrix
 from opmetrics.reports.spec import Block, Cell, Column, Paragraph, Report, Section, Table
 from opmetrics.results.schema import ALL

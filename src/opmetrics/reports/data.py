@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from opmetrics.catalog import Catalog
@@ -132,17 +131,6 @@ def cpm_order(cpm: str) -> tuple[int, str]:
 
 def pct(num: float, den: float) -> float | None:
     return None if not den else 100.0 * num / den
-
-
-def num(v: Any) -> float | None:
-    """A float, or None for null/NaN."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(f) else f
 
 
 class View:

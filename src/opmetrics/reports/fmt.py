@@ -14,7 +14,8 @@ from typing import Any
 DASH = "–"
 
 
-def _num(v: Any) -> float | None:
+def num(v: Any) -> float | None:
+    """A float, or None for null/NaN."""
     if v is None:
         return None
     try:
@@ -25,7 +26,7 @@ def _num(v: Any) -> float | None:
 
 
 def percent(v: Any, decimals: int = 2) -> str:
-    f = _num(v)
+    f = num(v)
     if f is None:
         return DASH
     scale = 10**decimals
@@ -35,7 +36,7 @@ def percent(v: Any, decimals: int = 2) -> str:
 
 def points(v: Any, decimals: int = 2) -> str:
     """A signed difference in percentage points."""
-    f = _num(v)
+    f = num(v)
     if f is None:
         return DASH
     r = round(f, decimals)
@@ -43,21 +44,21 @@ def points(v: Any, decimals: int = 2) -> str:
 
 
 def count(v: Any) -> str:
-    f = _num(v)
+    f = num(v)
     if f is None:
         return DASH
     return f"{round(f):,}"
 
 
 def minutes(v: Any) -> str:
-    f = _num(v)
+    f = num(v)
     if f is None:
         return DASH
     return f"{f:,.1f}"
 
 
 def seconds(v: Any) -> str:
-    f = _num(v)
+    f = num(v)
     if f is None:
         return DASH
     if f >= 100:
@@ -71,7 +72,7 @@ def long_date(d: date) -> str:
 
 def target(v: Any) -> str:
     """A target or minimum: as few decimals as it needs (99, 99.5)."""
-    f = _num(v)
+    f = num(v)
     if f is None:
         return DASH
     return f"{f:g}"

@@ -21,7 +21,8 @@ from opmetrics.reports.common import (
     not_reportable_paragraphs,
     value_cell,
 )
-from opmetrics.reports.data import View, num
+from opmetrics.reports.data import View
+from opmetrics.reports.fmt import num
 from opmetrics.reports.spec import Block, Cell, Column, Paragraph, Report, Section, Table
 from opmetrics.results.schema import ALL
 

@@ -19,7 +19,7 @@ from opmetrics.reports.common import (
     status_cell,
     value_cell,
 )
-from opmetrics.reports.data import num
+from opmetrics.reports.fmt import num
 from opmetrics.reports.process_pack import records
 from opmetrics.reports.spec import (
     Block,
