@@ -37,7 +37,8 @@ ThreadsOpt = Annotated[
 MemoryOpt = Annotated[
     str | None,
     typer.Option(
-        "--memory-limit", help="Engine memory limit, e.g. 2GiB; DuckDB spills to disk beyond it."
+        "--memory-limit",
+        help="Engine memory limit, e.g. 8GiB (DuckDB default 3GiB; it spills to disk beyond it).",
     ),
 ]
 

@@ -1,0 +1,52 @@
+"""DuckDB engine settings: a bounded memory default and a private spill folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from opmetrics.engine import EngineOptions, connect
+from opmetrics.engine.duckdb import DEFAULT_MEMORY_LIMIT_BYTES, default_memory_limit
+
+
+def _setting(engine: object, name: str) -> str:
+    return engine.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0]  # type: ignore[attr-defined]
+
+
+PHYSICAL = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(PHYSICAL < 4 * 2**30, reason="a machine with less than 4 GiB gets 80 %")
+def test_default_memory_limit_is_bounded() -> None:
+    assert default_memory_limit() == f"{DEFAULT_MEMORY_LIMIT_BYTES // 2**20}MiB"
+    with connect(EngineOptions()) as e:
+        assert _setting(e, "memory_limit") == "3.0 GiB"
+        assert e.versions()["memory_limit"] == "3072MiB"
+
+
+def test_memory_limit_option_wins() -> None:
+    with connect(EngineOptions(memory_limit="5GiB")) as e:
+        assert _setting(e, "memory_limit") == "5.0 GiB"
+
+
+def test_spill_folder_is_private_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    e = connect(EngineOptions())
+    spill = Path(_setting(e, "temp_directory"))
+    assert spill.parent == tmp_path and spill.name.startswith("opmetrics-spill-")
+    assert spill.is_dir()
+    e.close()
+    assert not spill.exists() and not (tmp_path / ".tmp").exists()
+
+
+def test_given_temp_dir_is_used_and_kept(tmp_path: Path) -> None:
+    with connect(EngineOptions(temp_dir=str(tmp_path / "spill"))) as e:
+        assert Path(_setting(e, "temp_directory")) == tmp_path / "spill"
+    assert not list(tmp_path.glob("opmetrics-spill-*"))
