@@ -50,3 +50,24 @@ def test_given_temp_dir_is_used_and_kept(tmp_path: Path) -> None:
     with connect(EngineOptions(temp_dir=str(tmp_path / "spill"))) as e:
         assert Path(_setting(e, "temp_directory")) == tmp_path / "spill"
     assert not list(tmp_path.glob("opmetrics-spill-*"))
+
+
+def test_full_disk_and_out_of_memory_are_said_as_such() -> None:
+    import errno
+
+    import duckdb
+
+    from opmetrics.engine import resource_error
+    from opmetrics.errors import ExitCode
+
+    spill = duckdb.IOException(
+        'IO Error: Could not write file "/tmp/opmetrics-spill-x/t.tmp": No space left on device'
+    )
+    err = resource_error(spill)
+    assert err is not None and err.exit_code == ExitCode.OUTPUT
+    assert "no space left" in str(err) and "TMPDIR" in str(err)
+    disk = resource_error(OSError(errno.ENOSPC, "No space left on device", "/out/cpm.parquet"))
+    assert disk is not None and "/out/cpm.parquet" in str(disk)
+    oom = resource_error(duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate"))
+    assert oom is not None and oom.exit_code == ExitCode.ENGINE and "--memory-limit" in str(oom)
+    assert resource_error(ValueError("something else")) is None

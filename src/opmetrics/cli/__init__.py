@@ -17,6 +17,7 @@ from typer._click import exceptions as click_exc
 
 from opmetrics import console
 from opmetrics.cli.state import STATE
+from opmetrics.engine import resource_error
 from opmetrics.errors import ExitCode, OpmetricsError
 
 app = typer.Typer(
@@ -92,8 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if STATE.debug:
             traceback.print_exc()
-        console.error(
-            f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (run again with --debug for the traceback)"
-        )
-        code = int(ExitCode.INTERNAL)
+        resource = resource_error(exc)
+        if resource is not None:
+            console.error(str(resource))
+            code = int(resource.exit_code)
+        else:
+            console.error(
+                f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (run again with --debug for the traceback)"
+            )
+            code = int(ExitCode.INTERNAL)
     sys.exit(code)

@@ -52,6 +52,9 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 
+# Repeated keys flagged through the client at most; beyond, inside the main query.
+LAZY_DUPLICATES = 1_000_000
+
 # Rows fetched per table into the quarantine table; counts are always complete.
 QUARANTINE_ROW_LIMIT = 1_000_000
 
@@ -121,7 +124,7 @@ def checked_table(
         if lookups is not None:
             lookups[source.name] = lookup
     if key is not None:
-        t = _mark_duplicates(engine, t, key)
+        t = _mark_duplicates(engine, t, engine.read_table(source), key)
     predicates: list[ir.BooleanValue] = []
     codes: list[ir.StringValue] = []
     texts: list[ir.StringValue] = []
@@ -153,24 +156,44 @@ def checked_table(
     return t.drop(*(c for c in ("_dup", VALUE_CODE, VALUE_TEXT) if c in t.columns))
 
 
-def _mark_duplicates(engine: Engine, t: ir.Table, key: str) -> ir.Table:
-    """Flag every row whose key was already seen in an earlier row (by file, then row).
+def _mark_duplicates(engine: Engine, t: ir.Table, base: ir.Table, key: str) -> ir.Table:
+    """Flag (`_dup`) every row whose key was already seen in an earlier row (by file, then row).
 
-    Candidates are found by grouping on a 64-bit hash of the key (cheap: no strings in the hash
-    table); only candidate rows are then ranked on the exact key.
+    Found before the main query, in queries of their own over `base` (the table as read), and
+    joined back as a small client-side table. Inside the main query the same work needs the
+    table twice (count per key, then join back), which DuckDB materialises in full - at 100M
+    requests most of its memory and 17 GiB of spill - and Spark shuffles whole rows for.
+    Candidates are found by counting a 64-bit hash of the key (no strings in the hash table);
+    only rows whose hash occurs more than once are then ranked on the exact key. A month with
+    more than `LAZY_DUPLICATES` repeated keys (a file given twice) is flagged inside the main
+    query instead, not through the client.
     """
-    hashed = t.filter(t[key].notnull()).select(
-        key, FILE_COLUMN, ROW_COLUMN, _h=engine.hash64(t[key])
+    hashed = base.filter(base[key].notnull()).select(
+        key, FILE_COLUMN, ROW_COLUMN, _h=engine.hash64(base[key])
     )
-    cand = hashed.group_by("_h").aggregate(_n=ibis._.count()).filter(ibis._["_n"] > 1).select("_h")
-    ranked = hashed.semi_join(cand, "_h").mutate(
-        _rank=ibis.row_number().over(group_by=key, order_by=[FILE_COLUMN, ROW_COLUMN])
-    )
-    dups = ranked.filter(ranked["_rank"] > 0).select(
-        FILE_COLUMN, ROW_COLUMN, _dup=ibis.literal(True)
-    )
+    counts = hashed.group_by("_h").aggregate(_n=ibis._.count()).filter(ibis._["_n"] > 1)
+    cand = engine.to_arrow(counts.select("_h").limit(LAZY_DUPLICATES + 1))
+    if cand.num_rows == 0:
+        return t.mutate(_dup=ibis.null("boolean"))
+    if cand.num_rows > LAZY_DUPLICATES:
+        dups = _duplicate_rows(hashed.semi_join(counts.select("_h"), "_h"), key)
+    else:
+        cand_t = engine.memtable(cand.cast(pa.schema([("_h", cand.schema.field("_h").type)])))
+        dups = engine.memtable(
+            engine.to_arrow(_duplicate_rows(hashed.semi_join(cand_t, "_h"), key))
+        )
     joined = t.left_join(dups, [FILE_COLUMN, ROW_COLUMN])
     return joined.drop(*(c for c in joined.columns if c.endswith("_right")))
+
+
+def _duplicate_rows(candidates: ir.Table, key: str) -> ir.Table:
+    """(file, row, _dup=True) of every candidate row after the first of its exact key."""
+    ranked = candidates.mutate(
+        _rank=ibis.row_number().over(group_by=key, order_by=[FILE_COLUMN, ROW_COLUMN])
+    )
+    return ranked.filter(ranked["_rank"] > 0).select(
+        FILE_COLUMN, ROW_COLUMN, _dup=ibis.literal(True)
+    )
 
 
 def validate(

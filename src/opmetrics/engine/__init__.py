@@ -7,8 +7,10 @@ Measures and validation are written once, as Ibis expressions, against `Engine`.
 
 from __future__ import annotations
 
+import errno
+
 from opmetrics.engine.base import Engine, EngineOptions
-from opmetrics.errors import UsageError
+from opmetrics.errors import EngineError, OpmetricsError, OutputError, UsageError
 
 ENGINES = ("duckdb", "spark")
 
@@ -28,3 +30,25 @@ def connect(options: EngineOptions | None = None) -> Engine:
 
 
 __all__ = ["ENGINES", "Engine", "EngineOptions", "connect"]
+
+
+def resource_error(exc: BaseException) -> OpmetricsError | None:
+    """A machine running out of disk or memory, said as such rather than as an internal error.
+
+    DuckDB raises these mid-query (spilling to a full disk, or a hash table beyond its memory
+    limit even with spilling); Python raises ENOSPC writing outputs.
+    """
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    kind = type(exc).__name__
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in text:
+        where = getattr(exc, "filename", None) or text
+        return OutputError(
+            f"no space left on the device ({where}); free space there, or point TMPDIR at a "
+            "larger disk for the engine's spill files"
+        )
+    if kind == "OutOfMemoryException" or "Out of Memory" in text:
+        return EngineError(
+            f"out of memory: {text}; raise --memory-limit, or run on a larger machine",
+            engine="duckdb",
+        )
+    return None
