@@ -250,6 +250,7 @@ def main() -> None:
     ap.add_argument(
         "--reuse-duckdb", action="store_true", help="compare Spark with the last DuckDB results"
     )
+    ap.add_argument("--memory-limit", help="DuckDB's --memory-limit (default: opmetrics' own)")
     args = ap.parse_args()
     print(f"machine: {machine()}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -260,7 +261,10 @@ def main() -> None:
             print_rows(rows[-1:])
             continue
         if args.mode == "duckdb" or not args.reuse_duckdb:  # next to Spark: the same load
-            duck = compute("duckdb", n, args)
+            limit = ("--memory-limit", args.memory_limit) if args.memory_limit else ()
+            duck = compute("duckdb", n, args, *limit)
+            if args.memory_limit:
+                duck.extra["memory_limit"] = args.memory_limit
             rows.append(duck.row())
             print_rows([duck.row()])
         if args.mode == "duckdb":
