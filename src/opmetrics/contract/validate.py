@@ -178,9 +178,9 @@ def _mark_duplicates(engine: Engine, t: ir.Table, base: ir.Table, key: str) -> i
     if cand.num_rows > LAZY_DUPLICATES:
         dups = _duplicate_rows(hashed.semi_join(counts.select("_h"), "_h"), key)
     else:
-        cand_t = engine.memtable(cand.cast(pa.schema([("_h", cand.schema.field("_h").type)])))
+        repeated = engine.memtable(cand)
         dups = engine.memtable(
-            engine.to_arrow(_duplicate_rows(hashed.semi_join(cand_t, "_h"), key))
+            engine.to_arrow(_duplicate_rows(hashed.semi_join(repeated, "_h"), key))
         )
     joined = t.left_join(dups, [FILE_COLUMN, ROW_COLUMN])
     return joined.drop(*(c for c in joined.columns if c.endswith("_right")))
