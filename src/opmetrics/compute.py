@@ -160,7 +160,7 @@ def compute_month(
 
     with progress.task("Deriving results tables") as task, timer.stage("derive"):
         parties = _parties(engine, accepted.get("parties"))
-        fine = agg.fine.to_pandas()
+        fine = derive.keyed_frame(agg.fine)
         labels = labels_for(set(fine["user_id"]) | set(parties), anon_key)
         missing_days = sorted(set(month.days) - set(fine["date"]))
         sr_note = None
@@ -169,7 +169,7 @@ def compute_month(
                 " ..." if len(missing_days) > 5 else ""
             )
             sr_note = f"incomplete service requests: {len(missing_days)} day(s) of the month have none ({shown})"
-        hist = agg.histogram.to_pandas()
+        hist = derive.keyed_frame(agg.histogram)
         proxy_dt = {"CHF", "GPF"}
         tables = {
             "srv_summary": derive.to_arrow(
@@ -321,7 +321,7 @@ def _write_labels(
 def _write_party_failures(
     engine: Engine, facts: Any, labels: dict[str, str], sets: pa.Table, path: Path, rows: int
 ) -> int:
-    """Stream every failed request of the month (keyed by party label) into a Parquet file.
+    """Write every failed request of the month (keyed by party label) into one Parquet file.
 
     `rows` (the failures counted by the aggregation) lets the engine size its streaming.
     """
@@ -342,15 +342,9 @@ def _write_party_failures(
         rtt_s=(j["_rtt_us"].cast("float64") / 1e6),
         received_at=j.received_at,
     )
-    n = 0
-    with pq.ParquetWriter(path, rs.PARTY_FAILURES, compression="zstd") as writer:
-        for batch in engine.to_arrow_batches(
-            expr, ["party_label", "received_at", "request_id"], rows=rows
-        ):
-            tb = pa.Table.from_batches([batch]).cast(rs.PARTY_FAILURES)
-            writer.write_table(tb)
-            n += tb.num_rows
-    return n
+    return engine.write_parquet(
+        expr, path, ["party_label", "received_at", "request_id"], rs.PARTY_FAILURES, rows=rows
+    )
 
 
 def _manifest(

@@ -11,6 +11,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from opmetrics.contract.schema import FILE_COLUMN, IBIS_TYPES, INVALID_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
@@ -111,6 +112,27 @@ class Engine(ABC):
         its work (Spark: the number of range partitions) without counting first.
         """
         yield from self.con.to_pyarrow_batches(expr.order_by(list(order_by)), chunk_size=chunk_size)
+
+    def write_parquet(
+        self,
+        expr: ir.Table,
+        path: Path,
+        order_by: Sequence[str],
+        schema: pa.Schema,
+        rows: int | None = None,
+    ) -> int:
+        """Write a result of any size to one zstd Parquet file sorted on `order_by`; rows written.
+
+        Here the rows pass through this process in sorted batches; an engine that can write
+        Parquet itself does so instead (DuckDB).
+        """
+        n = 0
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            for batch in self.to_arrow_batches(expr, order_by, rows=rows):
+                table = pa.Table.from_batches([batch]).cast(schema)
+                writer.write_table(table)
+                n += table.num_rows
+        return n
 
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table usable in expressions on this engine."""

@@ -25,6 +25,18 @@ from opmetrics.results.schema import ALL
 QS = (0.5, 0.9, 0.95)
 
 
+def keyed_frame(table: pa.Table) -> pd.DataFrame:
+    """An aggregate as pandas with its string keys as categoricals.
+
+    pandas 3 holds strings as Arrow arrays, and grouping, `map` and filtering on those walk the
+    values one Python object at a time: over the 0.7M-row aggregate of a 10M-request month the
+    derivations took 7 s that way and 3.5 s on categoricals, whose codes are plain integers.
+    """
+    df = table.to_pandas()
+    keys = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    return df.astype(dict.fromkeys(keys, "category")) if keys else df
+
+
 def _pct(num: pd.Series, den: pd.Series) -> pd.Series:
     den_f = den.astype("float64")
     out = 100.0 * num.astype("float64") / den_f.where(den_f != 0)
