@@ -162,7 +162,8 @@ def compute_month(
         parties = _parties(engine, accepted.get("parties"))
         fine = derive.keyed_frame(agg.fine)
         labels = labels_for(set(fine["user_id"]) | set(parties), anon_key)
-        missing_days = sorted(set(month.days) - set(fine["date"]))
+        days = derive.keyed_frame(agg.daily)
+        missing_days = sorted(set(month.days) - set(days["date"]))
         sr_note = None
         if missing_days:
             shown = ", ".join(d.isoformat() for d in missing_days[:5]) + (
@@ -186,7 +187,7 @@ def compute_month(
                 rs.DCC_PROXY,
             ),
             "srv_daily": derive.to_arrow(
-                derive.daily(fine, incident_days, catalog, month), rs.SRV_DAILY
+                derive.daily(days, incident_days, catalog, month), rs.SRV_DAILY
             ),
             "srv_party": derive.to_arrow(derive.party(fine, labels, catalog, month), rs.SRV_PARTY),
             "srv_device_set": derive.to_arrow(

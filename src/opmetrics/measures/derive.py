@@ -184,11 +184,14 @@ def _sorted(df: pd.DataFrame, keys: list[str], catalog: Catalog) -> pd.DataFrame
 
 
 def daily(
-    fine: pd.DataFrame, incident_days: pd.DataFrame, catalog: Catalog, month: Month
+    days: pd.DataFrame, incident_days: pd.DataFrame, catalog: Catalog, month: Month
 ) -> pd.DataFrame:
-    """srv_daily: every UK-local day of the month for every SRV active in the month."""
+    """srv_daily: every UK-local day of the month for every SRV active in the month.
+
+    `days` is the daily aggregate (date × SRV × reporting region).
+    """
     base = (
-        fine.groupby(["date", "srv", "region"], sort=False)[["succeeded", "failed", "excluded"]]
+        days.groupby(["date", "srv", "region"], sort=False)[["succeeded", "failed", "excluded"]]
         .sum()
         .reset_index()
     )
@@ -201,7 +204,7 @@ def daily(
             .assign(region=ALL),
         ]
     )
-    srvs = sorted(set(fine["srv"]))
+    srvs = sorted(set(days["srv"]))
     regions = [*catalog.regions, ALL]
     grid = pd.DataFrame(
         list(itertools.product(month.days, srvs, regions)), columns=["date", "srv", "region"]
