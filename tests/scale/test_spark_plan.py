@@ -84,6 +84,7 @@ def test_aggregation_is_partial_aggregates_then_one_exchange(data: Path) -> None
         "_reason",
         "_outside",
         "date",
+        "_dk",
         "_gk",
         "_ds",
         "_hk",
