@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,11 +21,73 @@ from typing import Any
 
 from opmetrics.errors import OutputError
 
+# A scratch folder's name says which machine and process made it (`opmetrics-spill-h<host
+# hash>-<pid>-<random>`), so that a later run can tell a folder whose process was killed - which
+# never got to remove it, and may hold gigabytes of spill - from one still in use.
+_SCRATCH_NAME = re.compile(
+    r"^opmetrics-(?:[a-z]+-)?h(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[a-z0-9_]+$"
+)
+_swept = False
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def remove_abandoned(base: Path | None = None) -> list[Path]:
+    """Remove this user's scratch folders left by killed opmetrics processes on this machine.
+
+    Only folders named by `make_scratch` count, made on this host, owned by this user, and whose
+    process no longer exists; anything else in the temporary folder is left alone. POSIX only
+    (elsewhere asking whether a process exists is not side-effect free).
+    """
+    if os.name != "posix":
+        return []
+    base = base or Path(tempfile.gettempdir())
+    host, uid, removed = _host_tag(), os.getuid(), []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return []
+    for p in entries:
+        m = _SCRATCH_NAME.match(p.name)
+        if m is None or m["host"] != host or int(m["pid"]) == os.getpid():
+            continue
+        try:
+            if not p.is_dir() or p.is_symlink() or p.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        if not _alive(int(m["pid"])):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def make_scratch(prefix: str = "opmetrics-") -> Path:
+    """A new private temporary folder named for this host and process (see `remove_abandoned`,
+    which runs the first time a process makes one)."""
+    global _swept
+    if not _swept:
+        _swept = True
+        remove_abandoned()
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}h{_host_tag()}-{os.getpid()}-"))
+
 
 @contextmanager
 def scratch_dir(prefix: str = "opmetrics-") -> Iterator[Path]:
-    """A private temporary folder, removed afterwards (CSV staging, engine spill)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    """A private temporary folder, removed afterwards (CSV staging, Typst work files)."""
+    path = make_scratch(prefix)
     try:
         yield path
     finally:

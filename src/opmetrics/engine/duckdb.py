@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
 from opmetrics.engine.base import Engine, EngineOptions, parquet_paths
 from opmetrics.errors import EngineError
+from opmetrics.workspace import make_scratch
 
 # DuckDB's own default lets a database take 80 % of the machine's memory: 18.5 GiB of RSS for a
 # month of 100M requests here. A month's compute should run beside other work, and spilling is
@@ -67,12 +67,13 @@ class DuckDBEngine(Engine):
             config["threads"] = options.threads
         config["memory_limit"] = options.memory_limit or default_memory_limit()
         # Spill into a private folder of the system's temporary directory (honours $TMPDIR),
-        # removed on close, rather than DuckDB's default `.tmp` in the working directory.
+        # removed on close (or by a later run, if this process is killed), rather than
+        # DuckDB's default `.tmp` in the working directory.
         self._spill: str | None = None
         if options.temp_dir:
             config["temp_directory"] = options.temp_dir
         else:
-            self._spill = tempfile.mkdtemp(prefix="opmetrics-spill-")
+            self._spill = str(make_scratch("opmetrics-spill-"))
             config["temp_directory"] = self._spill
         try:
             self.con = ibis.duckdb.connect(**config)
