@@ -170,14 +170,16 @@ def _sorted(df: pd.DataFrame, keys: list[str], catalog: Catalog) -> pd.DataFrame
     df = df.copy()
     for k in keys:
         col = f"__{k}"
+        # plain values: a categorical column would sort by its categories' order, not by value
+        plain = df[k].astype(object)
         if k == "business_process":
-            df[col] = df[k].map(lambda v: -1 if v == ALL else bp_order.get(v, 999))
+            df[col] = plain.map(lambda v: -1 if v == ALL else bp_order.get(v, 999))
         elif k == "srv":
-            df[col] = df[k].map(lambda v: -1 if v == ALL else srv_order.get(v, 999))
+            df[col] = plain.map(lambda v: -1 if v == ALL else srv_order.get(v, 999))
         elif k == "region":
-            df[col] = df[k].map(lambda v: -1 if v == ALL else region_order.get(v, 999))
+            df[col] = plain.map(lambda v: -1 if v == ALL else region_order.get(v, 999))
         else:
-            df[col] = df[k].map(lambda v: "" if v == ALL else str(v))
+            df[col] = plain.map(lambda v: "" if v == ALL else str(v))
         sort_cols.append(col)
     df = df.sort_values(sort_cols, kind="stable").drop(columns=sort_cols)
     return df.reset_index(drop=True)
