@@ -121,9 +121,9 @@ class DuckDBEngine(Engine):
         schema: pa.Schema,
         rows: int | None = None,
     ) -> int:
-        """DuckDB sorts and writes the file itself (COPY ... TO), in parallel and out of core.
+        """DuckDB sorts and writes the file itself (COPY ... TO), in parallel and out of core,
+        rather than handing sorted batches to Python to convert and write.
 
-        Streaming the same rows through Python took 4.98 s of a 10M-request month's 29.6 s.
         Insertion order must be preserved for the COPY to keep the ORDER BY (it is off for
         every other query, where order does not matter and costs memory).
         """

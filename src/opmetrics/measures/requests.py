@@ -316,8 +316,7 @@ def run_aggregation(
 ) -> RequestAggregates:
     """Run the single pass; decode the integer keys with the value lookup and device-set table."""
     raw = engine.to_arrow(aggregate_expr(facts, engine))
-    by_set = {k: raw.filter(pc.equal(raw["_set"], k)) for k in (0, 1, 2)}
-    days_all, fine_live, hist = by_set[0], by_set[1], by_set[2]
+    days_all, fine_live, hist = (raw.filter(pc.equal(raw["_set"], k)) for k in (0, 1, 2))
     reasons: dict[str, int] = {}
     for r in (
         days_all.filter(pc.is_valid(days_all["_reason"]))
