@@ -134,6 +134,11 @@ class Engine(ABC):
                 n += table.num_rows
         return n
 
+    def keep(self, expr: ir.Table) -> ir.Table:
+        """`expr` computed once and held by the engine for the queries that follow (a temporary
+        table on DuckDB, a cached frame on Spark), freed when the engine closes."""
+        return expr.cache()
+
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table usable in expressions on this engine."""
         return ibis.memtable(table)

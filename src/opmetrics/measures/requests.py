@@ -177,11 +177,15 @@ def device_set_ids(devices: ir.Table | None, engine: Engine) -> tuple[ir.Table |
     """device_id → integer device-set id, and the id → (hub model, meter model, firmware) table.
 
     Id 0 is the unknown set (a target not in the inventory, or no inventory at all).
+
+    The checked inventory (read, validated and joined to its Comms Hubs) is computed once and
+    kept by the engine: the device sets, the aggregation and the failed-request extract all
+    read it, and at 300M requests (9.8M devices) each evaluation took seconds.
     """
     unknown = {SET_ID: [0], **{c: [UNKNOWN] for c in SET_COLUMNS}}
     if devices is None:
         return None, pa.table(unknown, schema=_SET_SCHEMA)
-    sets = device_sets(devices)
+    sets = engine.keep(device_sets(devices))
     distinct = engine.to_arrow(sets.select(*SET_COLUMNS).distinct()).sort_by(
         [(c, "ascending") for c in SET_COLUMNS]
     )
@@ -193,7 +197,7 @@ def device_set_ids(devices: ir.Table | None, engine: Engine) -> tuple[ir.Table |
     )
     ids = engine.memtable(decode)
     sv = sets.view()
-    by_device = sv.inner_join(ids, list(SET_COLUMNS)).select("_dev_id", SET_ID)
+    by_device = engine.keep(sv.inner_join(ids, list(SET_COLUMNS)).select("_dev_id", SET_ID))
     return by_device, pa.concat_tables(
         [pa.table(unknown, schema=_SET_SCHEMA), decode.cast(_SET_SCHEMA)]
     )
