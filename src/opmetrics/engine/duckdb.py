@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -33,37 +32,6 @@ from opmetrics.workspace import make_scratch
 # cheap for this workload (with 2 GiB, 100M requests took 26 % longer and peaked at 4 GiB), so
 # the default is bounded; `--memory-limit` raises it on a machine given to the job.
 DEFAULT_MEMORY_LIMIT_BYTES = 3 * 2**30
-
-
-# Rows of a sorted write sorted at once (`write_parquet`). Four million rows of the restricted
-# extract (12 columns) take about 0.9 GiB in DuckDB's sort, within the default memory limit.
-SORT_RANGE_ROWS = 4_000_000
-
-
-def sort_ranges(
-    values: Sequence[object], counts: Sequence[int], limit: int
-) -> list[tuple[object, object]]:
-    """Consecutive (first, last) runs of the sorted distinct `values` holding at most `limit`
-    rows each (a value with more rows than that is a run of its own); a null value, sorted last,
-    is always a run of its own, as (None, None)."""
-    ranges: list[tuple[object, object]] = []
-    lo: object = None
-    hi: object = None
-    held = 0
-    for v, c in zip(values, counts, strict=True):
-        if v is None:
-            continue
-        if held and held + c > limit:
-            ranges.append((lo, hi))
-            held = 0
-        if not held:
-            lo = v
-        hi, held = v, held + c
-    if held:
-        ranges.append((lo, hi))
-    if any(v is None for v in values):
-        ranges.append((None, None))
-    return ranges
 
 
 def default_memory_limit() -> str:
@@ -107,7 +75,6 @@ class DuckDBEngine(Engine):
         else:
             self._spill = str(make_scratch("opmetrics-spill-"))
             config["temp_directory"] = self._spill
-        self.temp_directory = str(config["temp_directory"])
         try:
             self.con = ibis.duckdb.connect(**config)
             self.con.raw_sql("SET TimeZone = 'UTC'")
@@ -154,28 +121,14 @@ class DuckDBEngine(Engine):
         schema: pa.Schema,
         rows: int | None = None,
     ) -> int:
-        """DuckDB writes the file itself (`COPY ... TO`), sorting in memory.
+        """DuckDB sorts and writes the file itself (COPY ... TO), in parallel and out of core,
+        rather than handing sorted batches to Python to convert and write.
 
-        A result expected to hold more than `SORT_RANGE_ROWS` rows is first written unordered,
-        in parallel, then sorted range by range of the first sort key, each range in memory,
-        and streamed into the file in order. One `COPY ... ORDER BY` of such a result sorts
-        out of core: the restricted extract of a 300M-request month (22.6M rows) took 154 s
-        that way, against 105 s unordered.
-
-        Insertion order must be preserved for a COPY to keep its ORDER BY (it is off for every
-        other query, where order does not matter and costs memory).
+        Insertion order must be preserved for the COPY to keep the ORDER BY (it is off for
+        every other query, where order does not matter and costs memory).
         """
         types = ibis.schema(schema).types
         typed = expr.select(*[expr[f.name].cast(t) for f, t in zip(schema, types, strict=True)])
-        if order_by and rows is not None and rows > SORT_RANGE_ROWS:
-            os.makedirs(self.temp_directory, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix="sort-", dir=self.temp_directory))
-            try:
-                unordered = work / "rows.parquet"
-                self.con.to_parquet(typed, unordered, compression="lz4")
-                return self._write_in_ranges(unordered, path, list(order_by), schema)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
         if order_by:
             typed = typed.order_by(list(order_by))
         self.con.raw_sql("SET preserve_insertion_order = true")
@@ -184,29 +137,6 @@ class DuckDBEngine(Engine):
         finally:
             self.con.raw_sql("SET preserve_insertion_order = false")
         return int(pq.ParquetFile(path).metadata.num_rows)
-
-    def _write_in_ranges(
-        self, unordered: Path, path: Path, order_by: list[str], schema: pa.Schema
-    ) -> int:
-        """Sort the unordered file in ranges of the first key (from its values' row counts)."""
-        rows = self.con.read_parquet(str(unordered))
-        first = rows[order_by[0]]
-        counts = self.to_arrow(
-            rows.group_by(first.name("_v")).aggregate(_n=ibis._.count()).order_by("_v")
-        )
-        ranges = sort_ranges(counts["_v"].to_pylist(), counts["_n"].to_pylist(), SORT_RANGE_ROWS)
-        n = 0
-        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-            for lo, hi in ranges:
-                if lo is None:
-                    part = rows.filter(first.isnull())
-                else:
-                    part = rows.filter((first >= lo) & (first <= hi))
-                for batch in self.con.to_pyarrow_batches(part.order_by(order_by)):
-                    if batch.num_rows:
-                        writer.write_batch(batch.cast(schema))
-                        n += batch.num_rows
-        return n
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         return _duckdb_hash(value).cast("uint64")
