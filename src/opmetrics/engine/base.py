@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ class Engine(ABC):
     def __init__(self, options: EngineOptions) -> None:
         self.options = options
         self._counter = 0
+        self._kept: list[Callable[[], object]] = []  # how to free each table `keep` holds
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -137,7 +138,9 @@ class Engine(ABC):
     def keep(self, expr: ir.Table) -> ir.Table:
         """`expr` computed once and held by the engine for the queries that follow (a temporary
         table on DuckDB, a cached frame on Spark), freed when the engine closes."""
-        return expr.cache()
+        kept = expr.cache()
+        self._kept.append(kept.release)
+        return kept
 
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table usable in expressions on this engine."""
@@ -147,7 +150,13 @@ class Engine(ABC):
     def versions(self) -> dict[str, str]:
         """Versions of the engine and its libraries (for the manifest)."""
 
+    def release_kept(self) -> None:
+        """Free what `keep` holds (before disconnecting: dropping needs the connection)."""
+        while self._kept:
+            self._kept.pop()()
+
     def close(self) -> None:
+        self.release_kept()
         disconnect = getattr(self.con, "disconnect", None)
         if disconnect is not None:
             disconnect()

@@ -138,6 +138,14 @@ class DuckDBEngine(Engine):
             self.con.raw_sql("SET preserve_insertion_order = false")
         return int(pq.ParquetFile(path).metadata.num_rows)
 
+    def keep(self, expr: ir.Table) -> ir.Table:
+        """A temporary table of its own (ibis's `cache()` cannot drop it again: with this
+        sqlglot its DROP statement comes out without the table's name)."""
+        name = self.table_name("kept")
+        kept = self.con.create_table(name, expr, temp=True)
+        self._kept.append(lambda: self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"'))
+        return kept
+
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         return _duckdb_hash(value).cast("uint64")
 

@@ -202,8 +202,9 @@ class SparkEngine(Engine):
         }
 
     def close(self) -> None:
-        # The session is process-wide and slow to start; keep it for the next engine in this process.
-        pass
+        # The session is process-wide and slow to start; keep it for the next engine in this
+        # process, without the frames this engine cached.
+        self.release_kept()
 
 
 # Rows per range partition when a result streams through the driver (~100 MB of rows).

@@ -273,16 +273,20 @@ def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
     def only(cond: ir.BooleanValue, col: ir.Value) -> ir.Value:
         return ibis.ifelse(cond, col, ibis.null(col.type()))
 
+    def pack(high: ir.IntegerValue, low: ir.IntegerValue, bits: int) -> ir.IntegerValue:
+        return high.cast("int64") * (1 << bits) + low.cast("int64")
+
+    # Each set's integer keys packed into one int64 (`unpack_keys`): hashing and comparing one
+    # integer per row is cheaper than seven mostly-null columns.
     keys = {
         "_set": x["_set"],
         "_reason": only(daily, x[REASON_CODE]),
-        "_outside": daily & x["_valid"] & ~x["_in_month"],
-        "date": only(live_daily, x["date"]),
-        DAY_ID: only(live_daily, x[DAY_ID]),
-        GROUP_ID: only(fine, x[GROUP_ID]),
-        SET_ID: only(fine, x[SET_ID]),
-        HIST_ID: only(hist, x[HIST_ID]),
-        "bucket": only(hist, bucket_expr(x["_rtt_us"])),
+        KEY: ibis.cases(
+            (live_daily, pack(x["date"], x[DAY_ID], DAY_BITS)),
+            (daily, ibis.ifelse(x["_valid"] & ~x["_in_month"], OUTSIDE, INVALID)),
+            (fine, pack(x[GROUP_ID], x[SET_ID], ID_BITS)),
+            else_=pack(x[HIST_ID], bucket_expr(x["_rtt_us"]) + 1, ID_BITS),
+        ),
     }
     y = x.mutate(**keys)
     i64 = "int64"
@@ -319,7 +323,7 @@ def run_aggregation(
     facts: ir.Table, engine: Engine, lookup: pa.Table, sets: pa.Table
 ) -> RequestAggregates:
     """Run the single pass; decode the integer keys with the value lookup and device-set table."""
-    raw = engine.to_arrow(aggregate_expr(facts, engine))
+    raw = unpack_keys(engine.to_arrow(aggregate_expr(facts, engine)))
     days_all, fine_live, hist = (raw.filter(pc.equal(raw["_set"], k)) for k in (0, 1, 2))
     reasons: dict[str, int] = {}
     for r in (
@@ -358,6 +362,43 @@ def run_aggregation(
         _instant(first_us),
         _instant(last_us),
     )
+
+
+KEY = "_k"
+DAY_BITS = 24  # set 0: date (days since the epoch) << 24 | DAY_ID
+ID_BITS = 32  # set 1: GROUP_ID << 32 | SET_ID; set 2: HIST_ID << 32 | bucket + 1
+OUTSIDE, INVALID = -1, -2  # set 0 rows that are valid but outside the month, or quarantined
+
+
+def unpack_keys(raw: pa.Table) -> pa.Table:
+    """The aggregate with its packed key split back into `_outside`, `date`, DAY_ID, GROUP_ID,
+    SET_ID, HIST_ID and `bucket` (null where the row's set has no such key)."""
+    k = raw[KEY]
+    s = raw["_set"]
+
+    def part(
+        on_set: int, shift: int, bits: int, minus: int = 0, when: pa.ChunkedArray | None = None
+    ) -> pa.ChunkedArray:
+        v = pc.bit_wise_and(pc.shift_right(k, shift), (1 << bits) - 1)
+        mask = pc.equal(s, on_set)
+        if when is not None:
+            mask = pc.and_(mask, when)
+        return pc.cast(pc.if_else(mask, pc.subtract(v, minus), None), pa.int32())
+
+    live = pc.greater_equal(k, 0)
+    cols = {
+        "_outside": pc.and_(pc.equal(s, 0), pc.equal(k, OUTSIDE)),
+        "date": part(0, DAY_BITS, 31, when=live),
+        DAY_ID: part(0, 0, DAY_BITS, when=live),
+        GROUP_ID: part(1, ID_BITS, 31),
+        SET_ID: part(1, 0, ID_BITS),
+        HIST_ID: part(2, ID_BITS, 31),
+        "bucket": part(2, 0, ID_BITS, minus=1),
+    }
+    out = raw.drop_columns([KEY])
+    for name, col in cols.items():
+        out = out.append_column(name, col)
+    return out
 
 
 def _decode(lookup: pa.Table, id_col: str, columns: tuple[str, ...]) -> pa.Table:
