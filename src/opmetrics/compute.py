@@ -48,6 +48,7 @@ from opmetrics.measures.requests import (
     SET_ID,
     RequestAggregates,
     device_set_ids,
+    may_fail,
     request_facts,
     request_values,
     run_aggregation,
@@ -239,7 +240,7 @@ def compute_month(
                 manifest["restricted"] = {
                     "party_failures_rows": _write_party_failures(
                         engine,
-                        facts,
+                        facts.filter(may_fail(facts, lookups["service_requests"])),
                         labels,
                         sets,
                         restricted / "party_failures.parquet",

@@ -18,7 +18,7 @@ import opmetrics
 from opmetrics.catalog import default_catalog
 from opmetrics.contract.schema import SERVICE_REQUESTS
 from tests.measures.randomrows import daily_background, random_requests
-from tests.measures.reference import summarise
+from tests.measures.reference import in_month, klass, outcome, summarise
 
 CATALOG = default_catalog()
 RESULT_FILES = ("cpm", "srv_summary", "srv_daily", "srv_party", "dcc_proxy", "srv_device_set")
@@ -88,6 +88,20 @@ def test_srv_summary_and_cpm_match_the_reference(tmp_path: Path, ctx: Any, seed:
     for key, (ok, bad, excl) in ref["daily"].items():
         d = daily[key]
         assert (d["succeeded"], d["failed"], d["excluded"]) == (ok, bad, excl), key
+
+    # the restricted extract holds exactly the month's failed requests (success codes after more
+    # than 3 DSP attempts included, user-caused codes never)
+    failed = [
+        r["request_id"] for r in rows if in_month(r, 2021, 4) and outcome(r, CATALOG) == "failure"
+    ]
+    extract = pq.read_table(tmp_path / "out" / "restricted" / "party_failures.parquet")
+    assert sorted(extract["request_id"].to_pylist()) == sorted(failed)
+    classes = {
+        (klass(r["response_code"], CATALOG), (r["dsp_attempts"] or 0) > 3)
+        for r in rows
+        if in_month(r, 2021, 4)
+    }
+    assert {("success", True), ("user_caused", False), ("none", False)} <= classes
 
 
 def _results(folder: Path) -> dict[str, list[dict[str, Any]]]:

@@ -258,6 +258,23 @@ def request_facts(
     return j.mutate(**{SET_ID: j[SET_ID].fill_null(0)}).drop("_dev_id")
 
 
+def may_fail(t: ir.Table, lookup: pa.Table) -> ir.BooleanValue:
+    """True for every request that can be a failure, on its raw response code and DSP attempts.
+
+    A failure's response class is neither user-caused nor success, unless DSP attempts > 3
+    made a success one. The class is a function of the code alone, so the codes of each class
+    come from the value lookup. Filtering failed requests on this first lets the engine drop
+    the other rows next to the scan, before the joins that give the class and the checks.
+    """
+    pairs = set(zip(lookup["response_code"].to_pylist(), lookup["_class"].to_pylist(), strict=True))
+    user = sorted(c for c, k in pairs if c is not None and k == "user_caused")
+    success = sorted(c for c, k in pairs if c is not None and k == "success")
+    code = t.response_code
+    not_user = ~code.isin(user) if user else ibis.literal(True)
+    not_success = ~code.isin(success) if success else ibis.literal(True)
+    return code.isnull() | (not_user & (not_success | (t.dsp_attempts > 3)))
+
+
 def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
     """The single aggregation over one scan: set 0 the daily keys (every row, for the quarantine
     and month counts too), set 1 the fine keys (live rows), set 2 the histogram keys (live
