@@ -70,6 +70,7 @@ class Run:
             "run": self.label,
             "requests": self.requests,
             "seconds": round(self.measured.seconds, 1),
+            "cpu_seconds": round(self.measured.cpu_seconds, 1),
             "peak_rss_gib": round(self.measured.peak_rss_gib, 2),
             "requests_per_s": round(self.rate),
             "load": f"{self.load_start:.1f}-{self.load_end:.1f}",
@@ -298,11 +299,12 @@ def main() -> None:
                     run.extra["executor_cores"] = 2
                 rows.append(with_spark_figures(run, events, duck_out).row())
             print_rows(rows[-1:])
-    print("| run | requests | s | peak RSS GiB | requests/s | load |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| run | requests | s | CPU s | peak RSS GiB | requests/s | load |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
         print(
-            f"| {r['run']} | {r['requests']:,} | {r['seconds']} | {r['peak_rss_gib']} | "
+            f"| {r['run']} | {r['requests']:,} | {r['seconds']} | {r.get('cpu_seconds', '-')} | "
+            f"{r['peak_rss_gib']} | "
             f"{r['requests_per_s']:,} | {r['load']} |"
         )
 

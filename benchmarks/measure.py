@@ -7,6 +7,7 @@ all its descendants (DuckDB threads share the process; Spark's JVM is a descenda
 from __future__ import annotations
 
 import fcntl
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,13 +29,20 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the command and the processes it waited for
 
     @property
     def peak_rss_gib(self) -> float:
         return self.peak_rss_bytes / 2**30
 
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def measure(cmd: list[str], timeout: float | None = None) -> Measured:
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -65,7 +73,8 @@ def measure(cmd: list[str], timeout: float | None = None) -> Measured:
         out, err = proc.communicate()
     stop.set()
     t.join()
-    return Measured(time.perf_counter() - started, peak, proc.returncode, out, err)
+    seconds = time.perf_counter() - started
+    return Measured(seconds, peak, proc.returncode, out, err, _children_cpu() - cpu_before)
 
 
 def opmetrics_cmd(*args: str) -> list[str]:
