@@ -180,7 +180,7 @@ def device_set_ids(devices: ir.Table | None, engine: Engine) -> tuple[ir.Table |
 
     The checked inventory (read, validated and joined to its Comms Hubs) is computed once and
     kept by the engine: the device sets, the aggregation and the failed-request extract all
-    read it, and at 300M requests (9.8M devices) each evaluation took seconds.
+    read it, and each evaluation took 0.8 s at 10M requests (0.66M devices).
     """
     unknown = {SET_ID: [0], **{c: [UNKNOWN] for c in SET_COLUMNS}}
     if devices is None:
