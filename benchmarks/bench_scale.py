@@ -71,6 +71,8 @@ class Run:
             "requests": self.requests,
             "seconds": round(self.measured.seconds, 1),
             "cpu_seconds": round(self.measured.cpu_seconds, 1),
+            "disk_read_gib": round(self.measured.disk_read_bytes / 2**30, 2),
+            "disk_written_gib": round(self.measured.disk_written_bytes / 2**30, 2),
             "peak_rss_gib": round(self.measured.peak_rss_gib, 2),
             "requests_per_s": round(self.rate),
             "load": f"{self.load_start:.1f}-{self.load_end:.1f}",
@@ -299,11 +301,14 @@ def main() -> None:
                     run.extra["executor_cores"] = 2
                 rows.append(with_spark_figures(run, events, duck_out).row())
             print_rows(rows[-1:])
-    print("| run | requests | s | CPU s | peak RSS GiB | requests/s | load |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print(
+        "| run | requests | s | CPU s | disk read GiB | disk written GiB | peak RSS GiB | requests/s | load |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         print(
             f"| {r['run']} | {r['requests']:,} | {r['seconds']} | {r.get('cpu_seconds', '-')} | "
+            f"{r.get('disk_read_gib', '-')} | {r.get('disk_written_gib', '-')} | "
             f"{r['peak_rss_gib']} | "
             f"{r['requests_per_s']:,} | {r['load']} |"
         )

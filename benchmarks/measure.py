@@ -30,19 +30,24 @@ class Measured:
     stdout: str
     stderr: str
     cpu_seconds: float = 0.0  # user + system time of the command and the processes it waited for
+    # bytes the command read from and wrote to the disk itself (not the page cache): block
+    # operations of 512 bytes, as getrusage counts them for the processes waited for
+    disk_read_bytes: int = 0
+    disk_written_bytes: int = 0
 
     @property
     def peak_rss_gib(self) -> float:
         return self.peak_rss_bytes / 2**30
 
 
-def _children_cpu() -> float:
+def _children_usage() -> tuple[float, int, int]:
+    """CPU seconds, disk blocks read, disk blocks written of the waited-for children so far."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+    return r.ru_utime + r.ru_stime, r.ru_inblock, r.ru_oublock
 
 
 def measure(cmd: list[str], timeout: float | None = None) -> Measured:
-    cpu_before = _children_cpu()
+    before = _children_usage()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -74,7 +79,10 @@ def measure(cmd: list[str], timeout: float | None = None) -> Measured:
     stop.set()
     t.join()
     seconds = time.perf_counter() - started
-    return Measured(seconds, peak, proc.returncode, out, err, _children_cpu() - cpu_before)
+    cpu, inblock, oublock = (a - b for a, b in zip(_children_usage(), before, strict=True))
+    return Measured(
+        seconds, peak, proc.returncode, out, err, cpu, int(inblock) * 512, int(oublock) * 512
+    )
 
 
 def opmetrics_cmd(*args: str) -> list[str]:

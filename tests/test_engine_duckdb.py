@@ -71,3 +71,28 @@ def test_full_disk_and_out_of_memory_are_said_as_such() -> None:
     oom = resource_error(duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate"))
     assert oom is not None and oom.exit_code == ExitCode.ENGINE and "--memory-limit" in str(oom)
     assert resource_error(ValueError("something else")) is None
+
+
+def _tables(engine: object) -> set[str]:
+    rows = engine.con.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()  # type: ignore[attr-defined]
+    return {r[0] for r in rows}
+
+
+def test_kept_tables_are_dropped_on_release_and_on_close() -> None:
+    import ibis
+    import pyarrow as pa
+
+    with connect(EngineOptions()) as e:
+        src = e.memtable(pa.table({"x": [1, 2, 3]}))
+        a = e.keep(src.filter(src.x > 1))
+        b = e.keep(a.mutate(y=a.x * 2))
+        assert len(_tables(e)) == 2
+        e.release(a)  # b was computed from a and stays readable
+        assert len(_tables(e)) == 1
+        assert sorted(e.to_arrow(b)["y"].to_pylist()) == [4, 6]
+        with pytest.raises(ValueError):
+            e.release(a)
+        with pytest.raises(ValueError):
+            e.release(ibis.memtable(pa.table({"x": [1]})))
+        e.release_kept()
+        assert _tables(e) == set()

@@ -36,7 +36,8 @@ class Engine(ABC):
     def __init__(self, options: EngineOptions) -> None:
         self.options = options
         self._counter = 0
-        self._kept: list[Callable[[], object]] = []  # how to free each table `keep` holds
+        # each table `keep` holds, with how to free it
+        self._kept: list[tuple[ir.Table, Callable[[], object]]] = []
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -139,8 +140,18 @@ class Engine(ABC):
         """`expr` computed once and held by the engine for the queries that follow (a temporary
         table on DuckDB, a cached frame on Spark), freed when the engine closes."""
         kept = expr.cache()
-        self._kept.append(kept.release)
+        self._kept.append((kept, kept.release))
         return kept
+
+    def release(self, kept: ir.Table) -> None:
+        """Free one table `keep` holds as soon as nothing reads it any more, rather than at close
+        (on DuckDB a kept table takes memory from the same limit as the queries that follow)."""
+        for i, (table, free) in enumerate(self._kept):
+            if table is kept:
+                del self._kept[i]
+                free()
+                return
+        raise ValueError("release: not a table this engine keeps")
 
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table usable in expressions on this engine."""
@@ -153,7 +164,7 @@ class Engine(ABC):
     def release_kept(self) -> None:
         """Free what `keep` holds (before disconnecting: dropping needs the connection)."""
         while self._kept:
-            self._kept.pop()()
+            self._kept.pop()[1]()
 
     def close(self) -> None:
         self.release_kept()

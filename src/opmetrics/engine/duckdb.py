@@ -143,7 +143,7 @@ class DuckDBEngine(Engine):
         sqlglot its DROP statement comes out without the table's name)."""
         name = self.table_name("kept")
         kept = self.con.create_table(name, expr, temp=True)
-        self._kept.append(lambda: self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"'))
+        self._kept.append((kept, lambda: self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')))
         return kept
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:

@@ -201,6 +201,11 @@ class SparkEngine(Engine):
             "master": self.session.sparkContext.master,
         }
 
+    def release(self, kept: ir.Table) -> None:
+        """Nothing before close: Spark fills a cache at the first action that reads it, so a
+        table kept from this one (the devices' set ids from the checked inventory) may not be
+        computed yet, and freeing this one now would make Spark compute it a second time."""
+
     def close(self) -> None:
         # The session is process-wide and slow to start; keep it for the next engine in this
         # process, without the frames this engine cached.

@@ -198,6 +198,7 @@ def device_set_ids(devices: ir.Table | None, engine: Engine) -> tuple[ir.Table |
     ids = engine.memtable(decode)
     sv = sets.view()
     by_device = engine.keep(sv.inner_join(ids, list(SET_COLUMNS)).select("_dev_id", SET_ID))
+    engine.release(sets)  # only `by_device` is read from here on
     return by_device, pa.concat_tables(
         [pa.table(unknown, schema=_SET_SCHEMA), decode.cast(_SET_SCHEMA)]
     )
