@@ -74,7 +74,8 @@ def test_full_disk_and_out_of_memory_are_said_as_such() -> None:
 
 
 def _tables(engine: object) -> set[str]:
-    rows = engine.con.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()  # type: ignore[attr-defined]
+    con = engine.con.con  # type: ignore[attr-defined]
+    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     return {r[0] for r in rows}
 
 
