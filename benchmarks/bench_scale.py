@@ -73,6 +73,7 @@ class Run:
             "cpu_seconds": round(self.measured.cpu_seconds, 1),
             "disk_read_gib": round(self.measured.disk_read_bytes / 2**30, 2),
             "disk_written_gib": round(self.measured.disk_written_bytes / 2**30, 2),
+            "page_cache": "dropped" if self.measured.page_cache_dropped else "as found",
             "peak_rss_gib": round(self.measured.peak_rss_gib, 2),
             "requests_per_s": round(self.rate),
             "load": f"{self.load_start:.1f}-{self.load_end:.1f}",
