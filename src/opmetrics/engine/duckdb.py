@@ -128,9 +128,9 @@ class DuckDBEngine(Engine):
         every other query, where order does not matter and costs memory).
         """
         types = ibis.schema(schema).types
-        typed = expr.select(*[expr[f.name].cast(t) for f, t in zip(schema, types, strict=True)])
-        if order_by:
-            typed = typed.order_by(list(order_by))
+        typed = expr.select(
+            *[expr[f.name].cast(t) for f, t in zip(schema, types, strict=True)]
+        ).order_by(list(order_by))
         self.con.raw_sql("SET preserve_insertion_order = true")
         try:
             self.con.to_parquet(typed, path, compression="zstd")
