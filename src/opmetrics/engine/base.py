@@ -143,13 +143,19 @@ class Engine(ABC):
         self._kept.append((kept, kept.release))
         return kept
 
+    # Whether `keep` computes its table at once. A lazily kept table (Spark's cache, filled by
+    # the first action that reads it) may still be needed to compute a table kept from it, so
+    # `release` leaves it to close.
+    KEEPS_EAGERLY = True
+
     def release(self, kept: ir.Table) -> None:
         """Free one table `keep` holds as soon as nothing reads it any more, rather than at close
         (on DuckDB a kept table takes memory from the same limit as the queries that follow)."""
         for i, (table, free) in enumerate(self._kept):
             if table is kept:
-                del self._kept[i]
-                free()
+                if self.KEEPS_EAGERLY:
+                    del self._kept[i]
+                    free()
                 return
         raise ValueError("release: not a table this engine keeps")
 

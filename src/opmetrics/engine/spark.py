@@ -47,6 +47,9 @@ class SparkEngine(Engine):
     name = "spark"
     HASH_FUNCTION = "xxhash64"
     HASH_TYPE = "int64"
+    # A cached frame is filled by the first action that reads it: freeing one early could make
+    # Spark compute it again for a table kept from it, not yet computed (`Engine.release`).
+    KEEPS_EAGERLY = False
 
     def __init__(self, options: EngineOptions) -> None:
         super().__init__(options)
@@ -200,11 +203,6 @@ class SparkEngine(Engine):
             "ibis": ibis.__version__,
             "master": self.session.sparkContext.master,
         }
-
-    def release(self, kept: ir.Table) -> None:
-        """Nothing before close: Spark fills a cache at the first action that reads it, so a
-        table kept from this one (the devices' set ids from the checked inventory) may not be
-        computed yet, and freeing this one now would make Spark compute it a second time."""
 
     def close(self) -> None:
         # The session is process-wide and slow to start; keep it for the next engine in this
