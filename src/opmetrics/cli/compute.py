@@ -18,6 +18,7 @@ from opmetrics.cli.state import (
 )
 from opmetrics.compute import ComputeSummary
 from opmetrics.measures.anonymise import ENV_KEY
+from opmetrics.reports.fmt import percent
 
 AnonKeyOpt = Annotated[
     str | None,
@@ -90,7 +91,8 @@ def show_summary(summary: ComputeSummary) -> None:
             for k in ("business_process", "interface", "region", "time_band", "incident_category")
             if r[k]
         )
-        value = "" if r["value_percent"] is None else f"{r['value_percent']:.2f}"
+        # cut like the reports, so the terminal and the packs print the same figure
+        value = "" if r["value_percent"] is None else percent(r["value_percent"])
         rows.append(
             (
                 r["cpm"],
