@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from opmetrics.analytics import DEFAULT_MIN_VOLUME, analytics_tables
 from opmetrics.catalog import Catalog
+from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of_srv
 from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
 from opmetrics.contract.validate import (
@@ -47,6 +48,7 @@ from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
 from opmetrics.measures.requests import (
     SET_ID,
     RequestAggregates,
+    delivery_proxy_srvs,
     device_set_ids,
     may_fail,
     request_facts,
@@ -172,18 +174,18 @@ def compute_month(
             )
             sr_note = f"incomplete service requests: {len(missing_days)} day(s) of the month have none ({shown})"
         hist = derive.keyed_frame(agg.histogram)
-        proxy_dt = {"CHF", "GPF"}
         tables = {
             "srv_summary": derive.to_arrow(
                 derive.summary(fine, hist, catalog, month, all_srvs=True), rs.SRV_SUMMARY
             ),
             "dcc_proxy": derive.to_arrow(
-                derive.summary(
-                    fine[fine["device_type"].isin(proxy_dt)],
-                    hist[hist["device_type"].isin(proxy_dt)],
+                derive.dcc_proxy(
+                    fine,
+                    hist,
+                    derive.keyed_frame(agg.delivery),
+                    delivery_proxy_srvs(catalog),
                     catalog,
                     month,
-                    all_srvs=False,
                 ),
                 rs.DCC_PROXY,
             ),
@@ -401,6 +403,7 @@ def _manifest(
         }
     return {
         "opmetrics_version": _dist_version("opmetrics"),
+        "schema_version": 2,
         "month": str(month),
         "month_start_utc": month.start_utc.isoformat().replace("+00:00", "Z"),
         "month_end_utc": month.end_utc.isoformat().replace("+00:00", "Z"),
@@ -424,9 +427,39 @@ def _manifest(
         },
         "inputs": inputs,
         "reportability": reportability,
+        "assumed_values": _assumed_used(catalog, cpm),
         "service_requests_note": sr_note,
         "tables": {name: {"rows": t.num_rows} for name, t in sorted(tables.items())},
         "warnings": warnings,
+    }
+
+
+def _assumed_used(catalog: Catalog, cpm: list[dict[str, Any]]) -> dict[str, Any]:
+    """The catalog values marked `assumed` that decide a figure of this month, with the
+    measures that rest on each and how to override them (design §2)."""
+    known = assumed_values(catalog)
+    used: dict[str, list[str]] = {}
+    for r in cpm:
+        for key in str(r.get("assumed") or "").split("; "):
+            if key and r["cpm"] not in used.setdefault(key, []):
+                used[key].append(r["cpm"])
+    for s in catalog.srv:  # srv_summary compares every SRV's RTT with its TRT
+        for rule in trt_rules_of_srv(catalog, s):
+            key = f"trt.{rule.id}"
+            if key in known and "srv_summary" not in used.setdefault(key, []):
+                used[key].append("srv_summary")
+    return {
+        "values": [
+            {
+                "key": k,
+                "value": known[k].value,
+                "text": known[k].text,
+                "used_by": used[k],
+            }
+            for k in known
+            if k in used
+        ],
+        "override": OVERRIDE,
     }
 
 

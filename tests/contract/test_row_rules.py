@@ -49,6 +49,8 @@ BROKEN_REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("bad_dsp_attempts", request(117, dsp_attempts=0)),
     ("bad_dsp_attempts", request(118, dsp_attempts=-2)),
+    ("inconsistent_response", request(120, responded_at=None)),  # I0 but no response time
+    ("inconsistent_response", request(121, response_code=None)),  # a response time, no code
     ("value_too_long", request(119, user_role="R" * 1_001)),
     ("duplicate_key", request(1)),  # same request_id as valid row 1, later in the file
 ]

@@ -66,6 +66,10 @@ def random_requests(
         if code is not None:
             base = device_resp or delivered or clock
             responded = base + timedelta(seconds=float(rng.uniform(0.05, 25)))
+            if execute_at is not None and execute_at > received and rng.random() < 0.15:
+                # answered before its execution time (an immediate rejection): RTT 0
+                delivered = device_resp = None
+                responded = received + (execute_at - received) * float(rng.uniform(0, 0.9))
         attempts = [1, 1, 1, 2, 3, 4, 6, None][int(rng.integers(8))]
         target = (
             "00-00-00-00-00-00-00-01"

@@ -38,7 +38,7 @@ def outcome(r: dict[str, Any], catalog: Catalog) -> str:
 
 
 def trt_and_start(r: dict[str, Any], catalog: Catalog) -> tuple[float, datetime]:
-    rule = catalog.trt_for(r["execution"], r["command_variant"])
+    rule = catalog.trt_for(r["execution"], r["command_variant"], r["srv"], r["device_type"])
     start = r["received_at"]
     if rule.clock_start == "execution" and r["execute_at"] is not None and r["execute_at"] > start:
         start = r["execute_at"]
@@ -66,7 +66,9 @@ def summarise(
             continue
         o = outcome(r, catalog)
         trt, start = trt_and_start(r, catalog)
-        rtt = None if r["responded_at"] is None else (r["responded_at"] - start).total_seconds()
+        rtt = None
+        if r["responded_at"] is not None:  # a response before the clock start has RTT 0
+            rtt = max(0.0, (r["responded_at"] - start).total_seconds())
         region = reporting_region(r)
         for key in ((r["srv"], region, r["device_type"]), (r["srv"], "ALL", "ALL")):
             s = srv[key]
@@ -79,10 +81,13 @@ def summarise(
         day = r["received_at"].astimezone(UK).date().isoformat()
         daily[day, r["srv"], region][("success", "failure", "excluded").index(o)] += 1
         if r["execution"] in ("on_demand", "future_dated"):
-            han = 0.0
-            if r["device_response_at"] is not None and r["delivered_at"] is not None:
-                han = (r["device_response_at"] - r["delivered_at"]).total_seconds()
-            within = rtt is not None and rtt - han <= trt
+            dcc = rtt
+            if rtt is not None and r["delivered_at"] is not None:
+                if r["device_response_at"] is not None:  # RTT minus the HAN leg
+                    dcc = rtt - (r["device_response_at"] - r["delivered_at"]).total_seconds()
+                else:  # the device never answered: the DCC's share ends at the Comms Hub
+                    dcc = (r["delivered_at"] - start).total_seconds()
+            within = dcc is not None and max(0.0, dcc) <= trt
             name = "CPM1" if r["execution"] == "on_demand" else "CPM2"
             for reg in (region, "ALL"):
                 cpm[name, reg][0] += within

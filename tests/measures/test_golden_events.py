@@ -168,7 +168,7 @@ def test_missing_tables_are_loud(duckdb: Engine, tmp_path: Path) -> None:
     catalog = default_catalog()
     tables = load_case(duckdb, GOLDEN / "cpm6_missing_outages", tmp_path)
     rows = event_rows(tables, duckdb, catalog, Month(2021, 4))
-    assert len(rows) == 1 + 5 + 7 * 4 * 2 + 8
+    assert len(rows) == 1 + 5 + 6 * 4 * 2 + 8  # six interfaces: item (f) is not in CPM6
     for r in rows:
         assert r["status"] == "not_reportable"
         assert r["numerator"] is None and r["denominator"] is None and r["value_percent"] is None

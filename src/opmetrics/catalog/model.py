@@ -98,12 +98,36 @@ Execution = Literal["on_demand", "future_dated", "non_device"]
 
 
 class TrtRule(_Record):
+    """A Target Response Time. Fields left unset match any request; among the rules that
+    match, one naming the command variant wins, then one naming the SRV, then one naming the
+    device type; ties go to the first in file order (`Catalog.trt_for`)."""
+
     id: str
     execution: Execution
     command_variant: int | None = None
+    srv: str | None = None
+    device_type: str | None = None
     seconds: float = Field(gt=0)
     clock_start: Literal["received", "execution"]
     description: str = ""
+
+    @property
+    def precedence(self) -> int:
+        return (
+            4 * (self.command_variant is not None)
+            + 2 * (self.srv is not None)
+            + (self.device_type is not None)
+        )
+
+    def matches(
+        self, execution: str, command_variant: int | None, srv: str | None, device_type: str | None
+    ) -> bool:
+        return (
+            self.execution == execution
+            and (self.command_variant is None or self.command_variant == command_variant)
+            and (self.srv is None or self.srv == srv)
+            and (self.device_type is None or self.device_type == device_type)
+        )
 
 
 class AlertsConfig(_Record):
@@ -157,10 +181,23 @@ class Cpm(_Record):
         return self
 
 
+# Item (f) of the SEC's definition of DCC Interface: CPM6 excludes it by definition.
+CPM6_EXCLUDED_ITEM = "f"
+
+
 class Interface(_Record):
     id: str
     sec_item: str = ""
     in_cpm6: bool = True
+
+    @model_validator(mode="after")
+    def _item_f_not_in_cpm6(self) -> Interface:
+        if self.in_cpm6 and self.sec_item.strip().lower() == CPM6_EXCLUDED_ITEM:
+            raise ValueError(
+                "an interface that is item (f) of the SEC's definition of DCC Interface is "
+                "excluded from CPM6 by definition: set in_cpm6 = false"
+            )
+        return self
 
 
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -241,9 +278,19 @@ class Catalog(BaseModel):
                     f"srv[{i}].device_types", 'a non-device SRV targets exactly ["NONE"]'
                 )
         for kind in ("on_demand", "future_dated", "non_device"):
-            if not any(t.execution == kind and t.command_variant is None for t in self.trt):
+            if not any(t.execution == kind and t.precedence == 0 for t in self.trt):
                 raise CatalogKeyError(
-                    "trt", f"no default TRT rule (without command_variant) for {kind!r}"
+                    "trt",
+                    f"no default TRT rule (without command_variant, srv or device_type) for {kind!r}",
+                )
+        _unique(self.trt, "trt", "id")
+        srvs = {s.id for s in self.srv}
+        for i, t in enumerate(self.trt):
+            if t.srv is not None and t.srv not in srvs:
+                raise CatalogKeyError(f"trt[{i}].srv", f"unknown SRV {t.srv!r}")
+            if t.device_type is not None and t.device_type not in dts:
+                raise CatalogKeyError(
+                    f"trt[{i}].device_type", f"unknown device type {t.device_type!r}"
                 )
         required_cpms = {
             "CPM1",
@@ -319,19 +366,28 @@ class Catalog(BaseModel):
                 return rule.class_
         return None
 
-    def trt_for(self, execution: str, command_variant: int | None) -> TrtRule:
-        """The TRT rule that applies: a rule for the exact command variant wins."""
+    def trt_for(
+        self,
+        execution: str,
+        command_variant: int | None,
+        srv: str | None = None,
+        device_type: str | None = None,
+    ) -> TrtRule:
+        """The TRT rule that applies to a request (precedence: `TrtRule`)."""
+        best: TrtRule | None = None
         for rule in self.trt:
-            if (
-                rule.execution == execution
-                and rule.command_variant is not None
-                and rule.command_variant == command_variant
+            if rule.matches(execution, command_variant, srv, device_type) and (
+                best is None or rule.precedence > best.precedence
             ):
-                return rule
-        for rule in self.trt:
-            if rule.execution == execution and rule.command_variant is None:
-                return rule
-        raise KeyError(execution)
+                best = rule
+        if best is None:
+            raise KeyError(execution)
+        return best
+
+    @cached_property
+    def trt_by_precedence(self) -> tuple[TrtRule, ...]:
+        """The TRT rules in the order a first-match search must try them."""
+        return tuple(sorted(self.trt, key=lambda r: -r.precedence))  # stable: file order on ties
 
 
 class CatalogKeyError(ValueError):

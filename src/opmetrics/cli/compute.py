@@ -18,7 +18,7 @@ from opmetrics.cli.state import (
 )
 from opmetrics.compute import ComputeSummary
 from opmetrics.measures.anonymise import ENV_KEY
-from opmetrics.reports.fmt import percent
+from opmetrics.reports.fmt import exact_percent, percent
 
 AnonKeyOpt = Annotated[
     str | None,
@@ -92,7 +92,8 @@ def show_summary(summary: ComputeSummary) -> None:
             if r[k]
         )
         # cut like the reports, so the terminal and the packs print the same figure
-        value = "" if r["value_percent"] is None else percent(r["value_percent"])
+        exact = exact_percent(r.get("numerator_exact"), r.get("denominator_exact"))
+        value = "" if r["value_percent"] is None else percent(exact or r["value_percent"])
         rows.append(
             (
                 r["cpm"],

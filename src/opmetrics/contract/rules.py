@@ -61,6 +61,7 @@ REASONS: dict[str, str] = {
     "timestamps_out_of_order": "the row's timestamps are not in their natural order",
     "implausible_timestamp": "a timestamp lies before 2000, after 2099, or over 400 days after the row's first",
     "bad_dsp_attempts": "dsp_attempts is below 1",
+    "inconsistent_response": "a final response code without responded_at, or responded_at without a code",
     "unknown_alert_type": "alert_type is not device or dcc",
     "bad_category": "incident category is not 1..5",
     "unknown_interface": "the interface is not in the catalog",
@@ -353,6 +354,16 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["implausible_timestamp"],
             _implausible(
                 "received_at", ["execute_at", "delivered_at", "device_response_at", "responded_at"]
+            ),
+        ),
+        RowRule(
+            "inconsistent_response",
+            REASONS["inconsistent_response"],
+            lambda t, c: t.response_code.isnull() != t.responded_at.isnull(),
+            lambda t: ibis.ifelse(
+                t.responded_at.isnull(),
+                ibis.literal("response_code given but responded_at missing"),
+                ibis.literal("responded_at given but response_code missing"),
             ),
         ),
         RowRule(

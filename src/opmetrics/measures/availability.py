@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 from opmetrics.catalog import Catalog
 from opmetrics.catalog.model import WEEKDAYS
 from opmetrics.engine import Engine
-from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
+from opmetrics.measures.cpm_rows import US_PER_MINUTE, cpm_row, missing_table_note
 from opmetrics.measures.intervals import (
     Interval,
     clip,
@@ -27,7 +27,6 @@ from opmetrics.measures.intervals import (
     length,
     local_instant,
     merge,
-    minutes,
     subtract,
     to_us,
 )
@@ -129,7 +128,11 @@ def availability(
 def cpm6(
     outages: ir.Table | None, engine: Engine, catalog: Catalog, month: Month
 ) -> list[dict[str, Any]]:
-    """One row per CPM6 interface x region x band; numerator and denominator are minutes.
+    """One row per CPM6 interface x region x band; numerator and denominator are minutes
+    (exact microseconds in `numerator_exact` / `denominator_exact`, which decide the status).
+
+    Only interfaces the catalog marks `in_cpm6` are measured: the item (f) interface never is
+    (the catalog refuses it), and an outage of an unmeasured interface is accepted but unused.
 
     An outage for region ALL applies to every region; an open outage (no `end_at`) runs to the
     end of the month; outages are clipped to the month.
@@ -175,8 +178,9 @@ def cpm6(
                         catalog,
                         month,
                         "CPM6",
-                        minutes(a.available),
-                        minutes(a.target_period),
+                        a.available,
+                        a.target_period,
+                        per_unit=US_PER_MINUTE,
                         interface=iface,
                         region=region,
                         time_band=band,

@@ -9,33 +9,37 @@ would hide that.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from opmetrics.catalog import Catalog
+from opmetrics.catalog.assumptions import cpm_assumptions
 from opmetrics.month import Month
 from opmetrics.results.schema import CPM, status_of
 
 NOT_REPORTABLE = "not_reportable"
+US_PER_MINUTE = 60_000_000
 
 
-def percent(numerator: float, denominator: float) -> float | None:
+def percent(numerator: int, denominator: int) -> float | None:
     """numerator / denominator as 0-100, None when nothing was measured.
 
-    Divided first, then scaled: a ratio of equal numbers is exactly 1, so a full score is
-    exactly 100 (numerator * 100 / denominator can round to 100.00000000000001).
+    The float nearest the exact ratio (Fraction to float is correctly rounded): a value exactly
+    at a target reads as that target, and a full score is exactly 100.
     """
     if denominator == 0:
         return None
-    return 100 * (numerator / denominator)
+    return float(Fraction(100 * numerator, denominator))
 
 
 def cpm_row(
     catalog: Catalog,
     month: Month,
     cpm: str,
-    numerator: float | None,
-    denominator: float | None,
+    numerator: int | None,
+    denominator: int | None,
     *,
+    per_unit: int = 1,
     interface: str | None = None,
     region: str | None = None,
     time_band: str | None = None,
@@ -44,14 +48,28 @@ def cpm_row(
     note: str | None = None,
     reportable: bool = True,
 ) -> dict[str, Any]:
-    """One `cpm` row; with `reportable=False` the numbers are dropped and the status says so."""
+    """One `cpm` row from exact integers; with `reportable=False` the numbers are dropped.
+
+    `numerator` and `denominator` are exact integers (counts, or microseconds for CPM6 with
+    `per_unit=US_PER_MINUTE`): the status is decided on them, never on a float. The shown
+    numerator and denominator are those integers divided by `per_unit` (minutes for CPM6).
+    """
     spec = catalog.cpms[cpm]
+    value: float | None
     if not reportable or numerator is None or denominator is None:
         numerator = denominator = value = None
         status = NOT_REPORTABLE
     else:
+        numerator, denominator = int(numerator), int(denominator)
         value = percent(numerator, denominator)
-        status = status_of(value, denominator, spec.target_percent, spec.minimum_percent)
+        status = status_of(numerator, denominator, spec.target_percent, spec.minimum_percent)
+    assumed = cpm_assumptions(
+        catalog,
+        cpm,
+        interface=interface,
+        business_process=business_process,
+        incident_category=incident_category,
+    )
     row: dict[str, Any] = {
         "month": month.label,
         "cpm": cpm,
@@ -60,13 +78,16 @@ def cpm_row(
         "time_band": time_band,
         "business_process": business_process,
         "incident_category": incident_category,
-        "numerator": None if numerator is None else float(numerator),
-        "denominator": None if denominator is None else float(denominator),
+        "numerator": None if numerator is None else float(Fraction(numerator, per_unit)),
+        "denominator": None if denominator is None else float(Fraction(denominator, per_unit)),
         "value_percent": value,
         "target_percent": spec.target_percent,
         "minimum_percent": spec.minimum_percent,
         "status": status,
         "note": note,
+        "numerator_exact": numerator,
+        "denominator_exact": denominator,
+        "assumed": "; ".join(assumed) or None,
     }
     assert list(row) == CPM.names
     return row

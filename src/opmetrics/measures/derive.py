@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.measures.cpm_rows import cpm_row
+from opmetrics.measures.requests import PROXY_DEVICE_TYPES
 from opmetrics.measures.rtt import percentiles
 from opmetrics.month import Month
 from opmetrics.results.schema import ALL
@@ -112,13 +113,26 @@ SUMMARY_SUMS = (
     "responded",
     "within_trt",
     "rtt_sum_us",
+    "delivered",
 )
 
 
 def summary(
-    fine: pd.DataFrame, hist: pd.DataFrame, catalog: Catalog, month: Month, all_srvs: bool
+    fine: pd.DataFrame,
+    hist: pd.DataFrame,
+    catalog: Catalog,
+    month: Month,
+    all_srvs: bool,
+    *,
+    mean_over: str = "succeeded",
+    process_totals: bool = True,
 ) -> pd.DataFrame:
-    """srv_summary rows (and dcc_proxy rows when given CHF/GPF-only inputs)."""
+    """srv_summary rows (and dcc_proxy rows when given proxy-only inputs).
+
+    `hist` is the histogram the percentiles come from and `rtt_sum_us` the sum the mean divides
+    by `mean_over` (successful requests for the RTT; delivered ones for the delivery proxy).
+    `process_totals` adds the network-wide rows (business_process ALL).
+    """
     dims = ["business_process", "srv", "region", "device_type"]
     base = _add_business_process(fine, catalog)
     if all_srvs:  # every catalog SRV appears, if only with zeros
@@ -138,14 +152,16 @@ def summary(
     else:
         pad = []
     agg = rollups(base, dims, ["srv", "region", "device_type"], SUMMARY_SUMS)
-    agg = pd.concat([agg, _with_bp_total(agg)], ignore_index=True)
+    if process_totals:
+        agg = pd.concat([agg, _with_bp_total(agg)], ignore_index=True)
     if pad:
         agg = pd.concat([agg, pd.DataFrame(pad)], ignore_index=True)
     agg = agg.groupby(dims, sort=False, dropna=False)[list(SUMMARY_SUMS)].sum().reset_index()
     h = _add_business_process(hist, catalog)
     if not h.empty:
         hr = rollups(h, dims, ["srv", "region", "device_type"], ["n"], extra=["bucket"])
-        hr = pd.concat([hr, _with_bp_total(hr)], ignore_index=True)
+        if process_totals:
+            hr = pd.concat([hr, _with_bp_total(hr)], ignore_index=True)
         stats = _rtt_stats(hr, dims)
         agg = agg.merge(stats, on=dims, how="left")
     else:
@@ -157,9 +173,53 @@ def summary(
     agg["within_trt_percent"] = _pct(agg["within_trt"], agg["succeeded"] + agg["failed"])
     agg["trt_s"] = agg["srv"].map(lambda s: default_trt_s(catalog, s))
     agg["rtt_mean_s"] = (
-        agg["rtt_sum_us"].astype("float64") / agg["succeeded"].where(agg["succeeded"] > 0)
+        agg["rtt_sum_us"].astype("float64") / agg[mean_over].where(agg[mean_over] > 0)
     ) / 1e6
     return _sorted(agg, ["business_process", "srv", "region", "device_type"], catalog)
+
+
+PROXY_RTT = "chf_gpf_rtt"  # RTT of the requests targeted at a CHF or GPF
+PROXY_DELIVERY = "delivery_to_comms_hub"  # time to deliver the command to the Comms Hub
+
+
+def dcc_proxy(
+    fine: pd.DataFrame,
+    hist: pd.DataFrame,
+    delivery_hist: pd.DataFrame,
+    delivery_srvs: set[str],
+    catalog: Catalog,
+    month: Month,
+) -> pd.DataFrame:
+    """dcc_proxy rows (design §5): the RTT statistics of the requests targeted at a CHF or GPF;
+    for a process whose SRVs never target one (`delivery_srvs`), the same statistics of the
+    time to deliver its commands to the Comms Hub instead. Column `proxy` says which.
+
+    Delivery rows: `within_trt` counts requests delivered within the TRT (over succeeded +
+    failed, like the RTT rows), the mean and percentiles are over the delivered requests, and
+    there is no network-wide (ALL processes) row: the two proxies do not add up.
+    """
+    chf_gpf = summary(
+        fine[fine["device_type"].isin(PROXY_DEVICE_TYPES)],
+        hist[hist["device_type"].isin(PROXY_DEVICE_TYPES)],
+        catalog,
+        month,
+        all_srvs=False,
+    ).assign(proxy=PROXY_RTT)
+    in_delivery = fine["srv"].isin(delivery_srvs)
+    deliv = fine[in_delivery].copy()
+    deliv["within_trt"] = deliv["deliv_within"]
+    deliv["rtt_sum_us"] = deliv["deliv_sum_us"]
+    delivered = summary(
+        deliv,
+        delivery_hist,
+        catalog,
+        month,
+        all_srvs=False,
+        mean_over="delivered",
+        process_totals=False,
+    ).assign(proxy=PROXY_DELIVERY)
+    out = pd.concat([chf_gpf, delivered], ignore_index=True)
+    return _sorted(out, ["business_process", "srv", "region", "device_type"], catalog)
 
 
 def _sorted(df: pd.DataFrame, keys: list[str], catalog: Catalog) -> pd.DataFrame:

@@ -1,12 +1,13 @@
 """Service request facts and the one pass that turns a month of requests into aggregates.
 
 Every result about service requests (srv_summary, srv_daily, srv_party, dcc_proxy,
-srv_device_set, CPM1, CPM2, CPM6A) is derived from three compact aggregates built here in a
+srv_device_set, CPM1, CPM2, CPM6A) is derived from four compact aggregates built here in a
 single scan of the raw rows: the *daily* aggregate (outcomes per local date × SRV × reporting
 region), the *fine* aggregate (counts and sums per SRV × reporting region × device type × party ×
-execution × device set, over the month) and the *RTT histogram* (successful requests per SRV ×
-region × device type × log bucket). All come out of one Ibis aggregation: each row is paired
-with a three-row "set" table, each set carrying its own keys, so the engine reads the data once
+execution × device set, over the month), the *RTT histogram* (successful requests per SRV ×
+region × device type × log bucket) and the *delivery histogram* (time to the Comms Hub, for the
+SRVs whose DCC proxy it is). All come out of one Ibis aggregation: each row is paired
+with a four-row "set" table, each set carrying its own keys, so the engine reads the data once
 (a grouping-sets query written portably). The same pass also counts rows per quarantine reason
 and rows outside the month.
 
@@ -61,6 +62,9 @@ SUMS = (
     "dcc_counted",
     "dcc_within",
     "rtt_sum_us",
+    "delivered",
+    "deliv_within",
+    "deliv_sum_us",
 )
 
 
@@ -113,16 +117,23 @@ def response_class(code: ir.StringValue, catalog: Catalog) -> ir.StringValue:
 
 
 def _trt(t: ir.Table, catalog: Catalog) -> tuple[ir.NumericValue, ir.BooleanValue]:
-    """Per request: TRT in microseconds and whether its clock starts at the execution time."""
-    specific = [r for r in catalog.trt if r.command_variant is not None]
-    default = [r for r in catalog.trt if r.command_variant is None]
-    conds = [
-        ((t.execution == r.execution) & (t.command_variant == r.command_variant), r)
-        for r in specific
-    ]
-    conds += [(t.execution == r.execution, r) for r in default]
+    """Per request: TRT in microseconds and whether its clock starts at the execution time.
+
+    The rules are tried in precedence order (`Catalog.trt_for`): the first that matches wins.
+    """
+    conds = []
+    for r in catalog.trt_by_precedence:
+        cond = t.execution == r.execution
+        if r.command_variant is not None:
+            cond = cond & (t.command_variant == r.command_variant)
+        if r.srv is not None:
+            cond = cond & (t.srv == r.srv)
+        if r.device_type is not None:
+            cond = cond & (t.device_type == r.device_type)
+        conds.append((cond, r))
     trt_us = ibis.cases(
-        *[(c, ibis.literal(int(r.seconds * 1_000_000))) for c, r in conds], else_=ibis.null("int64")
+        *[(c, ibis.literal(round(r.seconds * 1_000_000))) for c, r in conds],
+        else_=ibis.null("int64"),
     )
     from_exec = ibis.cases(
         *[(c, ibis.literal(r.clock_start == "execution")) for c, r in conds],
@@ -139,7 +150,9 @@ def request_values(v: ir.Table, catalog: Catalog) -> dict[str, ir.Value]:
     """
     trt_us, from_exec = _trt(v, catalog)
     region = reporting_region(v, catalog)
+    delivery = sorted(delivery_proxy_srvs(catalog))
     return {
+        "_delivery_proxy": v.srv.isin(delivery) if delivery else ibis.literal(False),
         "_class": response_class(v.response_code, catalog),
         "_trt_us": trt_us.cast("int64"),
         "_from_exec": from_exec,
@@ -152,6 +165,20 @@ def request_values(v: ir.Table, catalog: Catalog) -> dict[str, ir.Value]:
         DAY_ID: ibis.dense_rank().over(order_by=[v.srv, region]).cast("int32"),
         "_region": region,
     }
+
+
+PROXY_DEVICE_TYPES = ("CHF", "GPF")
+
+
+def delivery_proxy_srvs(catalog: Catalog) -> set[str]:
+    """SRVs of the business processes none of whose SRVs ever targets a CHF or GPF (design §5):
+    their DCC proxy is the time to deliver the command to the Comms Hub, not a CHF/GPF RTT."""
+    out: set[str] = set()
+    for bp in catalog.business_processes:
+        srvs = catalog.srvs_of(bp)
+        if srvs and not any(d in PROXY_DEVICE_TYPES for s in srvs for d in s.device_types):
+            out |= {s.id for s in srvs if not s.non_device}
+    return out
 
 
 def reporting_region(t: ir.Table, catalog: Catalog) -> ir.StringValue:
@@ -231,13 +258,14 @@ def request_facts(
     clock_us = ibis.ifelse(
         from_exec & t.execute_at.notnull() & (exec_us > recv_us), exec_us, recv_us
     )
-    rtt_us = us["responded_at"] - clock_us
-    han_us = ibis.ifelse(
-        t.device_response_at.notnull() & t.delivered_at.notnull(),
-        us["device_response_at"] - us["delivered_at"],
-        0,
-    )
-    dcc_us = rtt_us - han_us
+    # A response before the clock start (an immediate rejection of a future-dated request)
+    # has RTT 0; the same clamped value feeds the mean, the histogram and the TRT comparison.
+    rtt_us = not_negative(us["responded_at"] - clock_us)
+    dcc_us = dcc_time_us(us, clock_us, rtt_us)
+    # Time to deliver the command to the Comms Hub: the DCC proxy of processes without CHF/GPF
+    # traffic, over the non-excluded requests whose command got there.
+    deliv_us = not_negative(us["delivered_at"] - clock_us)
+    delivered = ~excluded & t.delivered_at.notnull()
     facts = t.mutate(
         _live=valid & in_month,
         _valid=valid,
@@ -252,11 +280,38 @@ def request_facts(
         _dcc_counted=t["_device_exec"],
         _dcc_within=t["_device_exec"] & rtt_us.notnull() & (dcc_us <= trt_us),
         _rtt_us=rtt_us,
+        _delivered=delivered,
+        _deliv_within=delivered & (deliv_us <= trt_us),
+        _deliv_us=ibis.ifelse(delivered, deliv_us, ibis.null("int64")),
     )
     if device_ids is None:
         return facts.mutate(**{SET_ID: ibis.literal(0, "int32")})
     j = facts.left_join(device_ids, facts.target_id == device_ids._dev_id)
     return j.mutate(**{SET_ID: j[SET_ID].fill_null(0)}).drop("_dev_id")
+
+
+def dcc_time_us(
+    us: dict[str, ir.IntegerValue], clock_us: ir.IntegerValue, rtt_us: ir.IntegerValue
+) -> ir.IntegerValue:
+    """The DCC's share of a request's time (design §5), never below 0.
+
+    RTT minus the HAN leg where both its ends are known; where the command reached the Comms
+    Hub but the device never answered, the time to the Comms Hub (the wait for a silent device
+    is the HAN's); else the RTT. Null when there was no response.
+    """
+    delivered, device = us["delivered_at"], us["device_response_at"]
+    share = ibis.cases(
+        (delivered.notnull() & device.notnull(), rtt_us - (device - delivered)),
+        (delivered.notnull() & us["responded_at"].notnull(), delivered - clock_us),
+        else_=rtt_us,
+    )
+    return not_negative(share)
+
+
+def not_negative(v: ir.IntegerValue) -> ir.IntegerValue:
+    """max(v, 0), null stays null (GREATEST skips nulls on DuckDB and Spark: it would make a
+    request without a response look instant)."""
+    return ibis.ifelse(v < 0, 0, v)
 
 
 def may_fail(t: ir.Table, lookup: pa.Table) -> ir.BooleanValue:
@@ -278,15 +333,17 @@ def may_fail(t: ir.Table, lookup: pa.Table) -> ir.BooleanValue:
 
 def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
     """The single aggregation over one scan: set 0 the daily keys (every row, for the quarantine
-    and month counts too), set 1 the fine keys (live rows), set 2 the histogram keys (live
-    successful rows)."""
-    sets = engine.memtable(pa.table({"_set": pa.array([0, 1, 2], pa.int8())}))
+    and month counts too), set 1 the fine keys (live rows), set 2 the RTT histogram keys (live
+    successful rows), set 3 the delivery-time histogram keys (live delivered rows of the SRVs
+    whose DCC proxy is the time to the Comms Hub)."""
+    sets = engine.memtable(pa.table({"_set": pa.array([0, 1, 2, 3], pa.int8())}))
     x = facts.cross_join(sets)
     daily = x["_set"] == 0
     live_daily = daily & x["_live"]
     fine = (x["_set"] == 1) & x["_live"]
     hist = (x["_set"] == 2) & x["_live"] & x["_success"]
-    x = x.filter(daily | fine | hist)
+    deliv = (x["_set"] == 3) & x["_live"] & x["_delivery_proxy"] & x["_delivered"]
+    x = x.filter(daily | fine | hist | deliv)
 
     def only(cond: ir.BooleanValue, col: ir.Value) -> ir.Value:
         return ibis.ifelse(cond, col, ibis.null(col.type()))
@@ -303,7 +360,8 @@ def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
             (live_daily, pack(x["date"], x[DAY_ID], DAY_BITS)),
             (daily, ibis.ifelse(x["_valid"] & ~x["_in_month"], OUTSIDE, INVALID)),
             (fine, pack(x[GROUP_ID], x[SET_ID], ID_BITS)),
-            else_=pack(x[HIST_ID], bucket_expr(x["_rtt_us"]) + 1, ID_BITS),
+            (hist, pack(x[HIST_ID], bucket_expr(x["_rtt_us"]) + 1, ID_BITS)),
+            else_=pack(x[HIST_ID], bucket_expr(x["_deliv_us"]) + 1, ID_BITS),
         ),
     }
     y = x.mutate(**keys)
@@ -318,6 +376,9 @@ def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:
         dcc_counted=y["_dcc_counted"].cast(i64).sum(),
         dcc_within=y["_dcc_within"].cast(i64).sum(),
         rtt_sum_us=ibis.ifelse(y["_success"], y["_rtt_us"], 0).sum(),
+        delivered=y["_delivered"].cast(i64).sum(),
+        deliv_within=y["_deliv_within"].cast(i64).sum(),
+        deliv_sum_us=y["_deliv_us"].fill_null(0).sum(),
         first_us=y[f"{US_PREFIX}received_at"].min(),
         last_us=y[f"{US_PREFIX}received_at"].max(),
     )
@@ -329,7 +390,8 @@ class RequestAggregates:
 
     daily: pa.Table  # DAILY_KEYS + DAILY_SUMS, live rows only
     fine: pa.Table  # FINE_KEYS + SUMS, live rows only
-    histogram: pa.Table  # srv, region, device_type, bucket, n
+    histogram: pa.Table  # srv, region, device_type, bucket, n (RTT of successful requests)
+    delivery: pa.Table  # the same, of the time to the Comms Hub (delivery-proxy SRVs only)
     reasons: dict[str, int]  # quarantined rows per reason code (all months)
     accepted_total: int  # valid rows, any month
     outside_month: int  # valid rows received outside the month
@@ -342,7 +404,7 @@ def run_aggregation(
 ) -> RequestAggregates:
     """Run the single pass; decode the integer keys with the value lookup and device-set table."""
     raw = unpack_keys(engine.to_arrow(aggregate_expr(facts, engine)))
-    days_all, fine_live, hist = (raw.filter(pc.equal(raw["_set"], k)) for k in (0, 1, 2))
+    days_all, fine_live, hist, deliv = (raw.filter(pc.equal(raw["_set"], k)) for k in (0, 1, 2, 3))
     reasons: dict[str, int] = {}
     for r in (
         days_all.filter(pc.is_valid(days_all["_reason"]))
@@ -370,10 +432,17 @@ def run_aggregation(
         .select(["srv", "region", "device_type", "bucket", "submitted"])
     )
     histogram = histogram.rename_columns(["srv", "region", "device_type", "bucket", "n"])
+    delivery = (
+        deliv.select([HIST_ID, "bucket", "submitted"])
+        .join(hk, HIST_ID)
+        .select(["srv", "region", "device_type", "bucket", "submitted"])
+        .rename_columns(["srv", "region", "device_type", "bucket", "n"])
+    )
     return RequestAggregates(
         daily,
         fine,
         histogram,
+        delivery,
         dict(sorted(reasons.items())),
         accepted_total,
         outside,
@@ -384,7 +453,7 @@ def run_aggregation(
 
 KEY = "_k"
 DAY_BITS = 24  # set 0: date (days since the epoch) << 24 | DAY_ID
-ID_BITS = 32  # set 1: GROUP_ID << 32 | SET_ID; set 2: HIST_ID << 32 | bucket + 1
+ID_BITS = 32  # set 1: GROUP_ID << 32 | SET_ID; sets 2 and 3: HIST_ID << 32 | bucket + 1
 OUTSIDE, INVALID = -1, -2  # set 0 rows that are valid but outside the month, or quarantined
 
 
@@ -410,13 +479,17 @@ def unpack_keys(raw: pa.Table) -> pa.Table:
         DAY_ID: part(0, 0, DAY_BITS, when=live),
         GROUP_ID: part(1, ID_BITS, 31),
         SET_ID: part(1, 0, ID_BITS),
-        HIST_ID: part(2, ID_BITS, 31),
-        "bucket": part(2, 0, ID_BITS, minus=1),
+        HIST_ID: _either(part(2, ID_BITS, 31), part(3, ID_BITS, 31)),
+        "bucket": _either(part(2, 0, ID_BITS, minus=1), part(3, 0, ID_BITS, minus=1)),
     }
     out = raw.drop_columns([KEY])
     for name, col in cols.items():
         out = out.append_column(name, col)
     return out
+
+
+def _either(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.coalesce(a, b)
 
 
 def _decode(lookup: pa.Table, id_col: str, columns: tuple[str, ...]) -> pa.Table:

@@ -6,18 +6,22 @@ or not, and which measures cannot be reported this month) so they are never buri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import pandas as pd
 
 from opmetrics.reports import fmt
-from opmetrics.reports.data import View, cpm_order, pct
+from opmetrics.reports.data import View, cpm_order
 from opmetrics.reports.fmt import num
 from opmetrics.reports.spec import STATUS_LABELS, Cell, Column, Cover, Paragraph
 from opmetrics.results.schema import ALL, status_of
 from opmetrics.workdays import Lateness, pack_due_date
+
+US_PER_MINUTE = 60_000_000
 
 SUBTITLE = "Smart Energy Code · Operational Metrics (MP122)"
 
@@ -125,10 +129,17 @@ def status_cell(status: Any) -> Cell:
     return Cell(STATUS_LABELS.get(s, s), s)
 
 
-def value_cell(value: Any, status: Any) -> Cell:
+def value_cell(value: Any, status: Any, row: dict[str, Any] | None = None) -> Cell:
+    """A measure's value, cut to two decimals; exactly, from a cpm row's exact integers."""
     if status == "not_reportable":
         return Cell("n/r", "not_reportable")
-    return Cell(fmt.percent(value), str(status) if isinstance(status, str) else None)
+    exact = (
+        fmt.exact_percent(row.get("numerator_exact"), row.get("denominator_exact"))
+        if row is not None
+        else None
+    )
+    shown = exact if exact is not None else value
+    return Cell(fmt.percent(shown), str(status) if isinstance(status, str) else None)
 
 
 def scope_of(row: dict[str, Any], view: View) -> str:
@@ -174,7 +185,7 @@ def cpm_table_rows(rows: list[dict[str, Any]], view: View) -> tuple[tuple[Cell, 
                     if r["cpm"] == "CPM6"
                     else fmt.count(r["denominator"])
                 ),
-                value_cell(r["value_percent"], r["status"]),
+                value_cell(r["value_percent"], r["status"], r),
                 Cell(fmt.target(r["target_percent"])),
                 Cell(fmt.target(r["minimum_percent"])),
                 status_cell(r["status"]),
@@ -222,15 +233,21 @@ def headline(view: View) -> list[dict[str, Any]]:
 
 
 def _summed(cpm: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The headline roll-up: exact integers added up, status decided on them."""
     first = rows[0]
     nr = any(r["status"] == "not_reportable" for r in rows)
-    n = sum(num(r["numerator"]) or 0.0 for r in rows)
-    d = sum(num(r["denominator"]) or 0.0 for r in rows)
-    value = None if nr else pct(n, d)
+    n_exact = sum(exact_of(r, "numerator") for r in rows)
+    d_exact = sum(exact_of(r, "denominator") for r in rows)
+    unit = US_PER_MINUTE if cpm == "CPM6" else 1
+    n, d = n_exact / unit, d_exact / unit
+    value = None if nr or d_exact == 0 else float(Fraction(100 * n_exact, d_exact))
     status = (
         "not_reportable"
         if nr
-        else status_of(value, d, first["target_percent"], first["minimum_percent"])
+        else status_of(n_exact, d_exact, first["target_percent"], first["minimum_percent"])
+    )
+    assumed = "; ".join(
+        dict.fromkeys(k for r in rows for k in str(r.get("assumed") or "").split("; ") if k)
     )
     scope = "all interfaces, regions, bands" if cpm == "CPM6" else "all processes and regions"
     return {
@@ -239,7 +256,22 @@ def _summed(cpm: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "value_percent": value, "target_percent": first["target_percent"],
         "minimum_percent": first["minimum_percent"], "status": status, "scope": scope,
         "row_label": f"{cpm} ({'all' if cpm == 'CPM6' else 'all processes'})",
+        "numerator_exact": None if nr else n_exact, "denominator_exact": None if nr else d_exact,
+        "assumed": assumed or None,
     }  # fmt: skip
+
+
+def exact_of(row: dict[str, Any], which: str) -> int:
+    """A row's exact numerator or denominator (counts; microseconds for CPM6).
+
+    Results written before the exact columns existed give the shown number back as exactly as
+    it can be: counts were whole, CPM6 minutes become microseconds.
+    """
+    v = row.get(f"{which}_exact")
+    if v is not None and not (isinstance(v, float) and math.isnan(v)):
+        return int(v)
+    shown = num(row.get(which)) or 0.0
+    return round(shown * US_PER_MINUTE) if row.get("cpm") == "CPM6" else round(shown)
 
 
 def _label(r: dict[str, Any]) -> str:

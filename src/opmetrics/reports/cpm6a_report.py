@@ -66,7 +66,7 @@ def build(ctx: PackContext) -> Report:
                 Cell("All" if r["region"] == ALL else str(r["region"])),
                 Cell(fmt.count(r["numerator"])),
                 Cell(fmt.count(r["denominator"])),
-                value_cell(r["value_percent"], r["status"]),
+                value_cell(r["value_percent"], r["status"], r),
                 status_cell(r["status"]),
             )
         )

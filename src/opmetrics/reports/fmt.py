@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 DASH = "–"
@@ -26,12 +27,25 @@ def num(v: Any) -> float | None:
 
 
 def percent(v: Any, decimals: int = 2) -> str:
+    """A percentage cut to `decimals`. Given a `Fraction` (the exact value of a measure), the
+    cut is exact; a float is cut with a 1e-9 allowance for its rounding."""
+    scale = 10**decimals
+    if isinstance(v, Fraction):
+        cut = math.floor(v * scale)
+        return f"{cut // scale}.{cut % scale:0{decimals}d}" if decimals else str(cut)
     f = num(v)
     if f is None:
         return DASH
-    scale = 10**decimals
-    cut = math.floor(f * scale + 1e-9) / scale
-    return f"{cut:.{decimals}f}"
+    cut_f = math.floor(f * scale + 1e-9) / scale
+    return f"{cut_f:.{decimals}f}"
+
+
+def exact_percent(numerator: Any, denominator: Any) -> Fraction | None:
+    """100 * numerator / denominator exactly, from two integers (None if either is missing)."""
+    n, d = num(numerator), num(denominator)
+    if n is None or d is None or d == 0:
+        return None
+    return Fraction(100 * int(n), int(d))
 
 
 def points(v: Any, decimals: int = 2) -> str:

@@ -163,7 +163,7 @@ def _cpm6(ctx: PackContext) -> Section:
         cells = [Cell(i)]
         for reg, band in cols:
             r = by.get((i, reg, band))
-            cells.append(value_cell(r["value_percent"], r["status"]) if r else Cell(fmt.DASH))
+            cells.append(value_cell(r["value_percent"], r["status"], r) if r else Cell(fmt.DASH))
         table_rows.append(tuple(cells))
     columns = (
         Column("Interface", "left", "1fr"),
@@ -203,7 +203,7 @@ def cpm6a_matrix(v: View) -> Table:
         cells = [Cell(v.bp_name(bp))]
         for reg in regions:
             r = by.get((bp, reg))
-            cells.append(value_cell(r["value_percent"], r["status"]) if r else Cell(fmt.DASH))
+            cells.append(value_cell(r["value_percent"], r["status"], r) if r else Cell(fmt.DASH))
         out.append(tuple(cells))
     columns = (
         Column("Business process", "left", "1fr"),

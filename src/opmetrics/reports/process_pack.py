@@ -203,7 +203,7 @@ def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
                     Cell("All" if r["region"] == ALL else str(r["region"])),
                     Cell(fmt.count(r["numerator"])),
                     Cell(fmt.count(r["denominator"])),
-                    value_cell(r["value_percent"], r["status"]),
+                    value_cell(r["value_percent"], r["status"], r),
                     Cell(fmt.target(r["target_percent"])),
                     Cell(fmt.target(r["minimum_percent"])),
                 )

@@ -86,7 +86,7 @@ def build(ctx: PackContext) -> Report:
                 Cell(fmt.percent(r["success_percent"])),
                 Cell(fmt.percent(r["within_trt_percent"])),
                 Cell(str(m["cpm"]) if m else fmt.DASH),
-                value_cell(m["value_percent"], m["status"]) if m else Cell(fmt.DASH),
+                value_cell(m["value_percent"], m["status"], m) if m else Cell(fmt.DASH),
                 status_cell(m["status"]) if m else Cell(fmt.DASH),
             )
         )

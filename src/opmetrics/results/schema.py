@@ -6,6 +6,8 @@ Percentages are 0-100, null when their denominator is 0.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pyarrow as pa
 
 ALL = "ALL"
@@ -34,6 +36,12 @@ CPM = _schema(
     ("minimum_percent", _f),
     ("status", _s),
     ("note", _s),
+    # The exact integers the status is decided on: counts, or microseconds for CPM6 (whose
+    # numerator and denominator above are minutes, as the SEC states them).
+    ("numerator_exact", _i),
+    ("denominator_exact", _i),
+    # Catalog values marked `assumed` that decide this row's figure ("; "-separated keys).
+    ("assumed", _s),
 )
 
 _RTT = (("trt_s", _f), ("rtt_mean_s", _f), ("rtt_p50_s", _f), ("rtt_p90_s", _f), ("rtt_p95_s", _f))
@@ -82,16 +90,22 @@ SRV_PARTY = _schema(
     ("success_percent", _f),
 )
 
+# `proxy` says what the time statistics measure: `chf_gpf_rtt`, the RTT of requests targeted at
+# a CHF or GPF; or `delivery_to_comms_hub`, for a process whose SRVs never target one, the time
+# from the clock start to the command reaching the Comms Hub (`within_trt` = delivered within
+# the TRT; mean and percentiles over the `delivered` requests).
 DCC_PROXY = _schema(
     ("month", _s),
     ("business_process", _s),
     ("srv", _s),
     ("region", _s),
     ("device_type", _s),
+    ("proxy", _s),
     ("submitted", _i),
     ("succeeded", _i),
     ("failed", _i),
     ("responded", _i),
+    ("delivered", _i),
     ("within_trt", _i),
     ("within_trt_percent", _f),
     *_RTT,
@@ -210,14 +224,23 @@ RESTRICTED_TABLES: dict[str, pa.Schema] = {"party_failures": PARTY_FAILURES}
 PARTY_LABELS_FILE = "party_labels.csv"  # user_id, name, party_label: the only link to real ids
 
 
-def status_of(
-    value_percent: float | None, denominator: float, target: float, minimum: float
-) -> str:
-    """CPM status (design §4); `not_reportable` is decided by the caller, not here."""
-    if denominator == 0 or value_percent is None:
+def exact_percent(value: float) -> Fraction:
+    """A target or minimum as the exact decimal it was written as (99.5 -> 199/2)."""
+    return Fraction(repr(float(value)))
+
+
+def status_of(numerator: int | None, denominator: int | None, target: float, minimum: float) -> str:
+    """CPM status (design §4) decided on exact integers; `not_reportable` is the caller's.
+
+    `numerator / denominator * 100 >= target` is tested as `numerator * 100 >= target *
+    denominator` in rational arithmetic: a value exactly at the target is `met`, one a hair
+    under it is not, whatever a float of the ratio would round to.
+    """
+    if not denominator or numerator is None:
         return "no_activity"
-    if value_percent >= target:
+    value = Fraction(int(numerator) * 100, int(denominator))
+    if value >= exact_percent(target):
         return "met"
-    if value_percent >= minimum:
+    if value >= exact_percent(minimum):
         return "below_target"
     return "below_minimum"
