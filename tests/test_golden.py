@@ -35,6 +35,41 @@ DIMENSIONS = {
 }
 
 
+PERCENTILES = {"rtt_p50_s", "rtt_p90_s", "rtt_p95_s"}
+
+
+def percentile_bound(exact: float) -> float:
+    """|reported − exact| allowed by docs/percentiles.md."""
+    return 0.00499 * exact + 0.0005
+
+
+def _check_quarantine(folder: Path, summary: opmetrics.ComputeSummary) -> int:
+    """No row quarantined, unless the case lists them in expected_quarantine.csv (table, row
+    (file line), reason_code): then exactly those, and the manifest's counts agree."""
+    case = folder.name
+    expected_file = folder / "expected_quarantine.csv"
+    expected: list[dict[str, str]] = []
+    if expected_file.exists():
+        with expected_file.open(newline="") as fh:
+            expected = list(csv.DictReader(fh))
+    for table_name, inputs in summary.manifest["inputs"].items():
+        if inputs["present"]:
+            want: dict[str, int] = {}
+            for e in expected:
+                if e["table"] == table_name:
+                    want[e["reason_code"]] = want.get(e["reason_code"], 0) + 1
+            assert inputs["quarantined"] == want, (
+                f"{case}: {table_name} rows quarantined: {inputs['quarantined']}, expected {want}"
+            )
+            assert inputs["rows_read"] == inputs["accepted"] + sum(want.values())
+    got = {
+        (r["table"], int(r["row"]), r["reason_code"])
+        for r in summary.tables["quarantine"].to_pylist()
+    }
+    assert got == {(e["table"], int(e["row"]), e["reason_code"]) for e in expected}, case
+    return len(expected)
+
+
 def _cell(v: Any) -> Any:
     if v is None:
         return None
@@ -100,15 +135,25 @@ def test_golden_case(case: str, computed: dict[tuple[str, str], opmetrics.Comput
 
 def _check_month(folder: Path, month: str, summary: opmetrics.ComputeSummary) -> int:
     case = folder.name
-    for table_name, inputs in summary.manifest["inputs"].items():
-        if inputs["present"]:
-            assert inputs["quarantined"] == {}, (
-                f"{case}: {table_name} rows quarantined: {inputs['quarantined']}"
-            )
-    checked = 0
+    checked = _check_quarantine(folder, summary)
+    for absent_file in sorted(folder.glob("absent_*.csv")):
+        rows = summary.tables[absent_file.stem.removeprefix("absent_")].to_pylist()
+        with absent_file.open(newline="") as fh:
+            for exp in csv.DictReader(fh):
+                if (exp.get("month") or month) != month:
+                    continue
+                hits = [
+                    r
+                    for r in rows
+                    if all(
+                        _same(v, _cell(r[k])) if v != "" else r[k] is None for k, v in exp.items()
+                    )
+                ]
+                assert not hits, f"{case}/{absent_file.name}: a row matches {exp}"
+                checked += 1
     for expected_file in sorted(folder.glob("expected_*.csv")):
         table = expected_file.stem.removeprefix("expected_")
-        if table not in RESULT_TABLES:
+        if table not in RESULT_TABLES or table == "quarantine":
             continue  # checked by the measure's own tests (e.g. expected_cat12_days.csv)
         rows = summary.tables[table].to_pylist()
         with expected_file.open(newline="") as fh:
@@ -130,6 +175,11 @@ def _check_month(folder: Path, month: str, summary: opmetrics.ComputeSummary) ->
             got = matches[0]
             for k, v in exp.items():
                 if k in DIMENSIONS:
+                    continue
+                if k in PERCENTILES:  # histogram percentiles: within the documented bound
+                    assert abs(float(got[k]) - float(v)) <= percentile_bound(float(v)), (
+                        f"{case}/{expected_file.name} {keys}: {k} expected {v!r}, got {got[k]!r}"
+                    )
                     continue
                 assert _same(v, _cell(got[k])), (
                     f"{case}/{expected_file.name} {keys}: {k} expected {v!r}, got {got[k]!r}"

@@ -6,15 +6,18 @@ between the two on random inputs is evidence that the one-pass aggregation is ri
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from opmetrics.catalog import Catalog
 
 UK = ZoneInfo("Europe/London")
+US_PER_MINUTE = 60_000_000
 
 
 def klass(code: str | None, catalog: Catalog) -> str:
@@ -93,3 +96,41 @@ def summarise(
                 cpm[name, reg][0] += within
                 cpm[name, reg][1] += 1
     return {"srv": srv, "cpm": cpm, "daily": daily}
+
+
+# -- CPM statuses: integer arithmetic only ----------------------------------------------------
+
+
+def hundredths(percent: float) -> int:
+    """A target such as 99.5 as an integer number of hundredths of a percent (9950)."""
+    d = Decimal(repr(percent)) * 100
+    assert d == d.to_integral_value(), percent
+    return int(d)
+
+
+def reference_status(n: int, d: int, target: float, minimum: float) -> str:
+    if d == 0:
+        return "no_activity"
+    # n / d * 100 >= t / 100  <=>  n * 10_000 >= t * d   (t in hundredths of a percent)
+    if n * 10_000 >= hundredths(target) * d:
+        return "met"
+    if n * 10_000 >= hundredths(minimum) * d:
+        return "below_target"
+    return "below_minimum"
+
+
+def check_cpm_table(rows: list[dict[str, Any]]) -> int:
+    """Every reportable row's status and value agree with its exact integers."""
+    checked = 0
+    for r in rows:
+        if r["status"] == "not_reportable":
+            assert r["numerator_exact"] is None and r["denominator_exact"] is None
+            continue
+        n, d = r["numerator_exact"], r["denominator_exact"]
+        assert r["status"] == reference_status(n, d, r["target_percent"], r["minimum_percent"]), r
+        unit = US_PER_MINUTE if r["cpm"] == "CPM6" else 1
+        assert r["numerator"] == n / unit and r["denominator"] == d / unit
+        if d:
+            assert math.isclose(r["value_percent"], 100 * n / d, rel_tol=1e-15), r
+        checked += 1
+    return checked

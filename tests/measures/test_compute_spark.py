@@ -85,3 +85,36 @@ def test_duckdb_and_spark_give_identical_results(tmp_path: Path) -> None:
     assert duck.manifest["inputs"] == spark.manifest["inputs"]
     assert duck.manifest["reportability"] == spark.manifest["reportability"]
     assert duck.table("srv_summary").num_rows > 50
+
+
+# The golden cases of the exact-figures rules (design §5: RTT clamped at 0, a silent device's
+# wait charged to the HAN, inconsistent responses quarantined, the delivery proxy; §4: exact
+# statuses; §6: the item (f) interface): every results table equal on both engines.
+EDGE_CASES = (
+    "cpm6_exactly_at_target",
+    "cpm6_item_f_excluded",
+    "sr_delivery_proxy",
+    "sr_han_leg_cpm1",
+    "sr_inconsistent_response",
+    "sr_negative_rtt",
+)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_edge_cases_identical_on_duckdb_and_spark(tmp_path: Path) -> None:
+    with (
+        opmetrics.Context() as duck,
+        opmetrics.Context(engine=EngineOptions(name="spark", threads=2)) as spark,
+    ):
+        for case in EDGE_CASES:
+            data = GOLDEN / case
+            duck.compute(data, "2021-04", tmp_path / case / "duck", anon_key="k")
+            spark.compute(data, "2021-04", tmp_path / case / "spark", anon_key="k")
+            a = read_results(tmp_path / case / "duck")
+            b = read_results(tmp_path / case / "spark")
+            for name in RESULT_TABLES:
+                if a.has(name) or b.has(name):
+                    assert a.table(name).equals(b.table(name)), (case, name)
+            assert a.restricted("party_failures").equals(b.restricted("party_failures")), case
+            assert a.manifest["inputs"] == b.manifest["inputs"], case

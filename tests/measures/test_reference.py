@@ -18,7 +18,7 @@ import opmetrics
 from opmetrics.catalog import default_catalog
 from opmetrics.contract.schema import SERVICE_REQUESTS
 from tests.measures.randomrows import daily_background, random_requests
-from tests.measures.reference import in_month, klass, outcome, summarise
+from tests.measures.reference import check_cpm_table, in_month, klass, outcome, summarise
 
 CATALOG = default_catalog()
 RESULT_FILES = ("cpm", "srv_summary", "srv_daily", "srv_party", "dcc_proxy", "srv_device_set")
@@ -128,6 +128,7 @@ def test_invariants_and_layout_independence(
     a, b = _results(base / "ra"), _results(base / "rb")
     assert a == b  # shuffling rows and splitting the file into many change nothing
 
+    check_cpm_table(a["cpm"])  # no status disagrees with exact arithmetic
     for r in a["cpm"]:
         assert r["value_percent"] is None or 0 <= r["value_percent"] <= 100
     for r in a["srv_summary"]:

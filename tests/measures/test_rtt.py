@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opmetrics.measures import rtt
 
@@ -113,3 +115,21 @@ def test_engine_bucketing_matches_numpy() -> None:
     with connect() as eng:
         got = eng.to_arrow(t.select(b=rtt.bucket_expr(t.v)))["b"].to_numpy()
     assert got.tolist() == rtt.bucket_of(values).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.just(0),  # a response before the clock start, clamped to 0 (design §5)
+            st.integers(0, 2_000),  # sub-millisecond
+            st.integers(0, 400 * 86_400 * 1_000_000),  # up to the contract's 400-day span
+        ),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_bound_holds_for_every_rtt_the_contract_accepts(values: list[int]) -> None:
+    """Every RTT the measures can produce (integer microseconds from 0 to 400 days: negative
+    differences are clamped to 0 before bucketing) is within the documented bound."""
+    _check(np.array(values, dtype=np.int64))
