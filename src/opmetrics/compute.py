@@ -343,6 +343,7 @@ def _write_party_failures(
         "firmware_version",
         "region",
         "response_code",
+        dsp_attempts=j.dsp_attempts.cast("int64"),
         rtt_s=(j["_rtt_us"].cast("float64") / 1e6),
         received_at=j.received_at,
     )

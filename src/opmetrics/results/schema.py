@@ -202,6 +202,7 @@ PARTY_FAILURES = _schema(
     ("firmware_version", _s),
     ("region", _s),
     ("response_code", _s),
+    ("dsp_attempts", _i),
     ("rtt_s", _f),
     ("received_at", pa.timestamp("us", tz="UTC")),
 )
