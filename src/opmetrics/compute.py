@@ -228,7 +228,7 @@ def compute_month(
         tables,
         anon_key,
         sr_note,
-        vres.warnings,
+        [w for src in sources.values() for w in src.warnings] + vres.warnings,
     )
     with atomic_output_dir(out) as tmp, progress.task("Writing results") as task:
         with timer.stage("write"):

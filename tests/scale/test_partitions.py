@@ -1,23 +1,29 @@
 """Day-partitioned data dirs: `compute` reads only the partitions of the month, on both engines.
 
-The evidence is file level: partitions of other months hold a file that is not Parquet at all
-and rows that would be quarantined or counted outside the month. A compute that opened them
-would fail or count them; one that prunes gives exactly the results of the month alone.
+The evidence is file level: partitions of other months hold rows of their own dates that would
+be duplicates, quarantined or counted outside the month, in files whose data pages are
+garbled (their footers intact, so pruning can still prove them outside the month). A compute
+that opened them would fail or count them; one that prunes gives exactly the results of the
+month alone. Partitions dated outside the month but holding rows of it are
+`test_partition_edges.py`'s.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 import opmetrics
+from opmetrics.contract.partitions import partition_date, prune_partitions
 from opmetrics.contract.schema import TABLES
-from opmetrics.contract.sources import locate, locate_all, partition_date, prune_partitions
+from opmetrics.contract.sources import locate, locate_all
 from opmetrics.engine import EngineOptions
 from opmetrics.errors import NoDataError
 from opmetrics.generate import generate_month
@@ -36,27 +42,53 @@ def april(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def shifted(table: pa.Table, delta: timedelta) -> pa.Table:
+    """Every timestamp column of `table` moved by `delta` (durations unchanged)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_timestamp(f.type):
+            moved = pc.add(table.column(i), pa.scalar(delta, pa.duration(f.type.unit)))
+            table = table.set_column(i, f, moved)
+    return table
+
+
+def garble_data_pages(path: Path) -> None:
+    """Overwrite everything between the leading magic bytes and the footer: the footer (and its
+    statistics) still reads, the rows do not."""
+    raw = bytearray(path.read_bytes())
+    footer_len = int.from_bytes(raw[-8:-4], "little")
+    footer_start = len(raw) - 8 - footer_len
+    raw[4:footer_start] = b"\xaa" * (footer_start - 4)
+    path.write_bytes(bytes(raw))
+
+
 def with_foreign_partitions(april: Path, dest: Path) -> Path:
     """`april` plus partitions of 31 March and 1 May that must never be read for April.
 
-    31 March holds April's first partition relabelled (its rows would be duplicates) and a
-    file that is not Parquet; 1 May holds the same rows with every SRV broken.
+    31 March holds April's first partition moved back a day (every instant: the rows are of
+    31 March, and their request ids would be duplicates of 1 April's), once as it is and once
+    with its data pages garbled; 1 May holds the same rows moved 30 days on (from 00:00 on
+    1 May, UK time, April's exclusive end) with every SRV broken. Alerts get a 1 May partition
+    of 1 April's alerts moved 30 days on, garbled.
     """
     shutil.copytree(april, dest)
     sr = dest / "service_requests"
     first = sorted((sr / "date=2021-04-01").glob("*.parquet"))[0]
+    t = pq.read_table(first)
     march = sr / "date=2021-03-31"
     march.mkdir()
-    shutil.copy(first, march / "part-99999.parquet")
-    (march / "part-corrupt.parquet").write_bytes(b"not parquet at all")
+    pq.write_table(shifted(t, -timedelta(days=1)), march / "part-99999.parquet")
+    pq.write_table(shifted(t, -timedelta(days=1)), march / "part-corrupt.parquet")
+    garble_data_pages(march / "part-corrupt.parquet")
     may = sr / "date=2021-05-01"
     may.mkdir()
-    t = pq.read_table(first)
     t = t.set_column(t.schema.get_field_index("srv"), "srv", pa.array(["9.9.9"] * t.num_rows))
-    pq.write_table(t, may / "part-00000.parquet")
-    alerts = dest / "alerts" / "date=2021-05-01"
-    alerts.mkdir()
-    (alerts / "part-corrupt.parquet").write_bytes(b"not parquet either")
+    pq.write_table(shifted(t, timedelta(days=30)), may / "part-00000.parquet")
+    alerts = dest / "alerts"
+    first_alerts = sorted((alerts / "date=2021-04-01").glob("*.parquet"))[0]
+    (alerts / "date=2021-05-01").mkdir()
+    corrupt = alerts / "date=2021-05-01" / "part-corrupt.parquet"
+    pq.write_table(shifted(pq.read_table(first_alerts), timedelta(days=30)), corrupt)
+    garble_data_pages(corrupt)
     return dest
 
 
@@ -106,9 +138,14 @@ def test_locate_prunes_only_month_tables(april: Path, tmp_path: Path) -> None:
     assert len(sr.skipped) == 3 and all("2021-04-" in str(f.parent.name) for f in sr.files)
     assert sr.rows == sum(pq.read_metadata(f).num_rows for f in sr.files)
     assert len(sources["alerts"].skipped) == 1
-    # Without a month (validate), every file is listed: the corrupt one is then an error.
-    with pytest.raises(opmetrics.errors.UnreadableFileError):
-        locate(data, TABLES["service_requests"])
+    assert sr.warnings == [] and sources["alerts"].warnings == []
+    # Without a month (validate), every file is listed.
+    every = locate(data, TABLES["service_requests"])
+    assert every is not None and len(every.files) == len(sr.files) + 3 and every.skipped == ()
+    garbled = data / "service_requests" / "date=2021-03-31" / "part-corrupt.parquet"
+    assert garbled in sr.skipped
+    with pytest.raises(duckdb.Error):  # its rows fail any reader: the evidence holds
+        duckdb.sql(f"SELECT * FROM '{garbled}'").fetchall()
     # A table whose month is not that of one instant is never pruned.
     devices = data / "devices"
     (devices / "date=2021-05-01").mkdir(parents=True)
@@ -135,19 +172,20 @@ def test_duckdb_reads_only_the_months_partitions(april: Path, tmp_path: Path) ->
 
 
 def test_month_with_no_partition(april: Path, tmp_path: Path) -> None:
-    """No service request partition in the month: exit-2 error naming the dates found."""
+    """No service request partition in the month, and none holding a row of it: exit-2 error
+    naming the dates found. (April's rows filed under June's dates, computed for February.)"""
     data = tmp_path / "data"
     shutil.copytree(april, data)
     sr = data / "service_requests"
     for d in sr.iterdir():
         d.rename(sr / d.name.replace("2021-04-", "2021-06-"))
     with pytest.raises(NoDataError, match=r"from 2021-06-01 to 2021-06-30") as err:
-        opmetrics.compute(data, "2021-04", tmp_path / "out", anon_key="k")
+        opmetrics.compute(data, "2021-02", tmp_path / "out", anon_key="k")
     assert err.value.exit_code == 2
 
 
 def _alerts_elsewhere(april: Path, data: Path) -> Path:
-    """`april` with every alert partition moved to May: April has no alert at all."""
+    """`april` with every alert moved 31 days on into a May partition: April has no alert."""
     shutil.copytree(april, data)
     alerts = data / "alerts"
     days = sorted(alerts.iterdir())
@@ -155,7 +193,10 @@ def _alerts_elsewhere(april: Path, data: Path) -> Path:
     may.mkdir()
     for i, d in enumerate(days):
         for f in d.glob("*.parquet"):
-            f.rename(may / f"part-{i:03d}-{f.name}")
+            pq.write_table(
+                shifted(pq.read_table(f), timedelta(days=31)), may / f"part-{i:03d}-{f.name}"
+            )
+            f.unlink()
         d.rmdir()
     return data
 

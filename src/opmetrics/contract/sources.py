@@ -8,8 +8,10 @@ CSV files are staged once into Parquet (typed, with the line number of every row
 cell that did not parse), so engines only ever read Parquet.
 
 A folder of the big event tables may be partitioned by day (`service_requests/date=2021-04-01/
-part-0.parquet`, hive style). When a month is given, only the partitions of the month's dates
-are listed for the engines (partition pruning): the rest is neither checked nor read.
+part-0.parquet`, hive style). When a month is given, a partition dated outside the month's dates
+is left unread (partition pruning) only when its Parquet footers prove that it holds no row of
+the month: producers date partitions in UTC or in UK local time, and a misdated partition must
+not lose the month's rows in silence (see `prune_month`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from opmetrics.contract.partitions import (
+    MONTH_INSTANT,
+    PARTITION_KEY,
+    partition_date,
+    prune_month,
+)
 from opmetrics.contract.schema import (
     ARROW_TYPES,
     FILE_COLUMN,
@@ -48,14 +56,6 @@ from opmetrics.errors import (
 
 SourceKind = Literal["parquet", "parquet_dir", "csv"]
 
-# Tables whose rows belong to a month by one instant (design §5), and the partition key of a
-# folder of them. The generator (and any sensible export) partitions by the UK local date of
-# that instant, and a month is a run of UK local dates, so the month's rows are exactly those
-# in the partitions of its dates. Other tables are never pruned: an incident or a firmware
-# activation can count in a month other than the one it started in.
-MONTH_INSTANT = {"service_requests": "received_at", "alerts": "raised_at"}
-PARTITION_KEY = "date"
-
 
 @dataclass
 class TableSource:
@@ -70,7 +70,10 @@ class TableSource:
     rows: int | None = None  # known without a scan (Parquet metadata); None for CSV until staged
     staged: tuple[Path, ...] = ()  # Parquet files the engines read (CSV: the staged copy)
     malformed: list[MalformedRow] = field(default_factory=list)  # CSV rows that did not parse
-    skipped: tuple[Path, ...] = ()  # partition files of other dates, left unread (pruned)
+    skipped: tuple[Path, ...] = ()  # partition files proven to hold no row of the month
+    # What the month's reader must be told: partitions dated outside the month that were read
+    # because they hold (or may hold) rows of it. Compute adds them to the manifest's warnings.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -108,7 +111,8 @@ def locate(
     """Find the file(s) of one table; None when absent and not required.
 
     With `dates` (a month's UK local dates), a folder of a table in `MONTH_INSTANT` that is
-    partitioned by `date=` keeps only the files of those dates; the others go to `skipped`.
+    partitioned by `date=` keeps the files of those dates and of any other date whose footers do
+    not prove it holds no row of the month (`prune_month`); the others go to `skipped`.
     """
     candidates: list[tuple[SourceKind, Path]] = []
     for kind, p in (
@@ -145,14 +149,15 @@ def locate(
             table=spec.name,
         )
     skipped: tuple[Path, ...] = ()
+    warnings: list[str] = []
     if dates is not None and kind == "parquet_dir" and spec.name in MONTH_INSTANT:
-        files, skipped = prune_partitions(path, files, dates)
-    if not files:  # a partitioned folder with no partition in the month
+        files, skipped, warnings = prune_month(path, files, dates, spec.name)
+    if not files:  # a partitioned folder with no partition holding a row of the month
         if spec.required:
             found = sorted({d for f in skipped if (d := partition_date(f, path)) is not None})
             raise NoDataError(
-                f"no {PARTITION_KEY}= partition of {spec.name} falls in the month "
-                f"(its partitions run from {found[0]} to {found[-1]})",
+                f"no {PARTITION_KEY}= partition of {spec.name} falls in the month or holds a "
+                f"row of it (its partitions run from {found[0]} to {found[-1]})",
                 path=str(path),
                 table=spec.name,
             )
@@ -160,40 +165,15 @@ def locate(
         empty.files, empty.rows, empty.skipped = (), 0, skipped
         return empty
     src = _inspect_parquet(spec, kind, path, files)
-    src.skipped = skipped
+    src.skipped, src.warnings = skipped, warnings
     return src
-
-
-def partition_date(file: Path, root: Path) -> date | None:
-    """The date of the `date=YYYY-MM-DD` folder holding `file` below `root`; None if none."""
-    for part in file.relative_to(root).parts[:-1]:
-        key, sep, value = part.partition("=")
-        if sep and key == PARTITION_KEY:
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                return None
-    return None
-
-
-def prune_partitions(
-    root: Path, files: tuple[Path, ...], dates: Collection[date]
-) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
-    """(files to read, files skipped): a file is skipped only when its partition date is known
-    and is not one of `dates`; files outside any `date=` folder are always read."""
-    keep = set(dates)
-    read: list[Path] = []
-    skipped: list[Path] = []
-    for f in files:
-        d = partition_date(f, root)
-        (read if d is None or d in keep else skipped).append(f)
-    return tuple(read), tuple(skipped)
 
 
 def locate_all(
     data_dir: Path, tables: tuple[str, ...] | None = None, dates: Collection[date] | None = None
 ) -> dict[str, TableSource]:
-    """Every table of a data dir; with `dates`, day partitions outside them are pruned."""
+    """Every table of a data dir; with `dates`, day partitions holding no row of them are
+    pruned (`prune_month`)."""
     if not data_dir.is_dir():
         raise DataContractError("data dir does not exist or is not a folder", path=str(data_dir))
     out: dict[str, TableSource] = {}

@@ -1,10 +1,11 @@
 """DuckDB, in process: the embedded default.
 
 Reading: the contract layer hands over the exact list of Parquet files to read. For a table
-partitioned by day, that list already holds only the partitions of the month's dates (partition
-pruning is done once, in `contract.sources`, for both engines and for the manifest's file
-hashes), so DuckDB never opens another month's files. Hive partitioning is off: the `date=`
-folder names add no column, and `filename` / `file_row_number` give every row its provenance.
+partitioned by day, that list already holds only the partitions that may hold rows of the month
+(partition pruning is done once, in `contract.partitions`, for both engines and for the
+manifest's file hashes), so DuckDB opens no partition proven to lie outside the month. Hive
+partitioning is off: the `date=` folder names add no column, and `filename` /
+`file_row_number` give every row its provenance.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Spark: local mode in tests, a cluster URL (`--spark-master`) for real use.
 
 Reading: the contract layer hands over the exact list of Parquet files to read. For a table
-partitioned by day, that list already holds only the partitions of the month's dates (partition
-pruning is done once, in `contract.sources`, for both engines and for the manifest's file
-hashes). Spark is given those files, not their folder: each file's own folder is its base path,
-so no `date` column is inferred and nothing else is listed. `_metadata.file_path` and
+partitioned by day, that list already holds only the partitions that may hold rows of the month
+(partition pruning is done once, in `contract.partitions`, for both engines and for the
+manifest's file hashes). Spark is given those files, not their folder: each file's own folder
+is its base path, so no `date` column is inferred and nothing else is listed. `_metadata.file_path` and
 `_metadata.row_index` give every row its provenance; local `file:` URIs are turned back into
 the plain paths DuckDB reports, so both engines quarantine rows with the same source.
 
