@@ -23,8 +23,9 @@ CLASSES = ("success", "failure", "excluded")
 
 
 def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
-    """Successful requests whose RTT (from receipt, or from execution when later) <= TRT."""
-    trt, from_exec = m.trt(r["execution"], r["cv"])
+    """Successful requests whose RTT (from receipt, or from execution when later) <= TRT, the
+    TRT being the catalog rule for the row's execution, command variant, SRV and device type."""
+    trt, from_exec = m.trt(r["execution"], r["cv"], r["srv"], r["dtype"])
     t, execute_at, responded = r["t"], r["execute_at"], r["responded"]
     start = t.copy()
     later = from_exec & (execute_at > t)  # a null execute_at (NULL_TS) is never later
