@@ -144,7 +144,7 @@ def test_scenario_file_is_merged_and_checked(tmp_path: Path) -> None:
     assert s.anomalies.b.success_percent == 55.0 and s.srv["2.2"].success_percent == 85.0
     assert s.srv["4.8.1"].share == load_scenario(None, CAT).srv["4.8.1"].share
     cases = {
-        '[srv."4.10"]\ndevice_types = { GSME = 1.0 }\n': 'srv."4.10".device_types',
+        '[srv."4.10"]\ndevice_types = { CHF = 1.0 }\n': 'srv."4.10".device_types',
         '[srv."2.2"]\nfuture_dated_percent = 10.0\n': 'srv."2.2".future_dated_percent',
         '[srv."9.9"]\nshare = 0.1\nsuccess_percent = 90.0\nprofile = "flat"\nsenders = { supplier = 1.0 }\ndevice_types = { ESME = 1.0 }\n': 'srv."9.9"',
         "[outcomes]\nsuccess_codes = { E21 = 1.0 }\n": "outcomes.success_codes",
