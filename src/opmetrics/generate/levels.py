@@ -130,7 +130,7 @@ def cpm_levels(
 
 def _us(col: pa.ChunkedArray | pa.Array) -> list[int | None]:
     arr = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    return arr.to_pylist()  # type: ignore[no-any-return]
+    return arr.to_pylist()
 
 
 def _incident_rows(out: _Rows, s: Scenario, c: Catalog, grid: TimeGrid, t: pa.Table) -> None:
