@@ -211,15 +211,34 @@ def _core_seconds(c: Catalog, grid: TimeGrid) -> np.ndarray:
     return np.repeat(core, 60)
 
 
-def _cover(n: int, spans: list[tuple[int, int]]) -> np.ndarray:
-    """Per second of the month: inside any of the spans (seconds from the month start)."""
-    diff = np.zeros(n + 1, dtype=np.int32)
+def _merged(n: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans (seconds from the month start) clipped to the month and merged."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted((max(a, 0), min(b, n)) for a, b in spans):
+        if a >= b:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _minus(spans: list[tuple[int, int]], cut: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merged spans less merged spans."""
+    out: list[tuple[int, int]] = []
     for a, b in spans:
-        a, b = max(a, 0), min(b, n)
+        for c, d in cut:
+            if d <= a or c >= b:
+                continue
+            if c > a:
+                out.append((a, c))
+            a = max(a, d)
+            if a >= b:
+                break
         if a < b:
-            diff[a] += 1
-            diff[b] -= 1
-    return np.cumsum(diff[:-1]) > 0
+            out.append((a, b))
+    return out
 
 
 def _availability_rows(
@@ -229,6 +248,16 @@ def _availability_rows(
     Period (band minutes less planned maintenance), unplanned outages merged, never summed."""
     core = _core_seconds(c, grid)
     n = len(core)
+    cum = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(core, out=cum[1:])
+
+    def in_core(spans: list[tuple[int, int]]) -> int:
+        return sum(int(cum[b] - cum[a]) for a, b in spans)
+
+    def total(spans: list[tuple[int, int]]) -> int:
+        return sum(b - a for a, b in spans)
+
+    n_core = int(cum[-1])
     rows = t.to_pylist()
     starts, ends = _us(t["start_at"]), _us(t["end_at"])
     regions = [r.id for r in c.region]
@@ -247,13 +276,15 @@ def _availability_rows(
                 if not r["planned"] and r["outage_id"] in majors:
                     ids.append(str(r["outage_id"]))
                     major.append((a, b))
-            p = _cover(n, planned)
-            u = _cover(n, unplanned) & ~p
-            m = _cover(n, major) & ~p
-            for band, sel in (("core", core), ("other", ~core)):
-                tap = int((sel & ~p).sum())
-                down = int((sel & u).sum())
-                if (sel & m).any():
+            p = _merged(n, planned)
+            u = _minus(_merged(n, unplanned), p)
+            m = _minus(_merged(n, major), p)
+            p_core, u_core, m_core = in_core(p), in_core(u), in_core(m)
+            for band, tap, down, hit in (
+                ("core", n_core - p_core, u_core, m_core),
+                ("other", n - n_core - (total(p) - p_core), total(u) - u_core, total(m) - m_core),
+            ):
+                if hit:
                     intended, why = MISSED, f"injected major outage {', '.join(ids)}"
                 else:
                     intended, why = MET, "weekly planned maintenance and short unplanned outages"
