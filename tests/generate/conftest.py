@@ -35,3 +35,13 @@ def db(month: GenerationSummary) -> duckdb.DuckDBPyConnection:
         path = Path(month.out) / f"{name}.parquet"
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
     return con
+
+
+@pytest.fixture(scope="session")
+def results(month: GenerationSummary, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The month computed with the default catalog (results folder)."""
+    import opmetrics
+
+    out = tmp_path_factory.mktemp("gen-results") / "results"
+    opmetrics.compute(month.out, "2021-04", out)
+    return out

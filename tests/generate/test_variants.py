@@ -144,7 +144,7 @@ def test_scenario_file_is_merged_and_checked(tmp_path: Path) -> None:
     assert s.anomalies.b.success_percent == 55.0 and s.srv["2.2"].success_percent == 85.0
     assert s.srv["4.8.1"].share == load_scenario(None, CAT).srv["4.8.1"].share
     cases = {
-        '[srv."4.10"]\ndevice_types = { GSME = 1.0 }\n': 'srv."4.10".device_types',
+        '[srv."4.10"]\ndevice_types = { CHF = 1.0 }\n': 'srv."4.10".device_types',
         '[srv."2.2"]\nfuture_dated_percent = 10.0\n': 'srv."2.2".future_dated_percent',
         '[srv."9.9"]\nshare = 0.1\nsuccess_percent = 90.0\nprofile = "flat"\nsenders = { supplier = 1.0 }\ndevice_types = { ESME = 1.0 }\n': 'srv."9.9"',
         "[outcomes]\nsuccess_codes = { E21 = 1.0 }\n": "outcomes.success_codes",
@@ -200,3 +200,65 @@ def test_command_line(tmp_path: Path) -> None:
     assert 'srv."2.2".share' in res.stderr and len(res.stderr.strip().splitlines()) == 1
     res = run("generate", "--out", str(tmp_path / "n"), "--requests", "0")
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_truth_uses_the_trt_rule_of_each_request(tmp_path: Path) -> None:
+    """With TRT rules specific to an SRV and a device type, truth.json's within-TRT counts use
+    the rule of each request (execution, command variant, SRV, device type), as the measures
+    do: recounted here from the rows with the same rules written out by hand."""
+    from importlib import resources
+
+    from opmetrics.catalog import load_catalog
+
+    text = (resources.files("opmetrics.catalog") / "default.toml").read_text(encoding="utf-8")
+    text += """
+[[trt]]
+id = "cos_gpf"
+execution = "on_demand"
+srv = "6.23"
+device_type = "GPF"
+seconds = 2
+clock_start = "received"
+source = "assumed"
+
+[[trt]]
+id = "gpf"
+execution = "on_demand"
+device_type = "GPF"
+seconds = 2.5
+clock_start = "received"
+source = "assumed"
+"""
+    path = tmp_path / "catalog.toml"
+    path.write_text(text, encoding="utf-8")
+    catalog = load_catalog(path)
+    out = tmp_path / "m"
+    generate_month(out, "2021-04", 40_000, seed=5, catalog=catalog)
+    by_srv = json.loads((out / "truth.json").read_text())["service_requests"]["by_srv"]
+    con = duckdb.connect()
+    user = next(r.codes for r in CAT.response_code if r.id == "user_not_authorised")
+    got = dict(
+        con.sql(
+            f"""SELECT srv, count(*) FILTER (WHERE ok AND rtt <= trt)
+            FROM (SELECT srv,
+                    response_code NOT IN {tuple(user)}
+                      AND NOT regexp_full_match(response_code, 'E[0-9]{{6}}')
+                      AND (response_code = 'I0' OR regexp_full_match(response_code, 'W[0-9]+'))
+                      AND coalesce(dsp_attempts, 0) <= 3 AS ok,
+                    epoch(responded_at - greatest(received_at, coalesce(execute_at, received_at))) AS rtt,
+                    CASE WHEN execution = 'on_demand' AND command_variant = 4 THEN 3
+                         WHEN execution = 'on_demand' AND srv = '6.23' AND device_type = 'GPF' THEN 2
+                         WHEN execution = 'on_demand' AND device_type = 'GPF' THEN 2.5
+                         ELSE 30 END AS trt
+                  FROM read_parquet('{out / "service_requests.parquet"}'))
+            GROUP BY srv"""
+        ).fetchall()
+    )
+    assert {srv: t["within_trt"] for srv, t in by_srv.items()} == got
+    # the specific rules bite: some GPF reads and CoS commands are within 30 s but not 2-2.5 s
+    n_gpf = con.sql(
+        f"""SELECT count(*) FROM read_parquet('{out / "service_requests.parquet"}')
+            WHERE device_type = 'GPF' AND execution = 'on_demand' AND response_code = 'I0'
+              AND epoch(responded_at - received_at) BETWEEN 2.5 AND 30"""
+    ).fetchone()[0]  # type: ignore[index]
+    assert n_gpf > 50

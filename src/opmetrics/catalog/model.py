@@ -17,8 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class Source(StrEnum):
+    """Provenance of a catalog value (the catalog file's header says what each means)."""
+
     SEED = "seed"
     DUIS = "DUIS schema"
+    TEMPLATES = "DUIS templates"
     ASSUMED = "assumed"
 
 

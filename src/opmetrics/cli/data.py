@@ -125,7 +125,7 @@ def print_catalog(cat: Catalog, section: str | None = None) -> None:
                     s.on_demand,
                     s.future_dated,
                     s.non_device,
-                    _src(s, "device_types"),
+                    _src(s, "business_process", "device_types", "future_dated"),
                 )
                 for s in cat.srv
             ],
@@ -193,7 +193,13 @@ def print_catalog(cat: Catalog, section: str | None = None) -> None:
             console.table(name, cols, rows)
 
 
-def _src(record: object, field: str) -> str:
+def _src(record: object, *fields: str) -> str:
+    """The record's source, with each named field whose source differs, e.g.
+    `DUIS schema (device_types: DUIS templates; business_process: seed)`."""
     own = record.source.value  # type: ignore[attr-defined]
-    other = record.source_of(field).value  # type: ignore[attr-defined]
-    return own if own == other else f"{own} ({field}: {other})"
+    other = [
+        f"{f}: {record.source_of(f).value}"  # type: ignore[attr-defined]
+        for f in fields
+        if record.source_of(f).value != own  # type: ignore[attr-defined]
+    ]
+    return f"{own} ({'; '.join(other)})" if other else own

@@ -31,6 +31,7 @@ from opmetrics.generate import requests as req
 from opmetrics.generate.chunks import ChunkJob, ChunkRunner, default_workers
 from opmetrics.generate.devices import Inventory, build_inventory, premises_count
 from opmetrics.generate.dirty import break_rows
+from opmetrics.generate.levels import cpm_levels
 from opmetrics.generate.market import Market, build_market
 from opmetrics.generate.outcomes import OutcomeModel, build_outcome_model
 from opmetrics.generate.scenario import Scenario, load_scenario
@@ -133,6 +134,7 @@ class MonthPlan:
     plan: req.RequestPlan
     subj: anomalies.Subjects
     outages: pa.Table
+    major_outages: list[str]
     firmware: pa.Table
     alert_plan: alerts_mod.AlertPlan
 
@@ -158,6 +160,7 @@ def plan_month(s: Scenario, catalog: Catalog, m: Month, requests: int, seed: int
     del pilot
     model.terms(inv)  # the calibrated tables, built once and shared with the workers
     anomalies.device_subsets(subj, inv)  # likewise
+    outages, major_outages = events.build_outages(s, catalog, grid, _rng(seed, _OUTAGES))
     return MonthPlan(
         grid=grid,
         regions=regions,
@@ -169,7 +172,8 @@ def plan_month(s: Scenario, catalog: Catalog, m: Month, requests: int, seed: int
         incident_notes=incident_notes,
         plan=plan,
         subj=subj,
-        outages=events.build_outages(s, catalog, grid, _rng(seed, _OUTAGES)),
+        outages=outages,
+        major_outages=major_outages,
         firmware=events.build_firmware(s, grid, inv, _rng(seed, _FIRMWARE)),
         alert_plan=alerts_mod.build_alert_plan(s, catalog, grid, inv, market),
     )
@@ -297,6 +301,23 @@ def generate_month(
             "service_requests": {"by_srv": tally.by_srv(srv_ids, regions)},
             "anomalies": anomalies_truth(mp.model, mp.subj, tally, market, inv),
             "incidents": incidents_truth(mp.incident_notes, tally, grid, regions),
+            # every cpm row as the generator counts it, with its intended level and why (with
+            # --dirty the small tables lose rows the generator does not re-count: left out)
+            "cpm": None
+            if dirty
+            else cpm_levels(
+                s,
+                catalog,
+                grid,
+                tally,
+                srv_ids,
+                regions,
+                mp.incidents,
+                mp.outages,
+                mp.major_outages,
+                mp.firmware,
+            ),
+            "major_outages": mp.major_outages,
             "dirty": {
                 name: dict(sorted(c.items())) for name, c in sorted(dirty_counts.items()) if c
             },

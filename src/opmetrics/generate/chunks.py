@@ -119,6 +119,10 @@ def generate_chunk(job: ChunkJob, k: int, submit: Callable[[Job], None]) -> Chun
         )
         result.dirty["alerts"] = ab.counts
         result.rows["alerts"] = ab.table.num_rows + ab.counts.get("malformed_row", 0)
+        keep = ~ab.broken
+        result.tally.add_alerts(
+            {k: ar[k][keep] for k in ("t", "delivered", "consolidated")}, job.alert_plan.trt_us
+        )
         submit(
             partial(
                 write_part, job.out, "alerts", job.fmt, job.layout, k, ab.table, ab.raw_lines,

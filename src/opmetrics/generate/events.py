@@ -122,19 +122,22 @@ def build_incidents(
                     "success_log_odds_effect": effect,
                 }
             )
-    # Categories 3-5: assignment and resolution against their targets, some late.
+    # Categories 3-5: assignment and resolution against their targets, some late: exactly the
+    # scenario's share of each category (rounded), so the month's CPM5 and CPM5A are what the
+    # scenario asks rather than a draw of a few dozen coins.
     interfaces = list(c.interfaces)
     for cat in (3, 4, 5):
         target = c.incident_categories[cat].resolution_hours
         initial = c.incident_categories[cat].initial_response_hours or 1.0
-        for _ in range(inc.counts.get(str(cat), 0)):  # type: ignore[call-overload]
+        n = inc.counts.get(str(cat), 0)  # type: ignore[call-overload]
+        late = _quota(rng, n, inc.late_percent)
+        late_assigned = _quota(rng, n, inc.late_assignment_percent)
+        for i in range(n):
             raised = grid.start_us + int(rng.uniform(0, grid.end_us - grid.start_us))
             add(
                 cat,
                 raised,
-                *_resolution(
-                    rng, raised, target, initial, inc.late_percent, inc.late_assignment_percent
-                ),
+                *_resolution(rng, raised, target, initial, bool(late[i]), bool(late_assigned[i])),
                 *_scope(rng, interfaces, regions),
                 f"Category {cat} incident",
                 bool(rng.random() >= inc.not_dcc_responsible_percent / 100),
@@ -143,9 +146,10 @@ def build_incidents(
         cat = int(rng.integers(3, 6))
         target = c.incident_categories[cat].resolution_hours
         initial = c.incident_categories[cat].initial_response_hours or 1.0
-        resolved = grid.start_us + int(rng.uniform(1, 48) * 3600 * US)
-        raised = resolved - int(target * rng.uniform(0.5, 1.5) * 3600 * US)
-        raised = min(raised, grid.start_us - 3600 * US)
+        # raised in the month before, resolved early in this one within its target
+        before_h = rng.uniform(1.0, max(1.5, 0.8 * target))
+        raised = grid.start_us - int(before_h * 3600 * US)
+        resolved = raised + int(rng.uniform(before_h + 0.5, 0.95 * target) * 3600 * US)
         assigned = raised + int(initial * rng.uniform(0.2, 0.9) * 3600 * US)
         add(
             cat,
@@ -158,8 +162,10 @@ def build_incidents(
         )
     for _ in range(inc.still_open):
         cat = int(rng.integers(3, 6))
+        target = c.incident_categories[cat].resolution_hours
         initial = c.incident_categories[cat].initial_response_hours or 1.0
-        raised = grid.end_us - int(rng.uniform(2, 200) * 3600 * US)
+        # raised recently: its deadline falls after the month end, so it counts in a later month
+        raised = grid.end_us - int(target * rng.uniform(0.3, 0.9) * 3600 * US)
         assigned = raised + int(initial * rng.uniform(0.2, 0.9) * 3600 * US)
         add(
             cat,
@@ -174,18 +180,25 @@ def build_incidents(
     return _table("incidents", rows), hits, notes
 
 
+def _quota(rng: np.random.Generator, n: int, percent: float) -> np.ndarray:
+    """n flags of which exactly round(n * percent / 100) are set, at random places."""
+    flags = np.zeros(n, dtype=bool)
+    k = min(n, round(n * percent / 100))
+    if k:
+        flags[rng.choice(n, size=k, replace=False)] = True
+    return flags
+
+
 def _resolution(
     rng: np.random.Generator,
     raised: int,
     target_h: float,
     initial_h: float,
-    late_pct: float,
-    late_assign_pct: float,
+    late: bool,
+    late_a: bool,
 ) -> tuple[int, int]:
-    late = rng.random() < late_pct / 100
     factor = rng.uniform(1.05, 3.0) if late else rng.uniform(0.1, 0.95)
     resolved = raised + int(target_h * factor * 3600 * US)
-    late_a = rng.random() < late_assign_pct / 100
     a_factor = rng.uniform(1.05, 4.0) if late_a else rng.uniform(0.05, 0.95)
     assigned = min(raised + int(initial_h * a_factor * 3600 * US), resolved)
     return resolved, assigned
@@ -208,7 +221,10 @@ def _scope(rng: np.random.Generator, interfaces: list[str], regions: list[str]) 
     return region_text, iface
 
 
-def build_outages(s: Scenario, c: Catalog, grid: TimeGrid, rng: np.random.Generator) -> pa.Table:
+def build_outages(
+    s: Scenario, c: Catalog, grid: TimeGrid, rng: np.random.Generator
+) -> tuple[pa.Table, list[str]]:
+    """The outages table, and the ids of the injected major outages (`outages.major`)."""
     o = s.outages
     rows: list[dict[str, object]] = []
     for rule in o.planned_weekly:
@@ -291,6 +307,24 @@ def build_outages(s: Scenario, c: Catalog, grid: TimeGrid, rng: np.random.Genera
                 "Unplanned outage overlapping another",
             )
         )
+    # the injected major outages: on a weekday, starting in the morning (core band, local time)
+    weekdays = [d for d in grid.month.days if d.weekday() < 5]
+    for major in o.major:
+        d = weekdays[int(rng.integers(len(weekdays)))]
+        local = datetime(d.year, d.month, d.day, tzinfo=UK) + timedelta(
+            minutes=int(rng.integers(9 * 60, 12 * 60))
+        )
+        start = _us(local)
+        rows.append(
+            _outage(
+                major.interface,
+                major.region,
+                start,
+                start + int(major.minutes * 60) * US,
+                False,
+                MAJOR_OUTAGE,
+            )
+        )
     if o.open_at_month_end:
         start = grid.end_us - int(rng.uniform(20, 90) * 60) * US
         rows.append(
@@ -306,7 +340,11 @@ def build_outages(s: Scenario, c: Catalog, grid: TimeGrid, rng: np.random.Genera
     rows.sort(key=lambda r: (r["start_at"], r["interface"]))
     for i, r in enumerate(rows):
         r["outage_id"] = f"OUT-{grid.month.year % 100:02d}{grid.month.month:02d}-{i + 1:04d}"
-    return _table("outages", rows)
+    majors = [str(r["outage_id"]) for r in rows if r["description"] == MAJOR_OUTAGE]
+    return _table("outages", rows), majors
+
+
+MAJOR_OUTAGE = "Unplanned outage: major incident"
 
 
 def _outage(
@@ -337,11 +375,17 @@ def build_firmware(
     m = len(chosen)
     span = grid.end_us - grid.start_us
     requested = grid.start_us + (rng.uniform(0, 0.97, m) * span).astype(np.int64) // US * US
-    delivery_failed = rng.random(m) < f.delivery_failed_percent / 100
+    # failures: exactly the scenario's share of each region's hubs (rounded), at random
+    region = inv.region[chosen]
+    delivery_failed = np.zeros(m, dtype=bool)
+    act_failed = np.zeros(m, dtype=bool)
+    for r in range(len(inv.regions)):
+        mine = np.flatnonzero(region == r)
+        delivery_failed[mine] = _quota(rng, len(mine), f.delivery_failed_percent)
+        act_failed[mine] = _quota(rng, len(mine), f.activation_failed_percent)
     delivered = requested + (rng.uniform(*f.delivery_hours, m) * 3600 * US).astype(np.int64)
     act_req = delivered + (rng.uniform(*f.activation_delay_hours, m) * 3600 * US).astype(np.int64)
-    activated = act_req + (rng.uniform(0.05, 6.0, m) * 3600 * US).astype(np.int64)
-    act_failed = rng.random(m) < f.activation_failed_percent / 100
+    activated = act_req + (rng.uniform(*f.activation_hours, m) * 3600 * US).astype(np.int64)
     end = grid.end_us
     ch_dev = inv.device_of[chosen, CHF]
     # rows in order of request, then hub id (fixed-width upper-case hex sorts like text)

@@ -18,7 +18,7 @@ import numpy as np
 
 from opmetrics.catalog import Catalog
 from opmetrics.generate.anomalies import Subjects
-from opmetrics.generate.devices import GSME, NONE, Inventory
+from opmetrics.generate.devices import DEVICE_TYPES, GSME, NONE, Inventory
 from opmetrics.generate.market import Market
 from opmetrics.generate.scenario import FAILURE_KINDS, Scenario
 from opmetrics.generate.timegrid import HOUR_US, US
@@ -142,8 +142,8 @@ class OutcomeModel:
     sr_code_idx: np.ndarray  # per SRV code
     kind_code_idx: np.ndarray  # per failure kind (-1: no code)
     late_success_code: int
-    trt_us: np.ndarray  # (execution, cv 1..8)
-    trt_from_execution: np.ndarray  # (execution, cv) bool
+    trt_us: np.ndarray  # (execution, cv 1..8, SRV code, device type code)
+    trt_from_execution: np.ndarray  # the same shape, bool
     incidents: list[Incident12] = field(default_factory=list)
     offsets: dict[str, float] = field(default_factory=dict)
     subjects: Subjects | None = None  # set by `anomalies.calibrate`
@@ -183,9 +183,17 @@ class OutcomeModel:
             lg[open_[hit_class[pcls[open_]]]] += inc.effect
         return lg
 
-    def trt(self, execution: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """TRT (microseconds) of each row, and whether its clock starts at execution."""
-        flat = execution.astype(np.intp) * self.trt_us.shape[1] + cv - 1
+    def trt(
+        self, execution: np.ndarray, cv: np.ndarray, srv: np.ndarray, dtype: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """TRT (microseconds) of each row, and whether its clock starts at execution: the
+        catalog rule for its execution, command variant, SRV and device type."""
+        _, n_cv, n_srv, n_dt = self.trt_us.shape
+        flat = execution.astype(np.intp) * n_cv + cv - 1
+        flat *= n_srv
+        flat += srv
+        flat *= n_dt
+        flat += dtype
         return self.trt_us.reshape(-1)[flat], self.trt_from_execution.reshape(-1)[flat]
 
 
@@ -320,13 +328,17 @@ def build_outcome_model(
         [code(o.failure_codes[k]) if k in o.failure_codes else -1 for k in FAILURE_KINDS]
     )
     late = code("I0") if "I0" in o.success_codes else int(success_idx[0])
-    trt_us = np.zeros((3, 8), dtype=np.int64)
-    trt_exec = np.zeros((3, 8), dtype=bool)
+    # the TRT rule of every (execution, command variant, SRV, device type) a row can have
+    shape = (len(EXECUTIONS), 8, len(srv_ids), len(DEVICE_TYPES))
+    trt_us = np.zeros(shape, dtype=np.int64)
+    trt_exec = np.zeros(shape, dtype=bool)
     for e, name in enumerate(EXECUTIONS):
         for cv in range(1, 9):
-            rule = c.trt_for(name, cv)
-            trt_us[e, cv - 1] = round(rule.seconds * US)
-            trt_exec[e, cv - 1] = rule.clock_start == "execution"
+            for i, x in enumerate(srv_ids):
+                for d, dt_name in enumerate(DEVICE_TYPES):
+                    rule = c.trt_for(name, cv, x, dt_name)
+                    trt_us[e, cv - 1, i, d] = round(rule.seconds * US)
+                    trt_exec[e, cv - 1, i, d] = rule.clock_start == "execution"
     kinds = np.array([o.failure_kinds.get(k, 0.0) for k in FAILURE_KINDS])
     return OutcomeModel(
         s=s,

@@ -212,6 +212,14 @@ class PlannedOutage(_Model):
     hours: float = Field(gt=0, le=24)
 
 
+class MajorOutage(_Model):
+    """An injected long unplanned outage: the month's visible CPM6 exception."""
+
+    interface: str
+    region: str
+    minutes: float = Field(gt=0, le=24 * 60)
+
+
 class Outages(_Model):
     planned_weekly: tuple[PlannedOutage, ...]
     unplanned: int = Field(ge=0, le=1000)
@@ -219,6 +227,7 @@ class Outages(_Model):
     overlapping: int = Field(ge=0, le=100)
     open_at_month_end: bool
     across_clock_change: bool
+    major: tuple[MajorOutage, ...] = ()
 
 
 class Alerts(_Model):
@@ -239,6 +248,7 @@ class FirmwareRollout(_Model):
     activation_failed_percent: float = Field(ge=0, le=100)
     delivery_hours: tuple[float, float]
     activation_delay_hours: tuple[float, float]
+    activation_hours: tuple[float, float] = (0.05, 6.0)
 
 
 class AnomalyA(_Model):
@@ -496,6 +506,11 @@ def _check_events(s: Scenario, c: Catalog, fail: Any) -> None:
     lo, hi = s.outages.unplanned_minutes
     if not 0 < lo <= hi:
         fail("outages.unplanned_minutes", "give [shortest, longest] minutes, 0 < shortest")
+    for i, o in enumerate(s.outages.major):
+        if o.interface not in c.interfaces:
+            fail(f"outages.major[{i}].interface", f"unknown interface {o.interface!r}")
+        if o.region not in c.regions:
+            fail(f"outages.major[{i}].region", f"unknown region {o.region!r} (one region)")
     for cat, (lo, hi) in s.incidents.open_hours.items():
         if not 0 < lo <= hi:
             fail(f"incidents.open_hours.{cat}", "give [shortest, longest] hours")
@@ -507,6 +522,7 @@ def _check_events(s: Scenario, c: Catalog, fail: Any) -> None:
     for key, (lo, hi) in (
         ("firmware.delivery_hours", s.firmware.delivery_hours),
         ("firmware.activation_delay_hours", s.firmware.activation_delay_hours),
+        ("firmware.activation_hours", s.firmware.activation_hours),
     ):
         if not 0 <= lo <= hi:
             fail(key, "give [shortest, longest] hours")

@@ -22,14 +22,37 @@ from opmetrics.generate.timegrid import TimeGrid
 CLASSES = ("success", "failure", "excluded")
 
 
-def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
-    """Successful requests whose RTT (from receipt, or from execution when later) <= TRT."""
-    trt, from_exec = m.trt(r["execution"], r["cv"])
-    t, execute_at, responded = r["t"], r["execute_at"], r["responded"]
+def _clock(m: OutcomeModel, r: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's TRT (the catalog rule for its execution, command variant, SRV and device
+    type) and clock start (receipt, or execution when the rule starts there and it is later)."""
+    trt, from_exec = m.trt(r["execution"], r["cv"], r["srv"], r["dtype"])
+    t, execute_at = r["t"], r["execute_at"]
     start = t.copy()
     later = from_exec & (execute_at > t)  # a null execute_at (NULL_TS) is never later
     start[later] = execute_at[later]
+    return trt, start
+
+
+def within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
+    """Successful requests whose RTT (from receipt, or from execution when later) <= TRT."""
+    trt, start = _clock(m, r)
+    responded = r["responded"]
     return (r["cls"] == 0) & (responded != NULL_TS) & (responded - start <= trt)
+
+
+def dcc_within_trt(m: OutcomeModel, r: dict[str, np.ndarray]) -> np.ndarray:
+    """Requests (any outcome) whose DCC time <= TRT (design §5, CPM1 and CPM2): the RTT less
+    the HAN leg where both its ends are known; the time to the Comms Hub where the device never
+    answered; else the RTT; never below 0. A request without a response is never within."""
+    trt, start = _clock(m, r)
+    delivered, device, responded = r["delivered"], r["dev_resp"], r["responded"]
+    rtt = np.maximum(responded - start, 0)
+    dcc = rtt.copy()
+    both = (delivered != NULL_TS) & (device != NULL_TS)
+    dcc[both] = rtt[both] - (device[both] - delivered[both])
+    silent = (delivered != NULL_TS) & (device == NULL_TS)
+    dcc[silent] = delivered[silent] - start[silent]
+    return (responded != NULL_TS) & (np.maximum(dcc, 0) <= trt)
 
 
 class Tally:
@@ -38,6 +61,10 @@ class Tally:
         self.within = np.zeros((n_srv, n_regions, 2), dtype=np.int64)
         self.party = np.zeros((n_parties, n_srv, 3), dtype=np.int64)
         self.daily = np.zeros((n_days + 2, n_regions, 2, 3), dtype=np.int64)
+        # CPM1 / CPM2: (on demand, future dated) x (CSP regions, then SMETS1) x (all, within)
+        self.dcc = np.zeros((2, n_regions + 1, 2), dtype=np.int64)
+        # CPM3: alerts not consolidated, and those of them delivered within the alert TRT
+        self.alerts = np.zeros(2, dtype=np.int64)
         self.realised = Realised()
 
     def add(
@@ -63,6 +90,13 @@ class Tally:
         self.daily += full.sum(axis=1)
         w = within_trt(m, r)
         self.within += np.bincount(cell[w], minlength=self.within.size).reshape(self.within.shape)
+        device_exec = r["execution"] < 2  # on demand or future dated (not non-device)
+        rep_region = np.where(smets1 != 0, n_reg, region)
+        dcc_key = ((r["execution"].astype(np.int64) * (n_reg + 1) + rep_region) * 2)[device_exec]
+        self.dcc += np.bincount(dcc_key, minlength=self.dcc.size).reshape(self.dcc.shape)
+        dcc_key += 1
+        inside = dcc_key[dcc_within_trt(m, r)[device_exec]]
+        self.dcc += np.bincount(inside, minlength=self.dcc.size).reshape(self.dcc.shape)
         party_key = (r["party"] * n_srv + r["srv"]) * 3 + r["cls"]
         self.party += np.bincount(party_key, minlength=self.party.size).reshape(self.party.shape)
         self.realised.add(subj, r, inv)
@@ -73,7 +107,17 @@ class Tally:
         self.within += other.within
         self.party += other.party
         self.daily += other.daily
+        self.dcc += other.dcc
+        self.alerts += other.alerts
         self.realised.merge(other.realised)
+
+    def add_alerts(self, r: dict[str, np.ndarray], trt_us: int) -> None:
+        """CPM3: count the chunk's alerts that are not consolidated, and those delivered within
+        the alert TRT (`delivered - raised <= TRT`; an undelivered alert never is)."""
+        counted = ~r["consolidated"]
+        delivered = r["delivered"]
+        within = counted & (delivered != NULL_TS) & (delivered - r["t"] <= trt_us)
+        self.alerts += (int(counted.sum()), int(within.sum()))
 
     def by_srv(self, srv_ids: list[str], regions: tuple[str, ...]) -> dict[str, Any]:
         def block(c: np.ndarray, within: int) -> dict[str, Any]:
