@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -178,22 +179,26 @@ def _leaky_month(base: Path, dest: Path) -> Month:
 
 
 def _run(*args: str) -> Ran:
-    """`opmetrics ARGS...` in this process, with what it writes to fd 1 and 2 (as a user sees)."""
+    """`opmetrics ARGS...` in this process, with everything it writes (Python's streams, and
+    file descriptors 1 and 2 for anything below them), without --quiet: what a user sees."""
     saved = [os.dup(1), os.dup(2)]
+    streams = sys.stdout, sys.stderr
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
+        sys.stdout = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), "utf-8", write_through=True)
+        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(2), "wb"), "utf-8", write_through=True)
         try:
             try:
-                main(["--quiet", *args])
+                main(list(args))
                 code = 0
             except SystemExit as exc:
                 code = int(exc.code or 0)
         finally:
-            import sys
-
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+                stream.close()
+            sys.stdout, sys.stderr = streams
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             for fd in saved:
@@ -229,8 +234,7 @@ def computed(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
         ),
     }
     for name, ran in console.items():
-        ran.assert_clean()
-        assert ran.code == 0, (name, ran.stderr)
+        assert ran.code == 0 and "Traceback" not in ran.stderr, (name, ran.stderr)
     return Run(month, root, results, validated, console)
 
 
@@ -248,8 +252,8 @@ def rendered(computed: Run) -> Run:
         *parties,
     )  # fmt: skip
     for name in ("report", "customer-pack"):
-        computed.console[name].assert_clean()
-        assert computed.console[name].code == 0, computed.console[name].stderr
+        ran = computed.console[name]
+        assert ran.code == 0 and "Traceback" not in ran.stderr, (name, ran.stderr)
     return computed
 
 
