@@ -331,9 +331,9 @@ def _label_warnings(assigned: Labels, registry: LabelRegistry | None) -> list[st
         return []
     pairs = ", ".join(f"{a} and {b}" for a, b in assigned.collisions())
     return [
-        f"party labels {pairs} share their first 6 hex digits, so the later was lengthened: "
-        "labels of colliding parties are guaranteed stable from month to month only when "
-        "compute is given the earlier month's labels (--labels)"
+        f"party labels {pairs} share their first 6 hex digits (the second of each pair was "
+        "lengthened): labels of colliding parties are guaranteed stable from month to month "
+        "only when compute is given the earlier month's labels (--labels)"
     ]
 
 
