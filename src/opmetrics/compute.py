@@ -41,7 +41,7 @@ from opmetrics.engine import Engine
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, rtt
 from opmetrics.measures.alerts import cpm3
-from opmetrics.measures.anonymise import AnonKey, Labels, assign_labels
+from opmetrics.measures.anonymise import AnonKey, assign_labels
 from opmetrics.measures.availability import cpm6
 from opmetrics.measures.firmware import cpm6bc
 from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
@@ -59,7 +59,7 @@ from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
 from opmetrics.results.io import write_manifest, write_run_record, write_table
-from opmetrics.results.labels import LabelRegistry, load_registry, write_label_file
+from opmetrics.results.labels import label_record, label_warnings, load_registry, write_label_file
 from opmetrics.workspace import atomic_output_dir
 
 CPM_ORDER = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
@@ -234,9 +234,9 @@ def compute_month(
         tables,
         anon_key,
         sr_note,
-        vres.warnings + _label_warnings(assigned, registry),
+        vres.warnings + label_warnings(assigned, registry),
     )
-    manifest["anonymisation"].update(_label_record(assigned, registry, labels_from))
+    manifest["anonymisation"].update(label_record(assigned, registry, labels_from))
     with atomic_output_dir(out) as tmp, progress.task("Writing results") as task:
         with timer.stage("write"):
             for name in rs.RESULT_TABLES:
@@ -322,32 +322,6 @@ def _parties(engine: Engine, parties: Any) -> dict[str, tuple[str | None, str | 
         return {}
     got = engine.to_arrow(parties.select("user_id", "name", "adaptor")).to_pylist()
     return {r["user_id"]: (r["name"], r["adaptor"]) for r in got}
-
-
-def _label_warnings(assigned: Labels, registry: LabelRegistry | None) -> list[str]:
-    """Without earlier labels a lengthened label may not be the party's next month: say so
-    (naming labels only, never parties)."""
-    if registry is not None or not assigned.lengthened:
-        return []
-    pairs = ", ".join(f"{a} and {b}" for a, b in assigned.collisions())
-    return [
-        f"party labels {pairs} share their first 6 hex digits (the second of each pair was "
-        "lengthened): labels of colliding parties are guaranteed stable from month to month "
-        "only when compute is given the earlier month's labels (--labels)"
-    ]
-
-
-def _label_record(
-    assigned: Labels, registry: LabelRegistry | None, labels_from: Path | None
-) -> dict[str, Any]:
-    return {
-        "labels_from": registry.describe(labels_from)
-        if registry is not None and labels_from is not None
-        else None,
-        "parties_labelled": len(assigned.labels),
-        "parties_remembered": len(assigned.remembered),
-        "lengthened": list(assigned.lengthened),
-    }
 
 
 def _write_party_failures(

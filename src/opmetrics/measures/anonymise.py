@@ -119,8 +119,3 @@ def assign_labels(
         if width > MIN_HEX:
             lengthened.append(label)
     return Labels(dict(sorted(labels.items())), frozenset(known), tuple(sorted(lengthened)))
-
-
-def labels_for(user_ids: Iterable[str], key: AnonKey) -> dict[str, str]:
-    """user_id -> label with nothing remembered (see `assign_labels`)."""
-    return assign_labels(user_ids, key).labels

@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from opmetrics.errors import ConfigError
-from opmetrics.measures.anonymise import AnonKey, is_label_of
+from opmetrics.measures.anonymise import AnonKey, Labels, is_label_of
 from opmetrics.results.io import MANIFEST, write_csv
 from opmetrics.results.schema import PARTY_LABELS, PARTY_LABELS_FILE, RESTRICTED_DIR
 
@@ -157,6 +157,34 @@ def load_registry(given: str | Path, key: AnonKey) -> LabelRegistry:
     return LabelRegistry(read, _sha256(read), labels, names)
 
 
+def label_warnings(assigned: Labels, registry: LabelRegistry | None) -> list[str]:
+    """Without earlier labels a lengthened label may not be the party's next month: say so
+    (naming labels only, never parties)."""
+    if registry is not None or not assigned.lengthened:
+        return []
+    pairs = ", ".join(f"{a} and {b}" for a, b in assigned.collisions())
+    return [
+        f"party labels {pairs} share their first 6 hex digits (the second of each pair was "
+        "lengthened): labels of colliding parties are guaranteed stable from month to month "
+        "only when compute is given the earlier month's labels (--labels)"
+    ]
+
+
+def label_record(
+    assigned: Labels, registry: LabelRegistry | None, labels_from: Path | None
+) -> dict[str, Any]:
+    """The manifest's record of the labels: what was given, how many parties, which labels were
+    lengthened in this run."""
+    return {
+        "labels_from": registry.describe(labels_from)
+        if registry is not None and labels_from is not None
+        else None,
+        "parties_labelled": len(assigned.labels),
+        "parties_remembered": len(assigned.remembered),
+        "lengthened": list(assigned.lengthened),
+    }
+
+
 def _sha256(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -164,4 +192,11 @@ def _sha256(path: Path) -> str:
         raise ConfigError(f"--labels: cannot read ({exc.strerror})", path=str(path)) from None
 
 
-__all__ = ["LabelRegistry", "load_registry", "read_label_file", "write_label_file"]
+__all__ = [
+    "LabelRegistry",
+    "label_record",
+    "label_warnings",
+    "load_registry",
+    "read_label_file",
+    "write_label_file",
+]
