@@ -209,3 +209,20 @@ def test_cli_labels_option(
     err = capfd.readouterr().err
     assert [ln for ln in err.splitlines() if ln.startswith("error:")] and "Traceback" not in err
     assert run(*base[:-1], str(tmp_path / "nowhere"), "--out", str(tmp_path / "b")) == 3
+
+
+def test_an_unreadable_label_file_is_a_configuration_error_naming_no_party(tmp_path: Path) -> None:
+    from opmetrics.results.labels import load_registry
+
+    bad = tmp_path / "party_labels.csv"
+    bad.write_text(f'user_id,name,party_label\n"{A},Alpha Energy\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_registry(bad, AnonKey(b"golden", "option"))
+    assert err.value.exit_code == 3
+    assert A not in str(err.value) and "Alpha" not in str(err.value)
+    twice = tmp_path / "twice.csv"
+    label = "P-" + _hmac_hex(b"golden", A)[:6]
+    twice.write_text(f"user_id,name,party_label\n{A},x,{label}\n{A},y,{label}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 3 repeats a party or the label P-3ECFA3") as err:
+        load_registry(twice, AnonKey(b"golden", "option"))
+    assert A not in str(err.value)

@@ -103,7 +103,7 @@ def _locate(given: Path) -> tuple[Path, Path | None]:
     return given.with_suffix(".csv"), manifest if inside else None
 
 
-def _fingerprint(manifest: Path) -> str | None:
+def _fingerprint(manifest: Path) -> str:
     try:
         m = json.loads(manifest.read_text(encoding="utf-8"))
         return str(m["anonymisation"]["key_fingerprint"])
@@ -128,9 +128,9 @@ def load_registry(given: str | Path, key: AnonKey) -> LabelRegistry:
     read = file.with_suffix(".parquet") if file.with_suffix(".parquet").is_file() else file
     try:
         rows = read_label_file(file).to_pylist()
-    except (pa.ArrowInvalid, OSError, KeyError) as exc:
+    except (pa.ArrowInvalid, OSError, KeyError):  # the reader's message may quote a row
         raise ConfigError(
-            f"--labels: not a readable party label file ({str(exc).splitlines()[0][:120]})",
+            "--labels: not a readable party label file (columns user_id, name, party_label)",
             path=str(read),
         ) from None
     labels: dict[str, str] = {}
