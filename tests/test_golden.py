@@ -98,17 +98,26 @@ def computed(
 
     A case about events may list months in which it has no service requests; `compute` refuses
     such a month (no data), and those rows are checked by the measure's own golden test instead.
+    A case holding a `CHAIN_LABELS` file computes its months in order, each given the previous
+    month's results as `labels` (party labels remembered from month to month).
     """
     out: dict[tuple[str, str], opmetrics.ComputeSummary] = {}
     with opmetrics.Context() as ctx:
         for case in CASES:
+            chain = (case / "CHAIN_LABELS").is_file()
+            previous = None
             for month in _months_of(case):
                 try:
                     out[case.name, month] = ctx.compute(
-                        case, month, tmp_path_factory.mktemp(case.name) / month, anon_key="golden"
+                        case,
+                        month,
+                        tmp_path_factory.mktemp(case.name) / month,
+                        anon_key="golden",
+                        labels=previous,
                     )
                 except NoDataError:
                     continue
+                previous = out[case.name, month].out if chain else None
     return out
 
 

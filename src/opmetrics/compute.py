@@ -23,7 +23,6 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from opmetrics.analytics import DEFAULT_MIN_VOLUME, analytics_tables
 from opmetrics.catalog import Catalog
@@ -31,17 +30,18 @@ from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of
 from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
 from opmetrics.contract.validate import (
-    QUARANTINE_SCHEMA,
+    QUARANTINE_ROWS_SCHEMA,
     TableReport,
     checked_table,
     quarantine_rows,
+    shared_quarantine,
     validate,
 )
 from opmetrics.engine import Engine
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, rtt
 from opmetrics.measures.alerts import cpm3
-from opmetrics.measures.anonymise import AnonKey, labels_for
+from opmetrics.measures.anonymise import AnonKey, assign_labels
 from opmetrics.measures.availability import cpm6
 from opmetrics.measures.firmware import cpm6bc
 from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
@@ -58,7 +58,8 @@ from opmetrics.measures.requests import (
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
-from opmetrics.results.io import write_csv, write_manifest, write_run_record, write_table
+from opmetrics.results.io import write_manifest, write_run_record, write_table
+from opmetrics.results.labels import label_record, label_warnings, load_registry, write_label_file
 from opmetrics.workspace import atomic_output_dir
 
 CPM_ORDER = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
@@ -103,8 +104,10 @@ def compute_month(
     progress: Progress = NO_PROGRESS,
     party_failures: bool = True,
     min_volume: int = DEFAULT_MIN_VOLUME,
+    labels_from: Path | None = None,
 ) -> ComputeSummary:
     timer = _Timer()
+    registry = load_registry(labels_from, anon_key) if labels_from is not None else None
     with progress.task("Reading inputs") as task, timer.stage("locate"):
         sources = locate_all(data_dir, dates=month.days)  # day partitions of other months pruned
         for src in sources.values():
@@ -138,10 +141,10 @@ def compute_month(
         )
 
     with progress.task("Quarantine") as task, timer.stage("quarantine"):
-        parts = [vres.quarantine]
+        parts = [vres.quarantine_rows]
         if agg.reasons or sr_source.malformed:
             parts.insert(0, quarantine_rows(engine, "service_requests", sr_source, checked))
-        quarantine = pa.concat_tables([p.cast(QUARANTINE_SCHEMA) for p in parts])
+        q_rows = pa.concat_tables([p.cast(QUARANTINE_ROWS_SCHEMA) for p in parts])
         task.advance()
 
     with (
@@ -164,7 +167,10 @@ def compute_month(
     with progress.task("Deriving results tables") as task, timer.stage("derive"):
         parties = _parties(engine, accepted.get("parties"))
         fine = derive.keyed_frame(agg.fine)
-        labels = labels_for(set(fine["user_id"]) | set(parties), anon_key)
+        assigned = assign_labels(
+            set(fine["user_id"]) | set(parties), anon_key, registry.labels if registry else None
+        )
+        labels = assigned.labels  # remembered parties included: the file carries them forward
         days = derive.keyed_frame(agg.daily)
         missing_days = sorted(set(month.days) - set(days["date"]))
         sr_note = None
@@ -206,7 +212,7 @@ def compute_month(
             key=lambda r: order.get(r["cpm"], 99)
         )  # stable: each measure keeps its own row order
         tables["cpm"] = pa.Table.from_pylist(cpm_rows, schema=rs.CPM)
-        tables["quarantine"] = quarantine
+        tables["quarantine"] = shared_quarantine(q_rows)  # value-free; raw rows: restricted/
         task.advance()
 
     with progress.task("Benchmarks, league tables and insights") as task, timer.stage("analytics"):
@@ -228,8 +234,11 @@ def compute_month(
         tables,
         anon_key,
         sr_note,
-        [w for src in sources.values() for w in src.warnings] + vres.warnings,
+        [w for src in sources.values() for w in src.warnings]
+        + vres.warnings
+        + label_warnings(assigned, registry),
     )
+    manifest["anonymisation"].update(label_record(assigned, registry, labels_from))
     with atomic_output_dir(out) as tmp, progress.task("Writing results") as task:
         with timer.stage("write"):
             for name in rs.RESULT_TABLES:
@@ -237,9 +246,13 @@ def compute_month(
                     write_table(tmp, name, tables[name])
             restricted = tmp / rs.RESTRICTED_DIR
             restricted.mkdir()
-            _write_labels(restricted / rs.PARTY_LABELS_FILE, labels, parties)
+            names = dict(registry.names) if registry else {}
+            names.update({u: p[0] for u, p in parties.items()})
+            write_label_file(restricted / rs.PARTY_LABELS_FILE, labels, names)
+            write_table(restricted, "quarantine_rows", q_rows)  # raw rows, detailed reasons
+            manifest["restricted"] = {"quarantine_rows": q_rows.num_rows}
             if party_failures:
-                manifest["restricted"] = {
+                manifest["restricted"] |= {
                     "party_failures_rows": _write_party_failures(
                         engine,
                         facts.filter(may_fail(facts, lookups["service_requests"])),
@@ -250,7 +263,9 @@ def compute_month(
                     )
                 }
         manifest["analytics"] = analytics_info
-        manifest["reproduce"] = _reproduce(data_dir, month, catalog, min_volume, party_failures)
+        manifest["reproduce"] = _reproduce(
+            data_dir, month, catalog, min_volume, party_failures, labels_from
+        )
         write_manifest(tmp, manifest)
         task.advance()
         write_run_record(tmp, timer.stages)
@@ -258,16 +273,24 @@ def compute_month(
 
 
 def _reproduce(
-    data_dir: Path, month: Month, catalog: Catalog, min_volume: int, party_failures: bool
+    data_dir: Path,
+    month: Month,
+    catalog: Catalog,
+    min_volume: int,
+    party_failures: bool,
+    labels_from: Path | None,
 ) -> dict[str, Any]:
     """How to run this again: the same command, inputs (by hash), catalog and key give the
     same files, byte for byte, except run.json (docs/robustness.md)."""
     custom = "" if catalog.path.startswith("opmetrics/") else f" --catalog {catalog.path}"
+    given = f" --labels {labels_from}" if labels_from is not None else ""
     return {
         "command": f"opmetrics{custom} compute {data_dir} --month {month} --out OUT"
-        f" --min-volume {min_volume}{'' if party_failures else ' (no party failures extract)'}",
+        f" --min-volume {min_volume}{given}"
+        f"{'' if party_failures else ' (no party failures extract)'}",
         "needs": "the input files with the sha256 under inputs, the catalog with catalog.sha256, "
-        "the anonymisation key with anonymisation.key_fingerprint, this opmetrics_version",
+        "the anonymisation key with anonymisation.key_fingerprint, "
+        "the earlier labels with anonymisation.labels_from.sha256 (if any), this opmetrics_version",
         "varies": "run.json (when the run finished, time per stage); nothing else",
     }
 
@@ -301,25 +324,6 @@ def _parties(engine: Engine, parties: Any) -> dict[str, tuple[str | None, str | 
         return {}
     got = engine.to_arrow(parties.select("user_id", "name", "adaptor")).to_pylist()
     return {r["user_id"]: (r["name"], r["adaptor"]) for r in got}
-
-
-def _write_labels(
-    path: Path, labels: dict[str, str], parties: dict[str, tuple[str | None, str | None]]
-) -> None:
-    """The label-to-party link: Parquet with the names as given, CSV with formulas neutralised."""
-    ids = sorted(labels)
-    table = pa.table(
-        {
-            "user_id": ids,
-            "name": [parties.get(u, (None, None))[0] for u in ids],
-            "party_label": [labels[u] for u in ids],
-        },
-        schema=pa.schema(
-            [("user_id", pa.string()), ("name", pa.string()), ("party_label", pa.string())]
-        ),
-    )
-    pq.write_table(table, path.with_suffix(".parquet"), compression="zstd")
-    write_csv(table, path)
 
 
 def _write_party_failures(
@@ -417,7 +421,8 @@ def _manifest(
         "engine": engine.versions(),
         "ibis": ibis.__version__,
         "anonymisation": {
-            "method": "HMAC-SHA256 of user_id, first hex digits",
+            "method": "HMAC-SHA256 of user_id: P- and its first 6 hex digits, or more (8, 10, "
+            "...) for a newcomer whose shorter label another party already has",
             "key_origin": anon_key.origin,
             "key_fingerprint": anon_key.fingerprint,
         },

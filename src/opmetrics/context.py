@@ -22,27 +22,52 @@ from opmetrics.measures.anonymise import resolve_key
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results.io import write_csv
+from opmetrics.results.schema import RESTRICTED_DIR
 from opmetrics.workspace import scratch_dir
 
 
 @dataclass
 class ValidationSummary:
-    """What `validate` found: per-table counts and the quarantined rows."""
+    """What `validate` found: per-table counts and the quarantined rows.
+
+    `quarantine` is value-free (table, source, row, reason code, reason) and may be shared;
+    `quarantine_rows` adds the detailed reasons and the raw rows, which can name a party.
+    """
 
     tables: dict[str, TableReport]
     quarantine: pa.Table
     warnings: list[str]
+    quarantine_rows: pa.Table
 
     @property
     def quarantined_total(self) -> int:
         return sum(t.quarantined_total for t in self.tables.values())
 
-    def write_quarantine(self, path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_csv(self.quarantine, path)  # raw rows may start with = + - @: neutralised
-        except OSError as exc:
-            raise OutputError(f"cannot write ({exc.strerror})", path=str(path)) from None
+    def write_quarantine(self, path: str | Path) -> list[Path]:
+        """Write the value-free list to `path` (CSV) and the raw rows to
+        `restricted/<stem>_rows.csv` beside it; returns the files written.
+
+        Nothing is written when nothing was quarantined, except that files an earlier run left
+        at those paths are emptied (header only), so they never describe another run.
+        """
+        path = Path(path)
+        rows = restricted_rows_path(path)
+        written: list[Path] = []
+        for table, p in ((self.quarantine, path), (self.quarantine_rows, rows)):
+            if self.quarantine_rows.num_rows == 0 and not p.exists():
+                continue
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                write_csv(table, p)  # raw rows may start with = + - @: neutralised
+            except OSError as exc:
+                raise OutputError(f"cannot write ({exc.strerror})", path=str(p)) from None
+            written.append(p)
+        return written
+
+
+def restricted_rows_path(path: Path) -> Path:
+    """Where `validate` writes the raw rows of the quarantine list at `path`."""
+    return path.parent / RESTRICTED_DIR / f"{path.stem}_rows{path.suffix or '.csv'}"
 
 
 class Context:
@@ -95,7 +120,9 @@ class Context:
                 on_table=lambda name: task.update(description=f"Validating {name}"),
             )
             task.advance(len(sources))
-            return ValidationSummary(result.tables, result.quarantine, result.warnings)
+            return ValidationSummary(
+                result.tables, result.quarantine, result.warnings, result.quarantine_rows
+            )
 
     def compute(
         self,
@@ -106,8 +133,13 @@ class Context:
         anon_key: str | None = None,
         party_failures: bool = True,
         min_volume: int = DEFAULT_MIN_VOLUME,
+        labels: str | Path | None = None,
     ) -> ComputeSummary:
-        """Compute every measure of one month into a results folder (design §4)."""
+        """Compute every measure of one month into a results folder (design §4).
+
+        `labels`: an earlier month's results folder (or its `restricted/party_labels.csv`),
+        made with the same key; every party labelled there keeps its label.
+        """
         m = month if isinstance(month, Month) else Month.parse(month)
         with scratch_dir() as work:
             return compute_month(
@@ -121,6 +153,7 @@ class Context:
                 self.progress,
                 party_failures,
                 min_volume,
+                Path(labels) if labels is not None else None,
             )
 
 
@@ -144,7 +177,10 @@ def compute(
     anon_key: str | None = None,
     progress: Progress = NO_PROGRESS,
     min_volume: int = DEFAULT_MIN_VOLUME,
+    labels: str | Path | None = None,
 ) -> ComputeSummary:
     """Compute one month into a results folder with a one-off `Context`."""
     with Context(catalog, engine, progress) as ctx:
-        return ctx.compute(data_dir, month, out, anon_key=anon_key, min_volume=min_volume)
+        return ctx.compute(
+            data_dir, month, out, anon_key=anon_key, min_volume=min_volume, labels=labels
+        )

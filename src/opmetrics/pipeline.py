@@ -37,13 +37,17 @@ def run_month(
     anon_key: str | None = None,
     history: tuple[Path, ...] = (),
     produced_on: date | None = None,
+    labels: str | Path | None = None,
 ) -> RunSummary:
-    """validate + compute into `out/results`, then render the packs into `out/reports`."""
+    """validate + compute into `out/results`, then render the packs into `out/reports`.
+
+    `labels`: an earlier month's results folder whose party labels are kept (see `compute`).
+    """
     from opmetrics.reports import render
 
     out = Path(out)
     results, reports = out / "results", out / "reports"
-    summary = ctx.compute(data_dir, month, results, anon_key=anon_key)
+    summary = ctx.compute(data_dir, month, results, anon_key=anon_key, labels=labels)
     rendered = render(
         results,
         reports,

@@ -304,30 +304,132 @@ def test_counts_reconcile(summary) -> None:  # type: ignore[no-untyped-def]
         assert r.quarantined == want
 
 
-def test_quarantine_reason_text_names_the_problem(summary) -> None:  # type: ignore[no-untyped-def]
+# The shared (value-free) reason of each broken row, in the order of BROKEN_REQUESTS and
+# BROKEN_OTHER: the column and the rule, never the value.
+SHARED_REQUEST_REASONS = [
+    "required value missing: srv",
+    "required value missing: user_role (blank)",
+    "request_id is not originator:target:counter",
+    "user_id is not an EUI-64",
+    "srv is not in the catalog",
+    "device_type is not in the catalog",
+    "the SRV does not target this device_type",
+    "smets is not SMETS1 or SMETS2",
+    "region is not one this table allows",
+    "execution is not on_demand, future_dated or non_device",
+    "the SRV cannot run with this execution",
+    "command_variant is not 1..8",
+    "response_code matches no catalog rule",
+    "received_at is after responded_at",  # 113: responded 1 s before received
+    "delivered_at is after device_response_at",  # 114: delivered 5 s in, device answered at 3 s
+    REASONS["implausible_timestamp"],
+    REASONS["implausible_timestamp"],
+    "dsp_attempts is below 1",
+    "dsp_attempts is below 1",
+    "response_code given but responded_at missing",
+    "responded_at given but response_code missing",
+    "user_role is longer than 1,000 characters",
+    "duplicate request_id: an earlier row has the same request_id",
+]
+SHARED_OTHER_REASONS = {
+    "devices": [
+        "required value missing: smets",
+        "device_type is not in the catalog",
+        "smets is not SMETS1 or SMETS2",
+        "region is not one this table allows",
+        "model is longer than 1,000 characters",
+        "duplicate device_id: an earlier row has the same device_id",
+    ],
+    "parties": [
+        "required value missing: name",
+        "user_id is not an EUI-64",
+        "name is longer than 1,000 characters",
+        "duplicate user_id: an earlier row has the same user_id",
+    ],
+    "alerts": [
+        "alert_type is not device or dcc",
+        "region is not one this table allows",
+        "smets is not SMETS1 or SMETS2",
+        "raised_at is after delivered_at",
+        REASONS["implausible_timestamp"],
+        "alert_code is longer than 1,000 characters",
+        "duplicate alert_id: an earlier row has the same alert_id",
+    ],
+    "incidents": [
+        "category is not 1..5",
+        "interfaces names an interface the catalog does not know",
+        "regions names a region this table does not allow",
+        "raised_at is after assigned_at",
+        REASONS["implausible_timestamp"],
+        "summary is longer than 10,000 characters",
+        "duplicate incident_id: an earlier row has the same incident_id",
+    ],
+    "outages": [
+        "interface is not in the catalog",
+        "region is not one this table allows",
+        REASONS["end_before_start"],
+        REASONS["implausible_timestamp"],
+        "description is longer than 10,000 characters",
+        "duplicate outage_id: an earlier row has the same outage_id",
+    ],
+    "firmware": [
+        "region is not one this table allows",
+        "delivery_status is not success, failed or pending",
+        "activation_status is not success, failed or pending",
+        "requested_at is after delivered_at",
+        REASONS["implausible_timestamp"],
+        "image is longer than 1,000 characters",
+    ],
+}
+
+
+def test_shared_reasons_name_the_column_and_rule_never_the_value(summary) -> None:  # type: ignore[no-untyped-def]
+    result, sr = summary
+    assert result.quarantine.schema.names == ["table", "source", "row", "reason_code", "reason"]
+    got = {(r["table"], r["row"]): r["reason"] for r in result.quarantine.to_pylist()}
+    expected = {}
+    for (_, broken), reason in zip(BROKEN_REQUESTS, SHARED_REQUEST_REASONS, strict=True):
+        expected["service_requests", next(i for i, r in enumerate(sr, 1) if r is broken)] = reason
+    for table, broken_rows in BROKEN_OTHER.items():
+        offset = len(VALID_OTHER[table])
+        for k, reason in enumerate(SHARED_OTHER_REASONS[table]):
+            expected[table, offset + k + 1] = reason
+        assert len(SHARED_OTHER_REASONS[table]) == len(broken_rows), table
+    assert got == expected
+    # and the values themselves: the ones each broken row was given appear in no shared reason
+    for value in ("ACME-SUPPLIER", "99.9", "TOASTER", "Wales", "X42", "not-a-request-id"):
+        assert not any(value in r for r in got.values()), value
+    assert not any(USER in r or "supplier-9" in r for r in got.values())
+
+
+def test_shared_sources_are_relative_to_the_data_dir(summary) -> None:  # type: ignore[no-untyped-def]
     result, _ = summary
-    reasons = {r["reason"] for r in result.quarantine.to_pylist()}
-    assert "required value missing: srv" in reasons
-    assert "unknown SRV: 99.9" in reasons
-    assert "responded_at is after" not in reasons  # the text names the pair in the order checked
-    assert (
-        "received_at is after responded_at" in reasons
-        or "device_response_at is after responded_at" in reasons
-    )
-    assert any(r.startswith("duplicate request_id: ") for r in reasons)
+    sources = {(r["table"], r["source"]) for r in result.quarantine.to_pylist()}
+    assert sources == {(t, f"{t}.parquet") for t in ("service_requests", *BROKEN_OTHER)}
 
 
-def test_raw_keeps_the_rejected_values(summary) -> None:  # type: ignore[no-untyped-def]
+def test_detailed_reasons_and_raw_rows_are_the_restricted_part(summary) -> None:  # type: ignore[no-untyped-def]
     import json
 
     result, _ = summary
+    rows = result.quarantine_rows.to_pylist()
+    # the same rows, in the same order, keyed alike
+    key = ("table", "source", "row", "reason_code", "reason")
+    assert [tuple(r[k] for k in key) for r in rows] == [
+        tuple(r[k] for k in key) for r in result.quarantine.to_pylist()
+    ]
+    details = {r["reason_detail"] for r in rows}
+    assert "required value missing: srv" in details
+    assert "unknown SRV: 99.9" in details
+    assert "responded_at is after" not in details  # the text names the pair in the order checked
+    assert "received_at is after responded_at" in details
+    assert f"duplicate request_id: {USER}:00-DB-12-34-56-78-90-A0:1" in details
+    assert "user_id is not an EUI-64: supplier-9" in details
     row = next(
-        r
-        for r in result.quarantine.to_pylist()
-        if r["reason_code"] == "unknown_region" and r["table"] == "service_requests"
+        r for r in rows if r["reason_code"] == "unknown_region" and r["table"] == "service_requests"
     )
     raw = json.loads(row["raw"])
-    assert raw["region"] == "Wales"
+    assert raw["region"] == "Wales" and raw["user_id"] == USER
     assert raw["received_at"].endswith("Z")
 
 

@@ -136,8 +136,21 @@ def test_csv_bom_stray_quote_and_bad_cells_are_row_problems(tmp_path: Path) -> N
         rows = list(csv.DictReader(fh))
     got = sorted((int(r["row"]), r["reason_code"]) for r in rows)
     assert got == [(2, "invalid_value"), (5, "malformed_row")]
-    assert any(r["reason"] == "value does not parse: dsp_attempts=x" for r in rows)
-    stray = next(r for r in rows if r["reason_code"] == "malformed_row")["raw"]
+    assert list(rows[0]) == ["table", "source", "row", "reason_code", "reason"]  # no raw values
+    assert {r["source"] for r in rows} == {"service_requests.csv"}  # relative to the data dir
+    assert {r["reason"] for r in rows} == {
+        "value does not parse: dsp_attempts",
+        "expected 17 fields, found 3",  # the open quote runs to the end of the line
+    }
+    # the raw rows and the detailed reasons: beside it, under restricted/
+    with (tmp_path / "restricted" / "q_rows.csv").open(encoding="utf-8") as fh:
+        raw_rows = list(csv.DictReader(fh))
+    assert [(int(r["row"]), r["reason_code"]) for r in raw_rows] == [
+        (5, "malformed_row"),
+        (2, "invalid_value"),
+    ]
+    assert any(r["reason_detail"] == "value does not parse: dsp_attempts=x" for r in raw_rows)
+    stray = next(r for r in raw_rows if r["reason_code"] == "malformed_row")["raw"]
     assert stray.endswith(",I0,1") and "-90-A0:5," not in stray  # only its own line
     counts = next(ln for ln in proc.stdout.splitlines() if "service_requests" in ln)
     assert [c.strip() for c in counts.split("│")][3:6] == ["5", "3", "2"]  # line 6 accepted
@@ -150,3 +163,31 @@ def test_debug_shows_the_traceback(tmp_path: Path, debug: bool) -> None:
     proc = run_cli(*args, "validate", str(tmp_path))
     assert proc.returncode == 2
     assert ("Traceback" in proc.stderr) is debug
+
+
+def test_validate_writes_quarantine_files_only_when_rows_are_quarantined(tmp_path: Path) -> None:
+    """`validate DATA` in some folder: a clean month leaves nothing there; bad rows give the
+    value-free quarantine.csv and restricted/quarantine_rows.csv; a clean run after that
+    empties both (header only) rather than leaving another run's list behind."""
+    data, here = tmp_path / "data", tmp_path / "here"
+    data.mkdir()
+    here.mkdir()
+    write_parquet(data / "service_requests.parquet", [request(i) for i in range(1, 4)])
+    proc = run_cli("validate", str(data), cwd=here)
+    assert proc.returncode == 0, proc.stderr
+    assert list(here.iterdir()) == [] and "no row quarantined" in proc.stderr
+    bad = [request(1), request(2, srv="99.9"), request(1)]
+    write_parquet(data / "service_requests.parquet", bad)
+    proc = run_cli("validate", str(data), cwd=here)
+    assert proc.returncode == 0, proc.stderr
+    shared = (here / "quarantine.csv").read_text(encoding="utf-8").splitlines()
+    rows = (here / "restricted" / "quarantine_rows.csv").read_text(encoding="utf-8").splitlines()
+    assert len(shared) == len(rows) == 3
+    assert "90-B3-D5-1F-30-01-00-00" not in "\n".join(shared)  # the party's user_id
+    assert "90-B3-D5-1F-30-01-00-00" in "\n".join(rows)
+    write_parquet(data / "service_requests.parquet", [request(i) for i in range(1, 4)])
+    proc = run_cli("validate", str(data), cwd=here)
+    assert proc.returncode == 0, proc.stderr
+    assert len((here / "quarantine.csv").read_text(encoding="utf-8").splitlines()) == 1
+    emptied = here / "restricted" / "quarantine_rows.csv"
+    assert len(emptied.read_text(encoding="utf-8").splitlines()) == 1

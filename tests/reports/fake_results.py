@@ -337,16 +337,16 @@ def _insights(month: Month, bad_party: str) -> pd.DataFrame:
     return df
 
 
-def _quarantine() -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            ("service_requests", "service_requests.csv", 17, "unknown_srv", "SRV 9.99 is not in the catalog", '{"srv": "9.99"}'),
-            ("service_requests", "service_requests.csv", 230, "invalid_value", "received_at is not a timestamp", "=HYPERLINK(\"http://x\")"),
-            ("parties", "parties.csv", 4, "duplicate_key", "user_id seen before", "<script>alert(1)</script>"),
-            ("outages", "outages.csv", 2, "unknown_interface", "interface Foo is not in the catalog", "-1+2"),
-        ],
-        columns=["table", "source", "row", "reason_code", "reason", "raw"],
-    )  # fmt: skip
+QUARANTINE_ROWS = [
+    ("service_requests", "service_requests.csv", 17, "unknown_srv", "srv is not in the catalog", "unknown SRV: 9.99", '{"srv": "9.99", "user_id": "SECRET-ID"}'),
+    ("service_requests", "service_requests.csv", 230, "invalid_value", "value does not parse: received_at", "value does not parse: received_at=x", "=HYPERLINK(\"http://x\")"),
+    ("parties", "parties.csv", 4, "duplicate_key", "duplicate user_id: an earlier row has the same user_id", "duplicate user_id: SECRET-ID", '{"user_id": "SECRET-ID", "name": "Secret Energy Ltd"}'),
+    ("outages", "outages.csv", 2, "unknown_interface", "interface is not in the catalog", "unknown interface: Foo", "-1+2"),
+]  # fmt: skip
+
+
+def _quarantine_rows() -> pd.DataFrame:
+    return pd.DataFrame(QUARANTINE_ROWS, columns=rs.QUARANTINE_ROWS.names)
 
 
 def _device_sets(fine: pd.DataFrame, month: Month, rng: np.random.Generator) -> pd.DataFrame:
@@ -401,7 +401,7 @@ def write_fake_results(
         "benchmark": _table(bench, rs.BENCHMARK),
         "league_table": _table(league, rs.LEAGUE_TABLE),
         "insights": _table(_insights(m, bad_party), rs.INSIGHTS),
-        "quarantine": _table(_quarantine(), rs.QUARANTINE),
+        "quarantine": _table(_quarantine_rows(), rs.QUARANTINE),
     }
     folder.mkdir(parents=True, exist_ok=True)
     for name, t in tables.items():
@@ -411,6 +411,7 @@ def write_fake_results(
     (restricted / rs.PARTY_LABELS_FILE).write_text(
         "user_id,name,party_label\nSECRET-ID,Secret Energy Ltd,P-000000\n"
     )
+    write_table(restricted, "quarantine_rows", _table(_quarantine_rows(), rs.QUARANTINE_ROWS))
     reportability = {
         c: {"status": "reportable", "reason": None}
         for c in (

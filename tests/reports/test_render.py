@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -69,6 +69,41 @@ def test_pmr_text(rendered: RenderSummary) -> None:
     assert "Work with the service provider" in summary  # an insight row, as an ad-hoc item
 
 
+def _xlsx_xml(path: Path) -> list[bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return [z.read(n) for n in z.namelist()]
+
+
+def test_raw_column_of_an_older_results_folder_never_reaches_the_data_files(
+    tmp_path: Path,
+) -> None:
+    """Results computed before the quarantine was split kept raw rows in the shared table:
+    reading conforms it to the value-free columns, so no data file carries them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from opmetrics.reports.datafiles import write_data_files
+    from opmetrics.results.io import read_results
+
+    res = write_fake_results(tmp_path / "res", n_parties=5, scale=0.05)
+    q = pq.read_table(res / "quarantine.parquet")
+    raw = pa.array(["SECRET-RAW " + str(i) for i in range(q.num_rows)], pa.string())
+    pq.write_table(q.append_column("raw", raw), res / "quarantine.parquet")
+    files = write_data_files(
+        read_results(res),
+        tmp_path / "data",
+        "2021-04",
+        date(2021, 6, 1),
+        datetime(2021, 5, 1),
+        lambda n: None,
+    )
+    blobs = [f.read_bytes() for f in files if f.suffix == ".csv"]
+    blobs += _xlsx_xml(next(f for f in files if f.suffix == ".xlsx"))
+    assert files and not any(b"SECRET" in b for b in blobs)
+
+
 def test_not_reportable_is_loud(tmp_path: Path) -> None:
     res = write_fake_results(tmp_path / "res", cpm6_reportable=False, n_parties=5, scale=0.05)
     s = render(res, tmp_path / "out", produced_on=date(2021, 5, 20))
@@ -83,8 +118,11 @@ def test_not_reportable_is_loud(tmp_path: Path) -> None:
 def test_data_files(rendered: RenderSummary, results_dir: Path) -> None:
     data = rendered.out_dir / "data"
     rows = list(csv.DictReader((data / "csv" / "quarantine.csv").open(encoding="utf-8")))
-    raws = {r["raw"] for r in rows}
-    assert '\'=HYPERLINK("http://x")' in raws and "'-1+2" in raws
+    assert list(rows[0]) == ["table", "source", "row", "reason_code", "reason"]  # no raw values
+    assert [r["reason"] for r in rows][:2] == [
+        "srv is not in the catalog",
+        "value does not parse: received_at",
+    ]
     wb = openpyxl.load_workbook(data / "2021-04-results.xlsx")
     assert wb.sheetnames == ["about", *RESULT_TABLES]
     for name in RESULT_TABLES:
@@ -94,11 +132,12 @@ def test_data_files(rendered: RenderSummary, results_dir: Path) -> None:
         n = sum(1 for _ in csv.reader((data / "csv" / f"{name}.csv").open(encoding="utf-8")))
         assert ws.max_row == n, name
     q = wb["quarantine"]
-    values = {q.cell(row=r, column=6).value for r in range(2, q.max_row + 1)}
-    assert '\'=HYPERLINK("http://x")' in values and "<script>alert(1)</script>" in values
-    # never the restricted/ subfolder
+    assert [c.value for c in q[1]] == ["table", "source", "row", "reason_code", "reason"]
+    # never the restricted/ subfolder (its party labels, quarantined raw rows, detailed reasons)
     every = b"".join(p.read_bytes() for p in (data / "csv").iterdir())
-    assert b"SECRET" not in every and b"Secret Energy" not in every
+    every += b"".join(_xlsx_xml(data / "2021-04-results.xlsx"))
+    for secret in (b"SECRET", b"Secret Energy", b"unknown SRV", b"HYPERLINK", b"interface: Foo"):
+        assert secret not in every, secret
     assert not any("party_failures" in p.name or "party_labels" in p.name for p in data.rglob("*"))
     summary = wb["srv_summary"]
     header = [c.value for c in summary[1]]

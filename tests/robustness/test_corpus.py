@@ -63,8 +63,10 @@ def _outside_month(results: Path, _: Ran) -> None:
 
 def _reasons_brief(results: Path, _: Ran) -> None:
     q = pq.read_table(results / "quarantine.parquet").to_pylist()
-    assert len(q) == 2 and all(len(r["reason"]) < 400 for r in q)
-    assert max(len(r["raw"]) for r in q) > 10_000_000  # the row itself is kept whole
+    assert len(q) == 2 and all(len(r["reason"]) < 100 for r in q)  # value-free
+    rows = pq.read_table(results / "restricted" / "quarantine_rows.parquet").to_pylist()
+    assert len(rows) == 2 and all(len(r["reason_detail"]) < 400 for r in rows)
+    assert max(len(r["raw"]) for r in rows) > 10_000_000  # the row itself is kept whole
 
 
 def _labels_neutralised(results: Path, _: Ran) -> None:
@@ -193,5 +195,8 @@ def test_case(name: str, base: Path, tmp_path: Path, cli: Any) -> None:
         assert info["rows_read"] == info["accepted"] + sum(info["quarantined"].values()), table
     q = pq.read_table(out / "quarantine.parquet")
     assert q.num_rows == sum(sum(v.values()) for v in expected.quarantined.values())
+    rows = pq.read_table(out / "restricted" / "quarantine_rows.parquet")
+    assert rows.select(q.column_names).equals(q)  # the same rows, keyed alike
+    assert m["restricted"]["quarantine_rows"] == q.num_rows
     if expected.check is not None:
         expected.check(out, ran)

@@ -240,7 +240,8 @@ def test_manifest_says_how_to_reproduce_and_run_json_holds_the_timings(run: Run)
 def test_validate_quarantine_csv_neutralises_raw_lines(
     base: Path, tmp_path: Path, cli: Any
 ) -> None:
-    """A malformed CSV line is quarantined as its raw text, which may itself be a formula."""
+    """A malformed CSV line is quarantined as its raw text (under restricted/, beside the
+    value-free list), which may itself be a formula."""
     data = build_case(CASE_BY_NAME["csv_bom"], base, tmp_path / "data")
     p = data / "service_requests.csv"
     p.write_bytes(p.read_bytes() + b"=cmd|' /C calc'!A0,x\n")
@@ -249,6 +250,11 @@ def test_validate_quarantine_csv_neutralises_raw_lines(
     ran.assert_clean()
     assert ran.code == 0
     with q.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["reason_code"], r["reason"]) for r in rows] == [
+        ("malformed_row", "expected 17 fields, found 2")
+    ]
+    with (tmp_path / "restricted" / "q_rows.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["reason_code"], r["raw"]) for r in rows] == [
         ("malformed_row", "'=cmd|' /C calc'!A0,x")

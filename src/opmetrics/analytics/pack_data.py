@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.results.io import Results
+from opmetrics.results.labels import read_label_file
 from opmetrics.results.schema import ALL, PARTY_FAILURES, PARTY_LABELS_FILE, RESTRICTED_DIR
 
 MIN_OTHERS = 3  # a comparison cell must hold at least this many other parties
@@ -45,21 +44,7 @@ def party_directory(results: Results) -> list[Party]:
             "results folder has no restricted/party_labels.csv (packs need the party labels)",
             path=str(results.path),
         )
-    exact = path.with_suffix(".parquet")  # names as given; the CSV's are neutralised
-    if exact.is_file():
-        rows = pq.read_table(exact).to_pylist()
-    else:  # a results folder written before the Parquet copy existed
-        rows = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=max(1 << 20, path.stat().st_size + 1)),
-            convert_options=pacsv.ConvertOptions(
-                column_types={
-                    "user_id": pa.string(),
-                    "name": pa.string(),
-                    "party_label": pa.string(),
-                }
-            ),
-        ).to_pylist()
+    rows = read_label_file(path).to_pylist()  # names as given (Parquet) where it exists
     return [Party(str(r["user_id"]), str(r["name"] or ""), str(r["party_label"])) for r in rows]
 
 

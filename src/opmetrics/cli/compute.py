@@ -27,6 +27,14 @@ AnonKeyOpt = Annotated[
         help=f"Key of the party pseudonyms (default: ${ENV_KEY}; without either, a public demo key).",
     ),
 ]
+LabelsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="An earlier month's results folder (or its restricted/party_labels.csv), made with "
+        "the same key: every party labelled there keeps its label.",
+    ),
+]
 STATUS_STYLE = {
     "met": "green",
     "below_target": "yellow",
@@ -58,6 +66,7 @@ def compute_cmd(
             help="Requests (succeeded + failed) a party needs in the month to be ranked and to set the industry best.",
         ),
     ] = DEFAULT_MIN_VOLUME,
+    labels: LabelsOpt = None,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
@@ -65,7 +74,9 @@ def compute_cmd(
 ) -> None:
     """Compute the CPMs and the business process results of one month into a results folder."""
     with open_context(engine, spark_master, threads, memory_limit) as ctx:
-        summary = ctx.compute(data_dir, month, out, anon_key=anon_key, min_volume=min_volume)
+        summary = ctx.compute(
+            data_dir, month, out, anon_key=anon_key, min_volume=min_volume, labels=labels
+        )
     show_summary(summary)
 
 

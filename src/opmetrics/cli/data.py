@@ -17,6 +17,7 @@ from opmetrics.cli.state import (
     ThreadsOpt,
     open_context,
 )
+from opmetrics.context import restricted_rows_path
 from opmetrics.contract.rules import REASONS
 from opmetrics.errors import ExitCode
 
@@ -31,7 +32,13 @@ def validate_cmd(
         Path, typer.Argument(help="Data dir holding one file (or Parquet folder) per table.")
     ],
     quarantine: Annotated[
-        Path, typer.Option("--quarantine", help="Where to write the quarantined rows.")
+        Path,
+        typer.Option(
+            "--quarantine",
+            help="Where to write the list of quarantined rows (CSV, no values: shareable); their "
+            "raw rows, which may name parties, go to restricted/<name>_rows.csv beside it. "
+            "Nothing is written when no row is quarantined.",
+        ),
     ] = Path("quarantine.csv"),
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 when any row is quarantined.")
@@ -56,8 +63,16 @@ def validate_cmd(
         rows,
         justify=["left", "left", "right", "right", "right", "left"],
     )
-    summary.write_quarantine(quarantine)
-    console.info(f"{summary.quarantined_total:,} quarantined row(s) written to {quarantine}")
+    written = summary.write_quarantine(quarantine)
+    if summary.quarantined_total:
+        console.info(
+            f"{summary.quarantined_total:,} quarantined row(s) written to {quarantine} (reasons "
+            f"without values); their raw rows to {restricted_rows_path(quarantine)} (may name "
+            "parties: do not share)"
+        )
+    else:
+        emptied = f" ({', '.join(map(str, written))} emptied)" if written else ""
+        console.info(f"no row quarantined: no quarantine file written{emptied}")
     if strict and summary.quarantined_total:
         return int(ExitCode.CHANGED)
     return 0
@@ -76,6 +91,10 @@ def catalog_cmd(
     if reasons:
         console.table(
             "Quarantine reason codes", ["reason_code", "meaning"], sorted(REASONS.items())
+        )
+        console.info(
+            "The shared quarantine gives each row's code and a reason that names the column and "
+            "the rule, never a value; the detailed reason and the raw row are under restricted/."
         )
         return
     cat = load_catalog(STATE.catalog_path)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.compute import AnonKeyOpt, show_summary
+from opmetrics.cli.compute import AnonKeyOpt, LabelsOpt, show_summary
 from opmetrics.cli.report import parse_date
 from opmetrics.cli.state import (
     EngineOpt,
@@ -53,6 +53,7 @@ def run_cmd(
         ),
     ] = None,
     anon_key: AnonKeyOpt = None,
+    labels: LabelsOpt = None,
     engine: EngineOpt = "duckdb",
     spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
@@ -69,6 +70,7 @@ def run_cmd(
             anon_key=anon_key,
             history=tuple(history or ()),
             produced_on=produced,
+            labels=labels,
         )
     _show(summary)
 

@@ -4,14 +4,22 @@ Rules are engine-neutral Ibis predicates (true = the row breaks the rule), tried
 first broken rule gives the row its reason code. Reference values (SRVs, device types, regions,
 response-code patterns, interfaces) come from the catalog, so a new catalog changes validation
 without code. The reason codes are a public contract: they appear in `quarantine.csv`.
+
+Each rule has two texts. `reason` is the detailed one, computed by the engine, which may quote
+the offending value (an unknown SRV, a malformed request_id, which embeds the sender's user_id);
+it goes to a results folder's `restricted/` only, beside the raw row. `public` is value-free: it
+names the column and the rule, never a value, so the shared quarantine can name no party. It is
+declared here, next to its rule, and worked out on the client for the few rows fetched, from the
+rule that fired (`_rule`), so the validation query itself carries no extra text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -21,13 +29,15 @@ from opmetrics.contract.schema import INVALID_COLUMN, TABLES, TableSpec
 
 Predicate = Callable[[ir.Table, Catalog], ir.BooleanValue]
 Reason = Callable[[ir.Table], ir.StringValue]
+Record = Mapping[str, Any]  # one fetched row: contract columns and validation's `_` columns
+Public = Callable[[Record], str]
 
 EUI64 = r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
 REQUEST_ID = rf"^{EUI64}:{EUI64}:[0-9]{{1,20}}$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_SPAN_DAYS = 400
-US = "_us_"  # validation adds `_us_<column>`: epoch microseconds of each timestamp column  # no later timestamp of a row lies further than this after its first
+US = "_us_"  # validation adds `_us_<column>`: epoch microseconds of each timestamp column
 
 
 @dataclass(frozen=True)
@@ -35,11 +45,28 @@ class RowRule:
     code: str
     description: str  # what the rule asks, for docs and `opmetrics validate --rules`
     broken: Predicate
-    reason: Reason | None = None  # per-row text; default: the description
+    reason: Reason | None = None  # detailed per-row text (may quote a value); default: description
     row_only: bool = False  # cheap null checks that stay per row, before any per-value rule
+    public: str | Public | None = None  # value-free text; default: the description
 
     def reason_expr(self, t: ir.Table) -> ir.StringValue:
         return self.reason(t) if self.reason else ibis.literal(self.description)
+
+    def public_reason(self, record: Record) -> str:
+        """The value-free reason of a row this rule quarantined (names columns, never values)."""
+        if self.public is None:
+            return self.description
+        return self.public if isinstance(self.public, str) else self.public(record)
+
+
+def duplicate_public(key: str) -> str:
+    """The value-free reason of a repeated key (the detailed one quotes the key)."""
+    return f"duplicate {key}: an earlier row has the same {key}"
+
+
+def malformed_public(expected: int, found: int) -> str:
+    """A CSV record of the wrong number of fields (counts only: the record itself is raw)."""
+    return f"expected {expected} fields, found {found}"
 
 
 # Reason codes, one line each (also the documentation of quarantine.csv).
@@ -135,6 +162,23 @@ def _order_reason(pairs: list[tuple[str, str]]) -> Reason:
         return ibis.cases(*branches, else_=ibis.literal("timestamps out of order"))
 
     return reason
+
+
+def _order_public(pairs: list[tuple[str, str]]) -> Public:
+    """The pair `_order_reason` names, from the fetched row (column names only)."""
+
+    def public(r: Record) -> str:
+        for a, b in pairs:
+            if r.get(a) is not None and r.get(b) is not None and r[a] > r[b]:
+                return f"{a} is after {b}"
+        return "timestamps out of order"
+
+    return public
+
+
+def _invalid_public(r: Record) -> str:
+    """`_invalid` is "column=value" (staging writes it; column names hold no '='): the column."""
+    return f"value does not parse: {str(r.get(INVALID_COLUMN) or '').split('=', 1)[0]}"
 
 
 def _implausible(first: str, others: list[str]) -> Predicate:
@@ -240,6 +284,7 @@ def _common(spec: TableSpec) -> list[RowRule]:
             lambda t, c: t[INVALID_COLUMN].notnull(),
             lambda t: "value does not parse: " + t[INVALID_COLUMN],
             row_only=True,
+            public=_invalid_public,
         ),
     ]
     for col in spec.columns:
@@ -251,6 +296,7 @@ def _common(spec: TableSpec) -> list[RowRule]:
                     _missing(col.name),
                     _fixed(f"required value missing: {col.name}"),
                     row_only=True,
+                    public=f"required value missing: {col.name}",
                 )
             )
     for col in spec.columns:
@@ -261,6 +307,7 @@ def _common(spec: TableSpec) -> list[RowRule]:
                     REASONS["missing_required"],
                     _blank(col.name),
                     _fixed(f"required value missing: {col.name} (blank)"),
+                    public=f"required value missing: {col.name} (blank)",
                 )
             )
     return rules
@@ -282,72 +329,84 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["bad_user_id"],
             _pattern("user_id", f"^{EUI64}$"),
             _text("user_id is not an EUI-64: ", "user_id"),
+            public="user_id is not an EUI-64",
         ),
         RowRule(
             "unknown_srv",
             REASONS["unknown_srv"],
             _not_in("srv", lambda c: list(c.srvs)),
             _text("unknown SRV: ", "srv"),
+            public="srv is not in the catalog",
         ),
         RowRule(
             "unknown_device_type",
             REASONS["unknown_device_type"],
             _not_in("device_type", lambda c: list(c.device_types)),
             _text("unknown device type: ", "device_type"),
+            public="device_type is not in the catalog",
         ),
         RowRule(
             "device_type_mismatch",
             REASONS["device_type_mismatch"],
             _device_type_mismatch,
             lambda t: "SRV " + t.srv + " does not target " + t.device_type,
+            public="the SRV does not target this device_type",
         ),
         RowRule(
             "unknown_smets",
             REASONS["unknown_smets"],
             _not_in("smets", lambda c: _SMETS),
             _text("unknown smets: ", "smets"),
+            public="smets is not SMETS1 or SMETS2",
         ),
         RowRule(
             "unknown_region",
             REASONS["unknown_region"],
             _not_in("region", _csp_regions),
             _text("unknown region: ", "region"),
+            public="region is not one this table allows",
         ),
         RowRule(
             "unknown_execution",
             REASONS["unknown_execution"],
             _not_in("execution", lambda c: ["on_demand", "future_dated", "non_device"]),
             _text("unknown execution: ", "execution"),
+            public="execution is not on_demand, future_dated or non_device",
         ),
         RowRule(
             "execution_mismatch",
             REASONS["execution_mismatch"],
             _execution_mismatch,
             lambda t: "SRV " + t.srv + " cannot be " + t.execution,
+            public="the SRV cannot run with this execution",
         ),
         RowRule(
             "bad_command_variant",
             REASONS["bad_command_variant"],
             lambda t, c: t.command_variant.notnull() & ~t.command_variant.between(1, 8),
             _text("command_variant out of range: ", "command_variant"),
+            public="command_variant is not 1..8",
         ),
         RowRule(
             "unknown_response_code",
             REASONS["unknown_response_code"],
             _response_code_unknown,
             _text("unknown response code: ", "response_code"),
+            public="response_code matches no catalog rule",
         ),
         RowRule(
             "bad_request_id",
             REASONS["bad_request_id"],
             _request_id_malformed,
             _text("malformed request_id: ", "request_id"),
+            public="request_id is not originator:target:counter",
         ),
         RowRule(
             "timestamps_out_of_order",
             REASONS["timestamps_out_of_order"],
             _order(sr_ts),
             _order_reason(sr_ts),
+            public=_order_public(sr_ts),
         ),
         RowRule(
             "implausible_timestamp",
@@ -365,12 +424,18 @@ def _build() -> dict[str, list[RowRule]]:
                 ibis.literal("response_code given but responded_at missing"),
                 ibis.literal("responded_at given but response_code missing"),
             ),
+            public=lambda r: (
+                "response_code given but responded_at missing"
+                if r.get("responded_at") is None
+                else "responded_at given but response_code missing"
+            ),
         ),
         RowRule(
             "bad_dsp_attempts",
             REASONS["bad_dsp_attempts"],
             lambda t, c: t.dsp_attempts.notnull() & (t.dsp_attempts < 1),
             _text("dsp_attempts below 1: ", "dsp_attempts"),
+            public="dsp_attempts is below 1",
         ),
     ]
     rules["devices"] += [
@@ -379,18 +444,21 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["unknown_device_type"],
             _not_in("device_type", lambda c: list(c.device_types)),
             _text("unknown device type: ", "device_type"),
+            public="device_type is not in the catalog",
         ),
         RowRule(
             "unknown_smets",
             REASONS["unknown_smets"],
             _not_in("smets", lambda c: _SMETS),
             _text("unknown smets: ", "smets"),
+            public="smets is not SMETS1 or SMETS2",
         ),
         RowRule(
             "unknown_region",
             REASONS["unknown_region"],
             _not_in("region", _csp_regions),
             _text("unknown region: ", "region"),
+            public="region is not one this table allows",
         ),
     ]
     rules["parties"] += [
@@ -399,6 +467,7 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["bad_user_id"],
             _pattern("user_id", f"^{EUI64}$"),
             _text("user_id is not an EUI-64: ", "user_id"),
+            public="user_id is not an EUI-64",
         ),
     ]
     alert_ts = [("raised_at", "delivered_at")]
@@ -408,24 +477,28 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["unknown_alert_type"],
             _not_in("alert_type", lambda c: ["device", "dcc"]),
             _text("unknown alert_type: ", "alert_type"),
+            public="alert_type is not device or dcc",
         ),
         RowRule(
             "unknown_region",
             REASONS["unknown_region"],
             _not_in("region", lambda c: list(c.regions)),
             _text("unknown region: ", "region"),
+            public="region is not one this table allows",
         ),
         RowRule(
             "unknown_smets",
             REASONS["unknown_smets"],
             _not_in("smets", lambda c: _SMETS),
             _text("unknown smets: ", "smets"),
+            public="smets is not SMETS1 or SMETS2",
         ),
         RowRule(
             "timestamps_out_of_order",
             REASONS["timestamps_out_of_order"],
             _order(alert_ts),
             _order_reason(alert_ts),
+            public=_order_public(alert_ts),
         ),
         RowRule(
             "implausible_timestamp",
@@ -440,24 +513,28 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["bad_category"],
             lambda t, c: ~t.category.between(1, 5),
             _text("category out of range: ", "category"),
+            public="category is not 1..5",
         ),
         RowRule(
             "unknown_interface",
             REASONS["unknown_interface"],
             _list_of("interfaces", lambda c: list(c.interfaces)),
             _text("unknown interface in: ", "interfaces"),
+            public="interfaces names an interface the catalog does not know",
         ),
         RowRule(
             "unknown_region",
             REASONS["unknown_region"],
             _list_of("regions", _outage_regions),
             _text("unknown region in: ", "regions"),
+            public="regions names a region this table does not allow",
         ),
         RowRule(
             "timestamps_out_of_order",
             REASONS["timestamps_out_of_order"],
             _order(inc_ts),
             _order_reason(inc_ts),
+            public=_order_public(inc_ts),
         ),
         RowRule(
             "implausible_timestamp",
@@ -471,12 +548,14 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["unknown_interface"],
             _not_in("interface", lambda c: list(c.interfaces)),
             _text("unknown interface: ", "interface"),
+            public="interface is not in the catalog",
         ),
         RowRule(
             "unknown_region",
             REASONS["unknown_region"],
             _not_in("region", _outage_regions),
             _text("unknown region: ", "region"),
+            public="region is not one this table allows",
         ),
         RowRule(
             "end_before_start",
@@ -500,24 +579,28 @@ def _build() -> dict[str, list[RowRule]]:
             REASONS["unknown_region"],
             _not_in("region", _csp_regions),
             _text("unknown region: ", "region"),
+            public="region is not one this table allows",
         ),
         RowRule(
             "unknown_status",
             REASONS["unknown_status"],
             _not_in("delivery_status", lambda c: _STATUSES),
             _text("unknown delivery_status: ", "delivery_status"),
+            public="delivery_status is not success, failed or pending",
         ),
         RowRule(
             "unknown_status",
             REASONS["unknown_status"],
             _not_in("activation_status", lambda c: _STATUSES),
             _text("unknown activation_status: ", "activation_status"),
+            public="activation_status is not success, failed or pending",
         ),
         RowRule(
             "timestamps_out_of_order",
             REASONS["timestamps_out_of_order"],
             _order(fw_ts),
             _order_reason(fw_ts),
+            public=_order_public(fw_ts),
         ),
         RowRule(
             "implausible_timestamp",
@@ -544,6 +627,7 @@ def _too_long(table: str, col: str) -> RowRule:
             + " characters"
         ),
         row_only=True,
+        public=f"{col} is longer than {limit:,} characters",
     )
 
 

@@ -1,17 +1,25 @@
 """Validate a data dir: every row accepted or quarantined with a reason, counts that reconcile.
 
 Like pandera's lazy validation, all failures are collected before anything is reported: each
-table gets a `checked` expression (its rows plus `_reason_code` and `_reason`), counts come from
-one aggregation over it, and only quarantined rows are fetched to the client.
+table gets a `checked` expression (its rows plus `_reason_code`, `_reason` and `_rule`), counts
+come from one aggregation over it, and only quarantined rows are fetched to the client.
+
+The quarantine comes in two parts (design §4). The shared one (`QUARANTINE_SCHEMA`: table,
+source, row, reason code and a value-free reason) names no value, so no party; it is what
+reports, data files and `validate`'s `quarantine.csv` show. The restricted one
+(`QUARANTINE_ROWS_SCHEMA`) adds the detailed reason, which may quote the offending value, and
+the raw row; it goes to a results folder's `restricted/` only. Both are keyed by (table,
+source, row), `source` being the file's path relative to the data dir.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import ibis
@@ -19,11 +27,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
-from opmetrics.contract.rules import REASONS, ROW_RULES
+from opmetrics.contract.rules import REASONS, ROW_RULES, duplicate_public, malformed_public
 from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource, stage_csv
 from opmetrics.contract.values import (
     VALUE_CODE,
+    VALUE_RULE,
     VALUE_TEXT,
     Derive,
     join_value_checks,
@@ -32,7 +41,9 @@ from opmetrics.contract.values import (
 from opmetrics.engine import Engine
 
 REASON_CODE = "_reason_code"
-REASON = "_reason"
+REASON = "_reason"  # the detailed reason (may quote the value): restricted only
+RULE = "_rule"  # index in ROW_RULES[table] of the rule that fired; DUPLICATE_RULE for a repeat
+DUPLICATE_RULE = -1
 US_PREFIX = "_us_"
 
 
@@ -41,16 +52,30 @@ def helper_columns(t: ir.Table) -> list[str]:
     return [c for c in t.columns if c.startswith("_")]
 
 
+# Shared: no value of the row, so no party's id or name.
 QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("table", pa.string()),
-        pa.field("source", pa.string()),
-        pa.field("row", pa.int64()),
+        pa.field("source", pa.string()),  # the file, relative to the data dir
+        pa.field("row", pa.int64()),  # 1-based row of a Parquet file, or line of a CSV file
         pa.field("reason_code", pa.string()),
-        pa.field("reason", pa.string()),
+        pa.field("reason", pa.string()),  # value-free: names the column and the rule
+    ]
+)
+# Restricted: the same rows with the detailed reason and the raw row (JSON, or a CSV line).
+QUARANTINE_ROWS_SCHEMA = pa.schema(
+    [
+        *QUARANTINE_SCHEMA,
+        pa.field("reason_detail", pa.string()),
         pa.field("raw", pa.string()),
     ]
 )
+
+
+def shared_quarantine(rows: pa.Table) -> pa.Table:
+    """The shared quarantine of restricted quarantine rows: the value-free columns only."""
+    return rows.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
+
 
 # Repeated keys flagged through the client at most; beyond, inside the main query.
 LAZY_DUPLICATES = 1_000_000
@@ -77,10 +102,15 @@ class TableReport:
 @dataclass
 class ValidationResult:
     tables: dict[str, TableReport]
-    quarantine: pa.Table
+    quarantine_rows: pa.Table  # QUARANTINE_ROWS_SCHEMA: restricted (raw rows, detailed reasons)
     checked: dict[str, ir.Table]  # per table: rows + reason columns (lazy, on the engine)
     sources: dict[str, TableSource]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def quarantine(self) -> pa.Table:
+        """The shared quarantine (QUARANTINE_SCHEMA): value-free."""
+        return shared_quarantine(self.quarantine_rows)
 
     def accepted(self, table: str) -> ir.Table:
         """The accepted rows of a table, without helper columns (lazy)."""
@@ -99,7 +129,7 @@ def checked_table(
     derive: Derive | None = None,
     lookups: dict[str, pa.Table] | None = None,
 ) -> ir.Table:
-    """The table's rows with `_reason_code`/`_reason` of the first rule each breaks (else null).
+    """The table's rows with `_reason_code`/`_reason`/`_rule` of the first rule each breaks.
 
     Every timestamp column also gets `_us_<name>` (microseconds since the epoch): durations are
     integer differences of those, which every engine computes fast and exactly (interval
@@ -128,32 +158,38 @@ def checked_table(
     predicates: list[ir.BooleanValue] = []
     codes: list[ir.StringValue] = []
     texts: list[ir.StringValue] = []
+    fired: list[ir.IntegerValue] = []
     for i, r in enumerate(rules):
         if start <= i < end:
             if i == start:  # the value rules, as one verdict per row from the lookup
                 predicates.append(t[VALUE_CODE].notnull())
                 codes.append(t[VALUE_CODE])
                 texts.append(t[VALUE_TEXT])
+                fired.append(t[VALUE_RULE])
             continue
         predicates.append(r.broken(t, catalog))
         codes.append(ibis.literal(r.code))
         texts.append(r.reason_expr(t))
+        fired.append(ibis.literal(i, "int64"))
     if key is not None:
         predicates.append(t["_dup"].notnull())
         codes.append(ibis.literal("duplicate_key"))
         texts.append(ibis.literal(f"duplicate {key}: ") + t[key])
-    # Code and text each test the predicates in rule order. They are not derived from one
+        fired.append(ibis.literal(DUPLICATE_RULE, "int64"))
+    # Code, text and rule each test the predicates in rule order. They are not derived from one
     # "first broken rule" column: engines inline such a column into every filter that uses it,
-    # multiplying the work by the number of rules.
+    # multiplying the work by the number of rules. Only the code is in the aggregation; the
+    # text and the rule are evaluated for the quarantined rows fetched.
     t = t.mutate(
         **{
             REASON_CODE: ibis.cases(
                 *zip(predicates, codes, strict=True), else_=ibis.null("string")
             ),
             REASON: ibis.cases(*zip(predicates, texts, strict=True), else_=ibis.null("string")),
+            RULE: ibis.cases(*zip(predicates, fired, strict=True), else_=ibis.null("int64")),
         }
     )
-    return t.drop(*(c for c in ("_dup", VALUE_CODE, VALUE_TEXT) if c in t.columns))
+    return t.drop(*(c for c in ("_dup", VALUE_CODE, VALUE_TEXT, VALUE_RULE) if c in t.columns))
 
 
 def _mark_duplicates(engine: Engine, t: ir.Table, base: ir.Table, key: str) -> ir.Table:
@@ -205,7 +241,8 @@ def validate(
     fetch_quarantine: bool = True,
     on_table: Callable[[str], None] | None = None,
 ) -> ValidationResult:
-    """Check every row of every table; count by reason; fetch the quarantined rows."""
+    """Check every row of every table; count by reason; fetch the quarantined rows (restricted
+    form: `ValidationResult.quarantine` is their shared, value-free projection)."""
     reports: dict[str, TableReport] = {}
     checked: dict[str, ir.Table] = {}
     parts: list[pa.Table] = []
@@ -237,18 +274,24 @@ def validate(
         )
         if fetch_quarantine and by_reason:
             parts.append(quarantine_rows(engine, name, src, t))
-    quarantine = pa.concat_tables(parts) if parts else QUARANTINE_SCHEMA.empty_table()
+    quarantine = pa.concat_tables(parts) if parts else QUARANTINE_ROWS_SCHEMA.empty_table()
     return ValidationResult(reports, quarantine, checked, sources, warnings)
 
 
 def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) -> pa.Table:
-    rows: dict[str, list[Any]] = {f.name: [] for f in QUARANTINE_SCHEMA}
+    """The quarantined rows of one checked table (QUARANTINE_ROWS_SCHEMA), by file and row.
+
+    The value-free reason is worked out here, from the rule that fired (`_rule`) and the row.
+    """
+    rows: dict[str, list[Any]] = {f.name: [] for f in QUARANTINE_ROWS_SCHEMA}
+    data_dir = src.path.parent
     for m in src.malformed:
         rows["table"].append(name)
-        rows["source"].append(str(src.path))
+        rows["source"].append(data_relative(str(src.path), data_dir))
         rows["row"].append(m.line)
         rows["reason_code"].append("malformed_row")
-        rows["reason"].append(f"expected {m.expected_fields} fields, found {m.found_fields}")
+        rows["reason"].append(malformed_public(m.expected_fields, m.found_fields))
+        rows["reason_detail"].append(malformed_public(m.expected_fields, m.found_fields))
         rows["raw"].append(m.text)
     bad = (
         t.filter(t[REASON_CODE].notnull())
@@ -257,19 +300,47 @@ def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) ->
     )
     fetched = engine.to_arrow(bad)
     data_cols = [c for c in fetched.column_names if not c.startswith("_")]
+    rules, key = ROW_RULES[name], src.spec.key
+    sources: dict[str, str] = {}
     for rec in fetched.to_pylist():
+        file = rec[FILE_COLUMN]
+        if file not in sources:
+            sources[file] = data_relative(file, data_dir)
+        rule = rec[RULE]
+        if rule == DUPLICATE_RULE:
+            public = duplicate_public(str(key))
+        else:
+            public = rules[rule].public_reason(rec)
         rows["table"].append(name)
-        rows["source"].append(rec[FILE_COLUMN])
+        rows["source"].append(sources[file])
         rows["row"].append(rec[ROW_COLUMN])
         rows["reason_code"].append(rec[REASON_CODE])
-        rows["reason"].append(_brief(rec[REASON]))
+        rows["reason"].append(public)
+        rows["reason_detail"].append(_brief(rec[REASON]))
         rows["raw"].append(
             json.dumps({c: _jsonable(rec[c]) for c in data_cols}, ensure_ascii=False)
         )
-    return pa.table(rows, schema=QUARANTINE_SCHEMA)
+    return pa.table(rows, schema=QUARANTINE_ROWS_SCHEMA)
 
 
-# A reason quotes the offending value; `raw` keeps it whole, the reason only its start.
+def data_relative(file: str, data_dir: Path) -> str:
+    """A quarantined row's file as a path relative to the data dir (POSIX separators).
+
+    Engines report absolute paths; the shared quarantine must name neither the machine's folders
+    nor anything outside the data dir, so a file that is not under it (a remote URI) is named
+    by its file name only.
+    """
+    if "://" in file:
+        return PurePath(file).name
+    base = Path(os.path.abspath(data_dir))
+    for f in (Path(os.path.abspath(file)), Path(file).resolve()):
+        for root in (base, base.resolve()):
+            if f.is_relative_to(root):
+                return PurePath(f.relative_to(root)).as_posix()
+    return PurePath(file).name
+
+
+# A detailed reason quotes the offending value; `raw` keeps it whole, the reason only its start.
 REASON_MAX_CHARS = 300
 
 
@@ -288,10 +359,13 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
+    "QUARANTINE_ROWS_SCHEMA",
     "QUARANTINE_SCHEMA",
     "REASONS",
     "TableReport",
     "ValidationResult",
     "checked_table",
+    "data_relative",
+    "shared_quarantine",
     "validate",
 ]

@@ -45,6 +45,7 @@ CATEGORICAL: dict[str, tuple[str, ...]] = {
 }
 VALUE_CODE = "_vcode"
 VALUE_TEXT = "_vtext"
+VALUE_RULE = "_vrule"  # index in ROW_RULES[table] of the value rule that fired
 _STRING_NULL = "\x1f<null>"
 _INT_NULL = -(2**62)
 
@@ -111,7 +112,7 @@ def _local() -> Any:
 def join_value_checks(
     engine: Engine, t: ir.Table, table: str, catalog: Catalog, derive: Derive | None = None
 ) -> tuple[ir.Table, pa.Table]:
-    """Add `_vcode`/`_vtext` (first broken value rule) and derived columns to every row.
+    """Add `_vcode`/`_vtext`/`_vrule` (first broken value rule) and derived columns to every row.
 
     Returns the joined table and the lookup (one row per distinct combination, with the
     categorical values, the verdict and the derived columns).
@@ -130,7 +131,7 @@ def join_value_checks(
     if pc.count_distinct(combos["_ck"]).as_py() != combos.num_rows:  # two combinations, one hash
         return _join_on_columns(engine, t, table, catalog, derive, value_rules)
     restored = combos.select(["_ck", *cols])
-    lookup = _evaluate(ibis.memtable(restored), ["_ck"], cols, value_rules, catalog, derive)
+    lookup = _evaluate(ibis.memtable(restored), ["_ck"], cols, start, value_rules, catalog, derive)
     lk = engine.memtable(lookup.drop_columns(list(cols)))
     joined = h.inner_join(lk, "_ck")
     return joined.drop("_ck"), lookup
@@ -140,11 +141,15 @@ def _evaluate(
     v: ir.Table,
     keys: list[str],
     cols: tuple[str, ...],
+    start: int,
     value_rules: list[RowRule],
     catalog: Catalog,
     derive: Derive | None,
 ) -> pa.Table:
-    """Run the value rules (and `derive`) on the small table of combinations, locally."""
+    """Run the value rules (and `derive`) on the small table of combinations, locally.
+
+    `start` is the index of the first value rule in the table's rules: `_vrule` is absolute.
+    """
     preds = [r.broken(v, catalog) for r in value_rules]
     extra: dict[str, ir.Value] = {
         VALUE_CODE: ibis.cases(
@@ -159,6 +164,12 @@ def _evaluate(
         )
         if preds
         else ibis.null("string"),
+        VALUE_RULE: ibis.cases(
+            *[(p, ibis.literal(start + i, "int64")) for i, p in enumerate(preds)],
+            else_=ibis.null("int64"),
+        )
+        if preds
+        else ibis.null("int64"),
     }
     if derive is not None:
         extra.update(derive(v, catalog))
@@ -179,7 +190,8 @@ def _join_on_columns(
     combos = engine.to_arrow(t.group_by(**keys).aggregate(_n=t.count()))
     v = ibis.memtable(combos)
     v = v.mutate(**{c: _restore(v[f"_k_{c}"]).cast(t[c].type()) for c in cols})
-    lookup = _evaluate(v, list(keys), cols, value_rules, catalog, derive)
+    start, _ = value_rule_span(table)
+    lookup = _evaluate(v, list(keys), cols, start, value_rules, catalog, derive)
     lk = engine.memtable(lookup.drop_columns(list(cols)))
     joined = t.mutate(**keys).inner_join(lk, list(keys))
     return joined.drop(*keys), lookup

@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 from opmetrics import __version__
 from opmetrics.catalog import Catalog, load_catalog
 from opmetrics.contract.schema import ALERTS, DEVICES, SERVICE_REQUESTS
-from opmetrics.contract.validate import QUARANTINE_SCHEMA
 from opmetrics.duis.correlate import UNKNOWN, Correlation, QuarantinePart, Roles, correlate
 from opmetrics.duis.inventory import Inventory, read_inventory
+from opmetrics.duis.reasons import QUARANTINE_SCHEMA
 from opmetrics.duis.scan import SENT_TIME_MODES, ScanResult, SentTime, raw_json, scan_archive
 from opmetrics.engine import Engine, EngineOptions, connect
 from opmetrics.errors import DataContractError, OutputError, UsageError

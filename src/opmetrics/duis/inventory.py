@@ -18,6 +18,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import DEVICES
 from opmetrics.contract.sources import locate
 from opmetrics.contract.validate import validate
+from opmetrics.duis.reasons import QUARANTINE_SCHEMA
 from opmetrics.engine import Engine
 from opmetrics.errors import DataContractError
 
@@ -27,7 +28,7 @@ class Inventory:
     table: ir.Table  # accepted rows, materialised on the engine
     rows_read: int
     accepted: int
-    quarantine: pa.Table  # rejected rows (QUARANTINE_SCHEMA)
+    quarantine: pa.Table  # rejected rows (the ingest's QUARANTINE_SCHEMA: with raw values)
     warnings: list[str]
 
 
@@ -56,16 +57,34 @@ def read_inventory(path: Path, engine: Engine, catalog: Catalog, work: Path) -> 
     report = result.tables[DEVICES.name]
     accepted = result.accepted(DEVICES.name)
     table = engine.con.create_table(engine.table_name("devices"), accepted, temp=True)
-    quarantine = _rename_source(result.quarantine, str(link), str(path))
+    rows = result.quarantine_rows
+    detailed = pa.table(
+        {
+            "table": rows["table"],
+            "source": rows["source"],
+            "row": rows["row"],
+            "reason_code": rows["reason_code"],
+            "reason": rows["reason_detail"],
+            "raw": rows["raw"],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    quarantine = _rename_source(detailed, link.name, str(path))
     return Inventory(table, report.rows_read, report.accepted, quarantine, result.warnings)
 
 
 def _rename_source(q: pa.Table, link: str, given: str) -> pa.Table:
-    """Quarantine rows name the file the user gave, not the link it was read through."""
+    """Quarantine rows name the file the user gave, not the link it was read through (their
+    source is relative to the staging folder: the link's name, or a file under it)."""
     if q.num_rows == 0:
         return q
     sources = [
-        given if s is None else s.replace(link, given, 1) for s in q.column("source").to_pylist()
+        given
+        if s is None or s == link
+        else str(Path(given) / Path(s).relative_to(link))
+        if Path(s).is_relative_to(link)
+        else s
+        for s in q.column("source").to_pylist()
     ]
     return q.set_column(
         q.schema.get_field_index("source"), "source", pa.array(sources, pa.string())

@@ -6,6 +6,22 @@ whose codes (`opmetrics catalog --reasons`) appear beside these.
 
 from __future__ import annotations
 
+import pyarrow as pa
+
+# The quarantine.csv of an ingest. It sits in the data dir written, beside the rows themselves,
+# so it keeps each message's values (`raw`) and the detailed reason; a results folder's shared
+# quarantine never does (`contract/validate.py`).
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("table", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("row", pa.int64()),
+        pa.field("reason_code", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("raw", pa.string()),
+    ]
+)
+
 # Table of a quarantined item that could not be read as any message.
 MESSAGES_TABLE = "messages"
 

@@ -20,10 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from opmetrics.catalog import Catalog
-from opmetrics.contract.validate import QUARANTINE_SCHEMA
 from opmetrics.duis.archive import RawMessage, iter_messages
 from opmetrics.duis.messages import Alert, MessageError, Request, Response, parse_message
-from opmetrics.duis.reasons import MESSAGES_TABLE
+from opmetrics.duis.reasons import MESSAGES_TABLE, QUARANTINE_SCHEMA
 
 SentTime = Literal["auto", "prefix", "mtime"]
 SENT_TIME_MODES: tuple[SentTime, ...] = ("auto", "prefix", "mtime")

@@ -181,12 +181,25 @@ INSIGHTS = _schema(
     ("p_value_adjusted", _f),
 )
 
+# Shared: a rejected input row named by its file (relative to the data dir) and row, with a
+# value-free reason. Its raw values, which may name a party, are in QUARANTINE_ROWS only.
 QUARANTINE = _schema(
     ("table", _s),
     ("source", _s),
     ("row", _i),
     ("reason_code", _s),
     ("reason", _s),
+)
+
+# Restricted: the same rows (keyed by table, source, row) with the detailed reason, which may
+# quote the offending value, and the raw row (JSON of its values, or a malformed CSV line).
+QUARANTINE_ROWS = _schema(
+    ("table", _s),
+    ("source", _s),
+    ("row", _i),
+    ("reason_code", _s),
+    ("reason", _s),
+    ("reason_detail", _s),
     ("raw", _s),
 )
 
@@ -221,8 +234,12 @@ RESULT_TABLES: dict[str, pa.Schema] = {
 }
 
 RESTRICTED_DIR = "restricted"  # inside a results dir: never shared, never read by shared packs
-RESTRICTED_TABLES: dict[str, pa.Schema] = {"party_failures": PARTY_FAILURES}
+RESTRICTED_TABLES: dict[str, pa.Schema] = {
+    "party_failures": PARTY_FAILURES,
+    "quarantine_rows": QUARANTINE_ROWS,
+}
 PARTY_LABELS_FILE = "party_labels.csv"  # user_id, name, party_label: the only link to real ids
+PARTY_LABELS = _schema(("user_id", _s), ("name", _s), ("party_label", _s))
 
 
 def exact_percent(value: float) -> Fraction:
