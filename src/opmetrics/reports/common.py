@@ -156,8 +156,8 @@ def value_cell(
 ) -> Cell:
     """A measure's value, cut to two decimals; exactly, from a cpm row's exact integers; marked
     when it rests on assumed values."""
-    if status == "not_reportable":
-        return Cell("n/r", "not_reportable", assumed=assumed)
+    if status == "not_reportable":  # no figure: nothing rests on a value
+        return Cell("n/r", "not_reportable")
     exact = (
         fmt.exact_percent(row.get("numerator_exact"), row.get("denominator_exact"))
         if row is not None
