@@ -36,6 +36,7 @@ from opmetrics.reports.spec import (
 )
 from opmetrics.results.schema import ALL
 from tests.reports.conftest import PRODUCED, pdftotext
+from tests.reports.fake_results import write_fake_results
 
 ON_DEMAND = "Target Response Time for on-demand requests: 30 s"
 HEADER = (
@@ -265,3 +266,35 @@ def test_footnote_follows_the_first_mark_and_names_every_value_of_the_section() 
     assert not any(isinstance(x, Footnote) for x in out[1].blocks)  # named just above it
     assert out[2] == sections[2]
     assert with_footnotes(out, "edit the catalog") == out  # a second pass adds nothing
+
+
+@pytest.mark.slow
+def test_device_specific_trts_are_shown_per_device_and_marked_only_where_assumed(
+    tmp_path: Path,
+) -> None:
+    csv_path = tmp_path / "trt.csv"
+    csv_path.write_text(
+        "srv,execution,device_type,seconds,source\n"
+        "2.2,on_demand,GSME,60,seed\n"
+        "2.2,on_demand,ESME,20,assumed\n",
+        encoding="utf-8",
+    )
+    catalog = import_trt_csv(default_catalog(), csv_path)
+    results = write_fake_results(tmp_path / "res", n_parties=4, scale=0.02, catalog=catalog)
+    ctx = PackContext(View(load_month(results), catalog), (), PRODUCED)
+    srv = next(s for s in build_pack(ctx, "prepayment").sections if s.title.startswith("SRV 2.2"))
+    text = next(b for b in srv.blocks if isinstance(b, Paragraph)).text
+    assert (
+        "within the Target Response Time†, which varies by device type "
+        "(on-demand, GSME: 60 s; on-demand, ESME: 20 s);" in text
+    )
+    note = next(b for b in srv.blocks if isinstance(b, Footnote)).text
+    assert "SRV 2.2, to a ESME: 20 s" in note and "60 s" not in note
+    devices = next(b for b in srv.blocks if isinstance(b, Table) and b.key.startswith("devices"))
+    trt = {row[0].text: row[5] for row in devices.rows}
+    assert trt["GSME"].text == "60.0" and trt["GSME"].assumed == ()
+    assert trt["ESME"].text == "20.0" and [a.key for a in trt["ESME"].assumed] == [
+        "trt.on_demand-srv2.2-esme"
+    ]
+    summary = next(b for b in srv.blocks if isinstance(b, Table) and b.key.startswith("summary"))
+    assert "TRT varies by device type†" in summary.title

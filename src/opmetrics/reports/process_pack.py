@@ -403,8 +403,8 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             f"{fmt.count(tot['submitted'])} requests: {fmt.count(tot['succeeded'])} succeeded, "
             f"{fmt.count(tot['failed'])} failed and {fmt.count(tot['excluded'])} were excluded; "
             f"{fmt.percent(tot['success_percent'])} % success, {fmt.percent(tot['within_trt_percent'])} % "
-            f"within {trt_words(v, srv, trt, within)} "
-            f"(median round trip {fmt.seconds(tot['rtt_p50_s'])} s, 95th percentile {fmt.seconds(tot['rtt_p95_s'])} s).",
+            f"within {trt_words(v, srv, trt, within)}; "
+            f"median round trip {fmt.seconds(tot['rtt_p50_s'])} s, 95th percentile {fmt.seconds(tot['rtt_p95_s'])} s.",
             assumed=within,
         ),
         clocks_paragraph(),
@@ -514,26 +514,25 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
 
 def trt_words(v: View, srv: str, trt: float | None, assumed: tuple[Assumption, ...]) -> str:
     """The Target Response Time an SRV's within-TRT share is measured against, in words, marked
-    when assumed: "the 30 s† Target Response Time", or each rule's value when several apply."""
+    when assumed: "the 30 s† Target Response Time", or each rule's value when several apply
+    ("the Target Response Time†, which varies by device type (on-demand, GSME: 60 s; ...)")."""
     mark = fmt.mark(assumed)
-    rules = [r for r in v.catalog.trt if f"trt.{r.id}" in v.assumed.trt_keys(srv)]
+    keys = v.assumed.trt_keys(srv)
+    rules = [r for r in v.catalog.trt if f"trt.{r.id}" in keys]
     if trt is not None and len(rules) <= 1:
         return f"the {fmt.seconds_text(trt)}{mark} Target Response Time"
     parts = []
     for r in rules:
         scope = [EXECUTION_WORDS.get(r.execution, r.execution)]
         if r.device_type is not None:
-            scope.append(f"to a {r.device_type}")
+            scope.append(r.device_type)
         if r.command_variant is not None:
             scope.append(f"Command Variant {r.command_variant}")
         after = " after the execution time" if r.clock_start == "execution" else ""
         parts.append(f"{', '.join(scope)}: {fmt.seconds_text(r.seconds)}{after}")
-    varies = " varies by device type" if trt is None else ""
-    return (
-        f"the Target Response Time{mark}{varies} ({'; '.join(parts)})"
-        if parts
-        else (f"the Target Response Time{mark}{varies}")
-    )
+    varies = ", which varies by device type" if trt is None else ""
+    listed = f" ({'; '.join(parts)})" if parts else ""
+    return f"the Target Response Time{mark}{varies}{listed}"
 
 
 def _spread_caption(v: View, bp: str, srv: str, dim: str, values: list[str]) -> str:
