@@ -330,17 +330,16 @@ def finished(report: Report, ctx: PackContext) -> Report:
 
 # Which clock each figure uses, in words an Operations Group member reads (design §5).
 RTT_PAGE_NOTE = (
-    "Clock: CPM6A, within-TRT and round trip figures use the Round Trip Time, from the DCC "
-    "receiving the request (a future-dated one: its execution time) to the response reaching the "
-    "User; CPM1 and CPM2 use DCC time."
+    "Clock: Round Trip Time, from the DCC receiving the request (or its execution time) to the "
+    "response reaching the User. CPM1 and CPM2 use DCC time: the Round Trip Time less the time "
+    "the command spent on the home area network."
 )
 CLOCKS = (
-    "Which clock: the business process figures (CPM6A, requests within the Target Response "
-    "Time, and the round trip times) use the end-to-end Round Trip Time, from the DCC receiving "
-    "a request (for a future-dated request, its execution time) to the response reaching the "
-    "User. CPM1 and CPM2 use DCC time instead: the Round Trip Time less the time the command "
-    "spent on the home area network (or, when the device never answered, the time until the "
-    "command reached the Comms Hub)."
+    "Which clock: business process figures (CPM6A, within the Target Response Time, round trip "
+    "times) use the Round Trip Time, from the DCC receiving the request (or a future-dated "
+    "request's execution time) to the response reaching the User. CPM1 and CPM2 use DCC time: "
+    "the Round Trip Time less the time the command spent on the home area network (or, if the "
+    "device never answered, the time until the command reached the Comms Hub)."
 )
 
 

@@ -407,7 +407,6 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             f"median round trip {fmt.seconds(tot['rtt_p50_s'])} s, 95th percentile {fmt.seconds(tot['rtt_p95_s'])} s.",
             assumed=within,
         ),
-        clocks_paragraph(),
     ]
     daily = v.r["srv_daily"]
     blocks.append(
