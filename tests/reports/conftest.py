@@ -24,8 +24,13 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def history_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An earlier month written as results were before the assumed values were recorded."""
     return write_fake_results(
-        tmp_path_factory.mktemp("history") / "2021-03", "2021-03", seed=3, quality=-0.003
+        tmp_path_factory.mktemp("history") / "2021-03",
+        "2021-03",
+        seed=3,
+        quality=-0.003,
+        schema_version=1,
     )
 
 

@@ -20,10 +20,20 @@ import pandas as pd
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog, default_catalog
+from opmetrics.catalog.assumptions import (
+    OVERRIDE,
+    assumed_values,
+    cpm_assumptions,
+    trt_rules_of_srv,
+)
+from opmetrics.measures.derive import default_trt_s
+from opmetrics.measures.requests import PROXY_DEVICE_TYPES, delivery_proxy_srvs
 from opmetrics.month import Month
 from opmetrics.results import schema as rs
 from opmetrics.results.io import conform, write_manifest, write_table
 from opmetrics.results.schema import ALL, status_of
+
+US_PER_MINUTE = 60_000_000
 
 # Monthly request volumes per SRV (meter reads dominate, as on the real network).
 VOLUME = {
@@ -68,7 +78,7 @@ def _table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         if f.name not in df.columns:
             df[f.name] = None
         elif pa.types.is_integer(f.type):
-            df[f.name] = df[f.name].astype("int64")
+            df[f.name] = df[f.name].astype("Int64")  # nullable: a not reportable row has none
         elif pa.types.is_floating(f.type):
             df[f.name] = df[f.name].astype("float64")
     t = pa.Table.from_pandas(df[schema.names], preserve_index=False)
@@ -79,6 +89,7 @@ def fine_counts(
     catalog: Catalog, rng: np.random.Generator, parties: list[str], scale: float
 ) -> pd.DataFrame:
     """party x SRV x region x device type counts with a bad party and a region out of line."""
+    deliveries = np.random.default_rng(len(parties))  # apart, so the other draws stay as they were
     share = rng.dirichlet(np.full(len(parties), 1.2))
     skill = rng.normal(0.0, 0.004, len(parties))
     bad_party = parties[int(np.argmax(share[:5]))] if len(parties) > 1 else parties[0]
@@ -108,6 +119,7 @@ def fine_counts(
             succeeded = int(rng.binomial(n - excluded, p))
             failed = n - excluded - succeeded
             within = int(rng.binomial(succeeded, 0.992 if dt != "GSME" else 0.96))
+            delivered = n - int(deliveries.binomial(n, 0.02))
             rows.append(
                 {
                     "business_process": s.business_process,
@@ -121,26 +133,36 @@ def fine_counts(
                     "excluded": excluded,
                     "responded": succeeded + failed - int(rng.binomial(failed, 0.3)),
                     "within_trt": within,
+                    "delivered": delivered,
+                    "delivered_within": delivered - int(deliveries.binomial(delivered, 0.01)),
                 }
             )
     return pd.DataFrame(rows)
 
 
 def _summary(
-    fine: pd.DataFrame, catalog: Catalog, month: Month, rng: np.random.Generator
+    fine: pd.DataFrame,
+    catalog: Catalog,
+    month: Month,
+    rng: np.random.Generator,
+    network: bool = True,
 ) -> pd.DataFrame:
-    sums = ["submitted", "succeeded", "failed", "excluded", "responded", "within_trt"]
+    sums = ["submitted", "succeeded", "failed", "excluded", "responded", "within_trt", "delivered"]
     dims = ["business_process", "srv", "region", "device_type"]
     agg = _rollups(fine, dims, ["srv", "region", "device_type"], sums)
     net = agg[agg["srv"] == ALL].groupby(["region", "device_type"], sort=False)[sums].sum()
-    agg = pd.concat(
-        [agg, net.reset_index().assign(business_process=ALL, srv=ALL)], ignore_index=True
-    )
+    if network:
+        agg = pd.concat(
+            [agg, net.reset_index().assign(business_process=ALL, srv=ALL)], ignore_index=True
+        )
     agg["month"] = str(month)
     agg["srv_name"] = agg["srv"].map({s.id: s.name for s in catalog.srv})
     agg["success_percent"] = _pct(agg["succeeded"], agg["succeeded"] + agg["failed"])
     agg["within_trt_percent"] = _pct(agg["within_trt"], agg["succeeded"] + agg["failed"])
-    agg["trt_s"] = 30.0
+    agg["trt_s"] = [
+        default_trt_s(catalog, srv, dev)
+        for srv, dev in zip(agg["srv"], agg["device_type"], strict=True)
+    ]
     p50 = agg["device_type"].map(RTT_P50).fillna(5.0) * rng.uniform(0.8, 1.25, len(agg))
     agg["rtt_p50_s"] = p50.round(3)
     agg["rtt_mean_s"] = (p50 * 1.4).round(3)
@@ -207,18 +229,48 @@ def _cpm_row(
     spec = catalog.cpms[cpm]
     reportable = dims.pop("reportable", True)
     note = dims.pop("note", None)
+    unit = US_PER_MINUTE if cpm == "CPM6" else 1
     if not reportable or num is None or den is None:
-        value, status, num, den = None, "not_reportable", None, None
+        value, status, num, den, n_exact, d_exact = None, "not_reportable", None, None, None, None
     else:
-        value = None if den == 0 else 100.0 * num / den
-        status = status_of(value, den, spec.target_percent, spec.minimum_percent)
+        n_exact, d_exact = round(num * unit), round(den * unit)
+        value = None if den == 0 else 100.0 * n_exact / d_exact
+        status = status_of(n_exact, d_exact, spec.target_percent, spec.minimum_percent)
+    keys = cpm_assumptions(
+        catalog,
+        cpm,
+        **{k: dims.get(k) for k in ("interface", "business_process", "incident_category")},
+    )
     return {
         "month": str(month), "cpm": cpm, "interface": None, "region": None, "time_band": None,
         "business_process": None, "incident_category": None, **dims,
         "numerator": num, "denominator": den, "value_percent": value,
         "target_percent": spec.target_percent, "minimum_percent": spec.minimum_percent,
-        "status": status, "note": note,
+        "status": status, "note": note, "numerator_exact": n_exact, "denominator_exact": d_exact,
+        "assumed": "; ".join(keys) or None,
     }  # fmt: skip
+
+
+def _assumed_manifest(catalog: Catalog, cpm: pd.DataFrame) -> dict[str, Any]:
+    """The manifest's `assumed_values`, as compute writes it."""
+    known = assumed_values(catalog)
+    used: dict[str, list[str]] = {}
+    for c, keys in zip(cpm["cpm"], cpm["assumed"], strict=True):
+        for k in str(keys or "").split("; "):
+            if k and c not in used.setdefault(k, []):
+                used[k].append(c)
+    for s in catalog.srv:
+        for rule in trt_rules_of_srv(catalog, s):
+            if f"trt.{rule.id}" in known and "srv_summary" not in used.setdefault(
+                f"trt.{rule.id}", []
+            ):
+                used[f"trt.{rule.id}"].append("srv_summary")
+    values = [
+        {"key": k, "value": a.value, "text": a.text, "used_by": used[k]}
+        for k, a in known.items()
+        if k in used
+    ]
+    return {"values": values, "override": OVERRIDE}
 
 
 def _band_minutes(month: Month) -> dict[str, float]:
@@ -370,8 +422,12 @@ def write_fake_results(
     quality: float = 0.0,
     catalog: Catalog | None = None,
     hostile_labels: bool = False,
+    schema_version: int = 2,
 ) -> Path:
-    """Write a complete results folder for `month`; `quality` shifts CPM rates (for history)."""
+    """Write a complete results folder for `month`; `quality` shifts CPM rates (for history).
+
+    `schema_version=1` writes a folder as results were before the exact numerators, the
+    assumed values (cpm column and manifest) and the delivery proxy existed."""
     catalog = catalog or default_catalog()
     m = Month.parse(month)
     rng = np.random.default_rng(seed)
@@ -387,10 +443,21 @@ def write_fake_results(
                      ["srv", "region", "device_type"], sums)  # fmt: skip
     party["month"] = month
     party["success_percent"] = _pct(party["succeeded"], party["succeeded"] + party["failed"])
-    proxy = _summary(fine[fine["device_type"].isin(["CHF", "GPF"])], catalog, m, rng)
-    proxy = proxy[proxy["business_process"] != ALL]
+    proxy = _summary(fine[fine["device_type"].isin(PROXY_DEVICE_TYPES)], catalog, m, rng)
+    proxy = proxy[proxy["business_process"] != ALL].assign(proxy="chf_gpf_rtt")
+    if schema_version >= 2:  # processes that never target a CHF or GPF: time to the Comms Hub
+        deliv = fine[fine["srv"].isin(delivery_proxy_srvs(catalog))].copy()
+        deliv["within_trt"] = deliv["delivered_within"]
+        delivered = _summary(deliv, catalog, m, np.random.default_rng(seed + 1), network=False)
+        proxy = pd.concat(
+            [proxy, delivered.assign(proxy="delivery_to_comms_hub")], ignore_index=True
+        )
     bench, league = _benchmark(party, m)
     cpm = pd.DataFrame(_cpms(catalog, m, fine, rng, cpm6_reportable, quality))
+    assumed_block = _assumed_manifest(catalog, cpm)
+    if schema_version < 2:
+        cpm = cpm.drop(columns=["numerator_exact", "denominator_exact", "assumed"])
+        proxy = proxy.drop(columns=["proxy"])
     tables = {
         "cpm": _table(cpm, rs.CPM),
         "srv_summary": _table(summary, rs.SRV_SUMMARY),
@@ -441,5 +508,8 @@ def write_fake_results(
         "tables": {name: {"rows": t.num_rows} for name, t in sorted(tables.items())},
         "warnings": [],
     }  # fmt: skip
+    if schema_version >= 2:
+        manifest["schema_version"] = schema_version
+        manifest["assumed_values"] = assumed_block
     write_manifest(folder, manifest)
     return folder

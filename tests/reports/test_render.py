@@ -19,6 +19,7 @@ from tests.reports.conftest import PRODUCED, pdftotext
 from tests.reports.fake_results import CPM6_REASON, write_fake_results
 
 pytestmark = pytest.mark.slow
+DATA_TABLES = [*RESULT_TABLES, "assumed_values"]  # the data files: results tables, assumed values
 
 
 def test_files(rendered: RenderSummary) -> None:
@@ -31,7 +32,7 @@ def test_files(rendered: RenderSummary) -> None:
     assert (out / "dashboard" / "assets" / "vega.js").stat().st_size > 100_000
     for key in rendered.pdfs:
         assert (out / "dashboard" / f"{key}.html").is_file()
-    assert {p.name for p in (out / "data" / "csv").iterdir()} == {f"{n}.csv" for n in RESULT_TABLES}
+    assert {p.name for p in (out / "data" / "csv").iterdir()} == {f"{n}.csv" for n in DATA_TABLES}
     assert rendered.late and rendered.due_on == date(2021, 6, 8)
     assert all(n > 1 for n in rendered.pages.values())
 
@@ -124,8 +125,8 @@ def test_data_files(rendered: RenderSummary, results_dir: Path) -> None:
         "value does not parse: received_at",
     ]
     wb = openpyxl.load_workbook(data / "2021-04-results.xlsx")
-    assert wb.sheetnames == ["about", *RESULT_TABLES]
-    for name in RESULT_TABLES:
+    assert wb.sheetnames == ["about", *DATA_TABLES]
+    for name in DATA_TABLES:
         ws = wb[name]
         assert ws.freeze_panes == "A2"
         assert ws["A1"].font.b

@@ -3,7 +3,9 @@
 The pack is built as a `opmetrics.reports.spec.Report` (plain data: tables of cells, one chart)
 and typeset with Typst from this package's template, which differs from the shared packs' only
 on the cover: it names the party the pack is for and the per-User due date (the 10th Working
-Day of the next month, design §7).
+Day of the next month, design §7). Success rates rest on no Target Response Time, but a
+business process's figures rest on which SRVs belong to it: a process with an SRV whose
+membership the catalog marks `assumed` is marked, with a footnote, as in the shared packs.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from opmetrics.analytics.pack_data import MIN_OTHERS, PackData
 from opmetrics.catalog import Catalog
 from opmetrics.month import Month
 from opmetrics.reports import fmt
+from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.spec import (
+    Assumption,
     Block,
     Cell,
     Chart,
@@ -33,6 +37,7 @@ from opmetrics.reports.spec import (
     Section,
     Table,
     canonical_json,
+    with_footnotes,
 )
 from opmetrics.reports.typst_render import chart_pdf, pdf_date, typeset
 from opmetrics.results.schema import ALL
@@ -44,19 +49,28 @@ YOU = "You"
 OTHER = "Another party"
 
 
-def _c(text: object, bold: bool = False) -> Cell:
-    return Cell(str(text), None, bold)
+def _c(text: object, bold: bool = False, assumed: tuple[Assumption, ...] = ()) -> Cell:
+    return Cell(str(text), None, bold, assumed)
 
 
 class Names:
-    """Display names of processes and SRVs from the catalog (reference data, not results)."""
+    """Display names of processes and SRVs from the catalog (reference data, not results), and
+    the assumed values a process's figures rest on (which SRVs belong to it)."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, assumed: Assumptions | None = None) -> None:
         self.catalog = catalog
+        self.assumed = assumed or Assumptions({}, catalog)
 
     def bp(self, bp: str) -> str:
         b = self.catalog.business_processes.get(bp)
         return b.name if b else bp
+
+    def bp_marks(self, bp: str) -> tuple[Assumption, ...]:
+        return self.assumed.of_process_counts(bp)
+
+    def bp_cell(self, bp: str, bold: bool = False) -> Cell:
+        """A process's name, marked when its figures rest on assumed values."""
+        return _c(self.bp(bp), bold, self.bp_marks(bp))
 
     def srv(self, srv: str) -> str:
         s = self.catalog.srvs.get(srv)
@@ -87,10 +101,9 @@ def against_table(d: PackData, names: Names, srv_level: bool) -> Table:
     for r in rows.to_dict("records"):
         out.append(
             (
-                _c(
-                    names.srv(r["srv"]) if srv_level else names.bp(r["business_process"]),
-                    bold=not srv_level,
-                ),
+                _c(names.srv(r["srv"]))
+                if srv_level
+                else names.bp_cell(r["business_process"], True),
                 _c(fmt.count(r["submitted"])),
                 _c(fmt.percent(r["party_success_percent"]), bold=True),
                 _c(fmt.percent(r["industry_average_percent"])),
@@ -142,6 +155,9 @@ def against_chart(d: PackData, names: Names) -> Chart | None:
     if not data:
         return None
     order = [str(p) for p in dict.fromkeys(x["process"] for x in data)]
+    marks = tuple(
+        {a.key: a for bp in rows["business_process"] for a in names.bp_marks(bp)}.values()
+    )
     chart = (
         alt.Chart(alt.Data(values=data))
         .mark_point(filled=True, size=70)
@@ -178,8 +194,10 @@ def against_chart(d: PackData, names: Names) -> Chart | None:
     return Chart(
         "against",
         "Your success rate against the industry",
-        "Per business process: your rate, the industry average and the industry best.",
+        "Per business process: your rate, the industry average and the industry best."
+        + (f" Processes marked {fmt.MARK} in the tables rest on assumed values." if marks else ""),
         canonical_json(spec),
+        marks,
     )
 
 
@@ -207,10 +225,11 @@ def league_blocks(d: PackData, names: Names) -> list[Block]:
         note = f"{len(lt)} parties ranked; {below} part{'ies' if below != 1 else 'y'} with fewer than {d.min_volume:,} requests left out"
         if pd.isna(a["rank"]):
             note += " (you among them)"
+        marks = names.bp_marks(bp)
         blocks.append(
             Table(
                 f"league_{bp}",
-                names.bp(bp),
+                names.bp(bp) + fmt.mark(marks),
                 (
                     Column("Rank", width="1fr"),
                     Column("Party", "left", "3fr"),
@@ -219,6 +238,7 @@ def league_blocks(d: PackData, names: Names) -> list[Block]:
                 rows,
                 note=note + ".",
                 small=True,
+                assumed=marks,
             )
         )
     hidden = d.against[(d.against["srv"] == ALL) & ~d.against["shown"]]
@@ -239,7 +259,7 @@ def region_table(d: PackData, names: Names) -> Table:
     r = r[r["srv"] == ALL]
     rows = tuple(
         (
-            _c(names.bp(x["business_process"])),
+            names.bp_cell(x["business_process"]),
             _c(x["region"]),
             _c(fmt.count(x["submitted"])),
             _c(fmt.percent(x["success_percent"]), bold=True),
@@ -273,7 +293,7 @@ def device_set_table(d: PackData, names: Names) -> Table:
     b = d.by_device_set
     rows = tuple(
         (
-            _c(names.bp(x["business_process"])),
+            names.bp_cell(x["business_process"]),
             _c("non-device" if x["device_type"] == "NONE" else x["device_type"]),
             _c(_known(x["comms_hub_model"])),
             _c(_known(x["meter_model"])),
@@ -382,9 +402,16 @@ def failures_blocks(d: PackData, names: Names, files: list[str]) -> list[Block]:
     return blocks
 
 
-def build_report(d: PackData, catalog: Catalog, produced_on: date, files: list[str]) -> Report:
+def build_report(
+    d: PackData,
+    catalog: Catalog,
+    produced_on: date,
+    files: list[str],
+    assumed: Assumptions | None = None,
+) -> Report:
+    """The pack's spec; `assumed` (from the results' manifest) says which values are assumed."""
     month = Month.parse(d.month)
-    names = Names(catalog)
+    names = Names(catalog, assumed)
     due = user_reports_due_date(month)
     late = Lateness(due, produced_on)
     cover = Cover(
@@ -428,7 +455,7 @@ def build_report(d: PackData, catalog: Catalog, produced_on: date, files: list[s
         f"customer-{d.party.label}",
         f"Customer pack · {d.party.name or d.party.label}",
         cover,
-        tuple(sections),
+        with_footnotes(sections, names.assumed.override),
     )
 
 

@@ -29,6 +29,8 @@ from opmetrics.catalog import Catalog, load_catalog
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.reports import fmt
+from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.typst_render import pdf_date
 from opmetrics.reports.xlsx import Sheet, write_workbook
 from opmetrics.results.io import FORMULA_CHARS, neutralise_formula, read_results
@@ -82,7 +84,11 @@ def _frame(df: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
 
 
 def workbook_sheets(
-    d: PackData, catalog: Catalog, produced_on: date, names: dict[str, str]
+    d: PackData,
+    catalog: Catalog,
+    produced_on: date,
+    names: dict[str, str],
+    assumed: Assumptions | None = None,
 ) -> list[Sheet]:
     srv_name = {s.id: s.name for s in catalog.srv}
     bp_name = {b.id: b.name for b in catalog.business_process}
@@ -113,8 +119,27 @@ def workbook_sheets(
             else f"all of them; also in {names['csv']}",
         ),
     ]
+    assumed = assumed or Assumptions({}, catalog)
+    marks = {b: assumed.of_process_counts(b) for b in bp_name}
+    listed = sorted({x.key: x for m in marks.values() for x in m}.values(), key=lambda x: x.key)
+    if listed:
+        about.append(
+            (
+                "Assumed values",
+                fmt.assumed_note([x.text for x in listed], assumed.override)
+                + " Rows resting on them name them in the assumed column.",
+            )
+        )
+
+    def keys(bp: str, srv: str = ALL) -> str | None:
+        """A process total's assumed keys (an SRV's own rows rest on none)."""
+        if srv != ALL:
+            return None
+        return "; ".join(x.key for x in marks.get(bp, ())) or None
+
     a = d.against.copy()
     a["process"] = a["business_process"].map(lambda b: bp_name.get(b, b))
+    a["assumed"] = [keys(b, s) for b, s in zip(a["business_process"], a["srv"], strict=True)]
     a["srv_name"] = a["srv"].map(
         lambda s: "all SRVs of the process" if s == ALL else srv_name.get(s, s)
     )
@@ -135,6 +160,7 @@ def workbook_sheets(
     )
     reg = d.by_region.rows.copy()
     reg["process"] = reg["business_process"].map(lambda b: bp_name.get(b, b))
+    reg["assumed"] = [keys(b, s) for b, s in zip(reg["business_process"], reg["srv"], strict=True)]
     ds = d.by_device_set.rows.copy()
     ds["process"] = ds["business_process"].map(lambda b: bp_name.get(b, b))
     fail = d.failures.slice(0, XLSX_FAILURE_ROWS)
@@ -166,6 +192,7 @@ def workbook_sheets(
                     "parties_below_min_volume": "parties under the minimum volume",
                     "meets_min_volume": "you meet the minimum volume",
                     "shown": "industry figures shown",
+                    "assumed": "assumed",
                 },
             ),
         ),
@@ -194,6 +221,7 @@ def workbook_sheets(
                     "success_percent": "your success %",
                     "others_percent": "other parties %",
                     "comparison": "comparison",
+                    "assumed": "assumed",
                 },
             ),
         ),
@@ -238,9 +266,14 @@ def workbook_sheets(
 
 
 def write_pack(
-    d: PackData, folder: Path, catalog: Catalog, produced_on: date, work: Path
+    d: PackData,
+    folder: Path,
+    catalog: Catalog,
+    produced_on: date,
+    work: Path,
+    assumed: Assumptions | None = None,
 ) -> list[Path]:
-    """Write one party's three files into `folder`."""
+    """Write one party's three files into `folder`; `assumed`: the results' assumed values."""
     names = pack_names(d.month, d.party.label)
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / names["csv"]
@@ -253,7 +286,7 @@ def write_pack(
     xlsx = folder / names["xlsx"]
     try:
         write_workbook(
-            workbook_sheets(d, catalog, produced_on, names),
+            workbook_sheets(d, catalog, produced_on, names, assumed),
             xlsx,
             title=f"Customer pack {d.month}",
             stamp=stamp,
@@ -261,7 +294,7 @@ def write_pack(
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror})", path=str(xlsx)) from None
     pdf = folder / names["pdf"]
-    report = build_report(d, catalog, produced_on, [names["csv"], names["xlsx"]])
+    report = build_report(d, catalog, produced_on, [names["csv"], names["xlsx"]], assumed)
     render(
         report,
         month,
@@ -295,6 +328,7 @@ def customer_packs(
     else:
         chosen = [find_party(directory, u) for u in user_ids or []]
     produced = produced_on or date.today()
+    assumed = Assumptions(results.manifest, cat)
     summary = PacksSummary(Path(out), results.month)
     one = not all_parties and len(chosen) == 1
     with (
@@ -306,7 +340,7 @@ def customer_packs(
             task.update(description=f"Customer pack {p.label}")
             d = pack_data(results, p)
             folder = tmp if one else tmp / p.label
-            files = write_pack(d, folder, cat, produced, work / p.label)
+            files = write_pack(d, folder, cat, produced, work / p.label, assumed)
             summary.files[p.label] = [Path(out) / f.relative_to(tmp) for f in files]
             task.advance()
     return summary

@@ -52,7 +52,7 @@ def trt_text(rule: TrtRule) -> str:
     if rule.srv is not None:
         scope.append(f"SRV {rule.srv}")
     if rule.device_type is not None:
-        scope.append(f"to a {rule.device_type}")
+        scope.append(f"to {rule.device_type}s")
     if rule.command_variant is not None:
         scope.append(f"Command Variant {rule.command_variant}")
     start = " after the execution time" if rule.clock_start == "execution" else ""

@@ -1,4 +1,4 @@
-"""Commands about inputs and reference data: `validate`, `catalog`."""
+"""Commands about inputs and reference data: `validate`, `catalog` (print, import TRTs, write)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import typer
 
 from opmetrics import console
 from opmetrics.catalog import Catalog, load_catalog
+from opmetrics.catalog.assumptions import assumed_values
+from opmetrics.catalog.trt_import import import_trt_csv
+from opmetrics.catalog.write import write_catalog
 from opmetrics.cli.state import (
     STATE,
     EngineOpt,
@@ -86,8 +89,26 @@ def catalog_cmd(
     reasons: Annotated[
         bool, typer.Option("--reasons", help="List the quarantine reason codes instead.")
     ] = False,
+    import_trt: Annotated[
+        Path | None,
+        typer.Option(
+            "--import-trt",
+            help="CSV of Target Response Times (srv, execution, device_type, seconds, source; "
+            "optional command_variant, clock_start) replacing the catalog's rules of the same scope.",
+            dir_okay=False,
+        ),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            "--write",
+            help="Write the catalog (with any imported TRTs) as TOML to FILE, to edit and pass "
+            "with --catalog FILE.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Print the reference catalog as tables, with the source of every value."""
+    """Print the reference catalog as tables, with the source of every value; or write it."""
     if reasons:
         console.table(
             "Quarantine reason codes", ["reason_code", "meaning"], sorted(REASONS.items())
@@ -98,7 +119,17 @@ def catalog_cmd(
         )
         return
     cat = load_catalog(STATE.catalog_path)
-    print_catalog(cat, section)
+    if import_trt is not None:
+        cat = import_trt_csv(cat, import_trt)
+    if write is not None:
+        write_catalog(cat, write)
+        still = [v.text for v in assumed_values(cat).values()]
+        console.info(
+            f"catalog written to {write}: {len(cat.trt)} TRT rule(s), {len(still)} value(s) "
+            f"still assumed; use it with `opmetrics --catalog {write} ...`"
+        )
+        return
+    print_catalog(cat, "trt" if import_trt is not None and section is None else section)
 
 
 def print_catalog(cat: Catalog, section: str | None = None) -> None:
@@ -150,19 +181,32 @@ def print_catalog(cat: Catalog, section: str | None = None) -> None:
             ],
         ),
         "trt": (
-            ["id", "execution", "CV", "seconds", "clock start", "source"],
+            ["id", "execution", "CV", "SRV", "device type", "seconds", "clock start", "source"],
             [
                 (
                     t.id,
                     t.execution,
                     t.command_variant or "any",
+                    t.srv or "any",
+                    t.device_type or "any",
                     t.seconds,
                     t.clock_start,
                     t.source.value,
                 )
                 for t in cat.trt
             ]
-            + [("alerts", "alert", "", cat.alerts.trt_seconds, "raised", cat.alerts.source.value)],
+            + [
+                (
+                    "alerts",
+                    "alert",
+                    "",
+                    "",
+                    "",
+                    cat.alerts.trt_seconds,
+                    "raised",
+                    cat.alerts.source.value,
+                )
+            ],
         ),
         "response_code": (
             ["id", "class", "codes / pattern", "source"],

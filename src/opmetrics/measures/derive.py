@@ -51,12 +51,16 @@ def _add_business_process(df: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return df
 
 
-def default_trt_s(catalog: Catalog, srv_id: str) -> float | None:
+def default_trt_s(catalog: Catalog, srv_id: str, device_type: str = ALL) -> float | None:
+    """The TRT of an SRV's default execution for one device type; for ALL, the device types'
+    common TRT, or None when it varies by device type."""
     s = catalog.srvs.get(srv_id)
     if s is None:
         return None
     kind = "non_device" if s.non_device else ("on_demand" if s.on_demand else "future_dated")
-    return catalog.trt_for(kind, None).seconds
+    devices = s.device_types if device_type == ALL else (device_type,)
+    found = {catalog.trt_for(kind, None, s.id, d).seconds for d in devices}
+    return found.pop() if len(found) == 1 else None
 
 
 def rollups(
@@ -171,7 +175,9 @@ def summary(
     agg["srv_name"] = agg["srv"].map({s.id: s.name for s in catalog.srv})
     agg["success_percent"] = _pct(agg["succeeded"], agg["succeeded"] + agg["failed"])
     agg["within_trt_percent"] = _pct(agg["within_trt"], agg["succeeded"] + agg["failed"])
-    agg["trt_s"] = agg["srv"].map(lambda s: default_trt_s(catalog, s))
+    keys = list(zip(agg["srv"], agg["device_type"], strict=True))
+    trts = {k: default_trt_s(catalog, *k) for k in set(keys)}
+    agg["trt_s"] = [trts[k] for k in keys]
     agg["rtt_mean_s"] = (
         agg["rtt_sum_us"].astype("float64") / agg[mean_over].where(agg[mean_over] > 0)
     ) / 1e6

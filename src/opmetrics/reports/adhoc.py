@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from opmetrics.reports import charts, fmt, measure_charts, overview_charts
-from opmetrics.reports.common import PackContext, cpm_records, headline, scope_of
+from opmetrics.reports.common import PackContext, cpm_records, cpm_value_cell, headline, scope_of
 from opmetrics.reports.data import View, pct
 from opmetrics.reports.fmt import num
 from opmetrics.reports.process_pack import records
-from opmetrics.reports.spec import Chart
+from opmetrics.reports.spec import Assumption, Chart
 from opmetrics.results.schema import ALL
 
 MIN_GAP_POINTS = 1.5
@@ -40,6 +40,7 @@ class Item:
     sentence: str
     chart: Chart | None
     dedupe: tuple[str, ...] = ()
+    assumed: tuple[Assumption, ...] = ()  # what the marks in the sentence stand for
 
 
 def select(ctx: PackContext, limit: int = LIMIT, insight_slots: int = INSIGHT_SLOTS) -> list[Item]:
@@ -71,8 +72,9 @@ def _rekey(item: Item, n: int) -> Item:
         item.group,
         item.title,
         item.sentence,
-        Chart(f"adhoc-{n}", c.title, c.caption, c.vega_lite),
+        Chart(f"adhoc-{n}", c.title, c.caption, c.vega_lite, c.assumed),
         item.dedupe,
+        item.assumed,
     )
 
 
@@ -109,9 +111,11 @@ def _cpm_items(ctx: PackContext) -> list[Item]:
         n_met = sum(1 for r in rows if r["status"] == "met")
         level = "Minimum Service Level" if low else "target"
         where = scope_of(worst, v)
+        assumed = v.assumed.of_cpm(worst)
+        value = f"{cpm_value_cell(worst, v).text} %{fmt.mark(assumed)}"
         sentence = (
             f"{cpm} was below its {level} in {len(low or short)} of its {len(rows)} rows; the worst is "
-            f"{where} at {fmt.percent(worst['value_percent'])} % (target {fmt.target(worst['target_percent'])} %, "
+            f"{where} at {value} (target {fmt.target(worst['target_percent'])} %, "
             f"minimum {fmt.target(worst['minimum_percent'])} %)"
             + (
                 f", while {n_met} {'row' if n_met == 1 else 'rows'} met the target."
@@ -121,7 +125,7 @@ def _cpm_items(ctx: PackContext) -> list[Item]:
         )
         if len(rows) == 1:
             sentence = (
-                f"{cpm} ({where}) was {fmt.percent(worst['value_percent'])} %, below its {level} "
+                f"{cpm} ({where}) was {value}, below its {level} "
                 f"(target {fmt.target(worst['target_percent'])} %, minimum {fmt.target(worst['minimum_percent'])} %)."
             )
         shown = sorted(rows, key=lambda r: (r["status"] == "met", num(r["value_percent"]) or 0))[
@@ -136,7 +140,7 @@ def _cpm_items(ctx: PackContext) -> list[Item]:
             measure_charts.cpm_dots(labelled, order, charts.Sel(), long_labels=False),
         )
         score = (2e9 if low else 1e9) + len(low or short)
-        out.append(Item(score, 0, f"{cpm} below its {level}", sentence, chart))
+        out.append(Item(score, 0, f"{cpm} below its {level}", sentence, chart, (), assumed))
     return out
 
 

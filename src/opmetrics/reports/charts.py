@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 
 import altair as alt
 
-from opmetrics.reports.spec import Chart, canonical_json
+from opmetrics.reports.spec import Assumption, Chart, canonical_json
 
 ANY = "*"
 INLINE = "rows"  # the dataset name of a chart's own rows
@@ -155,8 +155,17 @@ def templated(fn: F) -> F:
     return cast(F, wrapper)
 
 
-def make(key: str, title: str, caption: str, spec: dict[str, Any]) -> Chart:
-    return Chart(key=key, title=title, caption=caption, vega_lite=canonical_json(spec))
+def make(
+    key: str,
+    title: str,
+    caption: str,
+    spec: dict[str, Any],
+    assumed: tuple[Assumption, ...] = (),
+) -> Chart:
+    """A chart block; `assumed`: the assumed values a mark in the caption stands for."""
+    return Chart(
+        key=key, title=title, caption=caption, vega_lite=canonical_json(spec), assumed=assumed
+    )
 
 
 def clean(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -387,8 +396,11 @@ def rtt(
     sel: Sel,
     width: int = 250,
     scope: str = "subject",
+    axis_title: str = "Round trip time, s, log scale (p50 to p95; red: TRT)",
 ) -> dict[str, Any]:
-    """RTT percentiles (p50 to p95) per region (or per SRV), the TRT as a red line."""
+    """RTT percentiles (p50 to p95) per region (or per SRV), the TRT as a red line. The same
+    statistics of another time (the delivery proxy's time to the Comms Hub) with its own
+    `axis_title`."""
     if scope == "subject":
         other = (
             f"datum.device_type == {DEVICE_SEL}"
@@ -414,7 +426,7 @@ def rtt(
     span = base.mark_rule(color=BLUE, strokeWidth=2).encode(
         x=alt.X(
             "rtt_p50_s:Q",
-            title="Round trip time, s, log scale (p50 to p95; red: TRT)",
+            title=axis_title,
             scale=xs,
             axis=alt.Axis(format="~g"),
         ),

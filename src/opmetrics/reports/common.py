@@ -7,7 +7,7 @@ or not, and which measures cannot be reported this month) so they are never buri
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -17,7 +17,16 @@ import pandas as pd
 from opmetrics.reports import fmt
 from opmetrics.reports.data import View, cpm_order
 from opmetrics.reports.fmt import num
-from opmetrics.reports.spec import STATUS_LABELS, Cell, Column, Cover, Paragraph
+from opmetrics.reports.spec import (
+    STATUS_LABELS,
+    Assumption,
+    Cell,
+    Column,
+    Cover,
+    Paragraph,
+    Report,
+    with_footnotes,
+)
 from opmetrics.results.schema import ALL, status_of
 from opmetrics.workdays import Lateness, pack_due_date
 
@@ -80,6 +89,16 @@ def cover(ctx: PackContext, title: str) -> Cover:
         facts.append(("Results written by", f"opmetrics {m['opmetrics_version']}"))
     if ctx.history:
         facts.append(("Earlier months shown", ", ".join(v.month.title for v in ctx.history)))
+    n_assumed = len(ctx.view.assumed.listed)
+    if n_assumed:
+        facts.append(
+            (
+                "Assumed values",
+                f"{n_assumed} reference value{'s' if n_assumed != 1 else ''} behind these figures "
+                f"{'are' if n_assumed != 1 else 'is'} assumed, not confirmed from a public source: "
+                f"figures resting on one are marked {fmt.MARK}, with a note naming it",
+            )
+        )
     alerts = tuple(
         f"{cpm} cannot be reported for {ctx.month_title}: {reason}. An unreported month is scored as zero."
         for cpm, reason in ctx.not_reportable().items()
@@ -129,9 +148,15 @@ def status_cell(status: Any) -> Cell:
     return Cell(STATUS_LABELS.get(s, s), s)
 
 
-def value_cell(value: Any, status: Any, row: dict[str, Any] | None = None) -> Cell:
-    """A measure's value, cut to two decimals; exactly, from a cpm row's exact integers."""
-    if status == "not_reportable":
+def value_cell(
+    value: Any,
+    status: Any,
+    row: dict[str, Any] | None = None,
+    assumed: tuple[Assumption, ...] = (),
+) -> Cell:
+    """A measure's value, cut to two decimals; exactly, from a cpm row's exact integers; marked
+    when it rests on assumed values."""
+    if status == "not_reportable":  # no figure: nothing rests on a value
         return Cell("n/r", "not_reportable")
     exact = (
         fmt.exact_percent(row.get("numerator_exact"), row.get("denominator_exact"))
@@ -139,7 +164,14 @@ def value_cell(value: Any, status: Any, row: dict[str, Any] | None = None) -> Ce
         else None
     )
     shown = exact if exact is not None else value
-    return Cell(fmt.percent(shown), str(status) if isinstance(status, str) else None)
+    return Cell(
+        fmt.percent(shown), str(status) if isinstance(status, str) else None, assumed=assumed
+    )
+
+
+def cpm_value_cell(row: dict[str, Any], view: View) -> Cell:
+    """A cpm row's value cell, marked with the assumed values the row rests on."""
+    return value_cell(row["value_percent"], row["status"], row, view.assumed.of_cpm(row))
 
 
 def scope_of(row: dict[str, Any], view: View) -> str:
@@ -185,7 +217,7 @@ def cpm_table_rows(rows: list[dict[str, Any]], view: View) -> tuple[tuple[Cell, 
                     if r["cpm"] == "CPM6"
                     else fmt.count(r["denominator"])
                 ),
-                value_cell(r["value_percent"], r["status"], r),
+                cpm_value_cell(r, view),
                 Cell(fmt.target(r["target_percent"])),
                 Cell(fmt.target(r["minimum_percent"])),
                 status_cell(r["status"]),
@@ -224,7 +256,7 @@ def headline(view: View) -> list[dict[str, Any]]:
             ]
             if c == "CPM6A" and not sub:
                 sub = [x for x in recs if x["cpm"] == c]
-            out.append(_summed(c, sub))
+            out.append(_summed(c, sub, view))
             continue
         if r.get("region") not in (None, ALL):
             continue
@@ -232,7 +264,7 @@ def headline(view: View) -> list[dict[str, Any]]:
     return out
 
 
-def _summed(cpm: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _summed(cpm: str, rows: list[dict[str, Any]], view: View) -> dict[str, Any]:
     """The headline roll-up: exact integers added up, status decided on them."""
     first = rows[0]
     nr = any(r["status"] == "not_reportable" for r in rows)
@@ -246,9 +278,7 @@ def _summed(cpm: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         if nr
         else status_of(n_exact, d_exact, first["target_percent"], first["minimum_percent"])
     )
-    assumed = "; ".join(
-        dict.fromkeys(k for r in rows for k in str(r.get("assumed") or "").split("; ") if k)
-    )
+    assumed = "; ".join(dict.fromkeys(k for r in rows for k in view.assumed.keys_of_cpm(r)))
     scope = "all interfaces, regions, bands" if cpm == "CPM6" else "all processes and regions"
     return {
         "cpm": cpm, "interface": None, "region": None, "time_band": None, "business_process": None,
@@ -287,3 +317,31 @@ def headline_table_rows(rows: list[dict[str, Any]], view: View) -> tuple[tuple[C
         fixed.append({**r, "_scope": scope})
     out = list(cpm_table_rows(fixed, view))
     return tuple((row[0], Cell(f["_scope"]), *row[2:]) for row, f in zip(out, fixed, strict=True))
+
+
+# -- assumed values and clocks -------------------------------------------------------------------
+
+
+def finished(report: Report, ctx: PackContext) -> Report:
+    """The report with a footnote in each section that marks a figure resting on an assumed
+    value, naming the values and how to override them."""
+    return replace(report, sections=with_footnotes(report.sections, ctx.view.assumed.override))
+
+
+# Which clock each figure uses, in words an Operations Group member reads (design §5).
+RTT_PAGE_NOTE = (
+    "Clock: Round Trip Time, from the DCC receiving the request (or its execution time) to the "
+    "response reaching the User. CPM1 and CPM2 use DCC time: the Round Trip Time less the time "
+    "the command spent on the home area network."
+)
+CLOCKS = (
+    "Which clock: business process figures (CPM6A, within the Target Response Time, round trip "
+    "times) use the Round Trip Time, from the DCC receiving the request (or a future-dated "
+    "request's execution time) to the response reaching the User. CPM1 and CPM2 use DCC time: "
+    "the Round Trip Time less the time the command spent on the home area network (or, if the "
+    "device never answered, the time until the command reached the Comms Hub)."
+)
+
+
+def clocks_paragraph() -> Paragraph:
+    return Paragraph(CLOCKS, "note")

@@ -11,16 +11,28 @@ from typing import Any
 
 from opmetrics.reports import charts, fmt, measure_charts
 from opmetrics.reports.common import (
+    RTT_PAGE_NOTE,
     PackContext,
+    clocks_paragraph,
     cover,
     cpm_records,
+    cpm_value_cell,
+    finished,
     not_reportable_paragraphs,
     status_cell,
-    value_cell,
 )
 from opmetrics.reports.fmt import num
 from opmetrics.reports.pmr import cpm6a_matrix
-from opmetrics.reports.spec import Block, Cell, Column, Paragraph, Report, Section, Table
+from opmetrics.reports.spec import (
+    Assumption,
+    Block,
+    Cell,
+    Column,
+    Paragraph,
+    Report,
+    Section,
+    Table,
+)
 from opmetrics.results.schema import ALL
 
 TITLE = "Performance Indicator report: CPM6A"
@@ -33,19 +45,23 @@ def rows_of(ctx: PackContext) -> list[dict[str, Any]]:
 def build(ctx: PackContext) -> Report:
     v = ctx.view
     rows = rows_of(ctx)
+    assumed = v.assumed.of_cpms(rows)
     intro: list[Block] = [
         *not_reportable_paragraphs(ctx, only=("CPM6A",)),
         Paragraph(
             "CPM6A measures, for each business process, the share of its service requests that "
-            "succeeded within the Target Response Time, over all requests not excluded as caused "
-            "outside the DCC's control. SMETS2 requests report by Communications Service Provider "
-            "region; SMETS1 requests as one region. The Alerts process is reported from the alerts "
-            "(CPM3), not here."
+            f"succeeded within the Target Response Time{fmt.mark(assumed)}, over all requests not "
+            "excluded as caused outside the DCC's control. SMETS2 requests report by Communications "
+            "Service Provider region; SMETS1 requests as one region. The Alerts process is reported "
+            "from the alerts (CPM3), not here.",
+            assumed=assumed,
         ),
+        clocks_paragraph(),
     ]
     if not rows:
         intro.append(Paragraph("The results hold no CPM6A rows for this month.", "alert"))
-        return Report("cpm6a", TITLE, cover(ctx, TITLE), (Section("CPM6A", tuple(intro)),))
+        only = Section("CPM6A", tuple(intro), page_note=RTT_PAGE_NOTE)
+        return finished(Report("cpm6a", TITLE, cover(ctx, TITLE), (only,)), ctx)
     intro.append(cpm6a_matrix(v))
     heads = [r for r in rows if r.get("region") == ALL] or rows
     labelled = [{**r, "row_label": v.bp_name(str(r["business_process"]))} for r in heads]
@@ -54,8 +70,14 @@ def build(ctx: PackContext) -> Report:
         charts.make(
             "cpm6a-processes",
             "CPM6A by business process (all regions)",
-            "Dots: each process's CPM6A, coloured by status; black tick: target; red tick: minimum.",
+            "Dots: each process's CPM6A, coloured by status; black tick: target; red tick: minimum."
+            + (
+                f" Values marked {fmt.MARK} in the tables rest on assumed values."
+                if assumed
+                else ""
+            ),
             measure_charts.cpm_dots(labelled, order, charts.Sel()),
+            assumed,
         )
     )
     detail = []
@@ -66,7 +88,7 @@ def build(ctx: PackContext) -> Report:
                 Cell("All" if r["region"] == ALL else str(r["region"])),
                 Cell(fmt.count(r["numerator"])),
                 Cell(fmt.count(r["denominator"])),
-                value_cell(r["value_percent"], r["status"], r),
+                cpm_value_cell(r, v),
                 status_cell(r["status"]),
             )
         )
@@ -79,17 +101,23 @@ def build(ctx: PackContext) -> Report:
         Column("Status", "left"),
     )
     sections = [
-        Section("CPM6A this month", tuple(intro), anchor="cpm6a"),
+        Section("CPM6A this month", tuple(intro), anchor="cpm6a", page_note=RTT_PAGE_NOTE),
         Section(
             "Numerators and denominators",
             (Table("cpm6a-detail", "", cols, tuple(detail), small=True),),
             anchor="detail",
+            page_note=RTT_PAGE_NOTE,
         ),
-        Section("Where the misses come from", tuple(_drivers(ctx)), anchor="drivers"),
+        Section(
+            "Where the misses come from",
+            tuple(_drivers(ctx)),
+            anchor="drivers",
+            page_note=RTT_PAGE_NOTE,
+        ),
     ]
     if ctx.history:
         sections.append(_trend(ctx))
-    return Report("cpm6a", TITLE, cover(ctx, TITLE), tuple(sections))
+    return finished(Report("cpm6a", TITLE, cover(ctx, TITLE), tuple(sections)), ctx)
 
 
 def _drivers(ctx: PackContext) -> list[Block]:
@@ -122,7 +150,7 @@ def _drivers(ctx: PackContext) -> list[Block]:
                     Cell(v.srv_name(srv)),
                     Cell(fmt.count(den)),
                     Cell(fmt.count(within)),
-                    Cell(fmt.percent(r["within_trt_percent"])),
+                    Cell(fmt.percent(r["within_trt_percent"]), assumed=v.assumed.of_srv(srv)),
                     Cell(fmt.count(miss)),
                     Cell(fmt.percent(100 * miss / misses if misses else None, 1)),
                 )
@@ -142,18 +170,23 @@ def _drivers(ctx: PackContext) -> list[Block]:
 
 def _trend(ctx: PackContext) -> Section:
     rows = []
+    found: dict[str, Assumption] = {}
     for view in (*ctx.history, ctx.view):
         for r in cpm_records(view):
             if r["cpm"] != "CPM6A" or r.get("region") != ALL or num(r["value_percent"]) is None:
                 continue
+            found.update((a.key, a) for a in view.assumed.of_cpm(r))
             rows.append({"month": str(view.month), "series": view.bp_name(str(r["business_process"])),
                          "value_percent": r["value_percent"], "target_percent": r["target_percent"],
                          "minimum_percent": r["minimum_percent"]})  # fmt: skip
     order = list(dict.fromkeys(r["series"] for r in rows))
+    assumed = tuple(found.values())
     chart = charts.make(
         "cpm6a-trend",
         "CPM6A month by month (all regions)",
-        "Blue: the process's CPM6A; dashed black: target; dotted red: minimum.",
+        "Blue: the process's CPM6A; dashed black: target; dotted red: minimum."
+        + (f" Values rest on assumed values{fmt.MARK}: see the note." if assumed else ""),
         measure_charts.trend(rows, order, charts.Sel()),
+        assumed,
     )
-    return Section("Month-on-month", (chart,), anchor="trend")
+    return Section("Month-on-month", (chart,), anchor="trend", page_note=RTT_PAGE_NOTE)

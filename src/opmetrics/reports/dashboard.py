@@ -18,25 +18,45 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from opmetrics.reports import charts, measure_charts, overview_charts
+from opmetrics.reports import charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
+    CLOCKS,
+    RTT_PAGE_NOTE,
     PackContext,
     cpm_records,
     cpm_table_rows,
     headline,
 )
+from opmetrics.reports.data import PROXY_DELIVERY, PROXY_RTT
 from opmetrics.reports.html_render import (
     chart_html,
     cover_html,
     e,
+    footnote_html,
     nav,
     page,
     script_json,
     table_html,
 )
 from opmetrics.reports.pmr import cpm6_rows, trend_rows
-from opmetrics.reports.process_pack import month_days, records
-from opmetrics.reports.spec import Cell, Chart, Column, Cover, Table
+from opmetrics.reports.process_pack import (
+    DELIVERY_PROXY_TEXT,
+    RTT_PROXY_TEXT,
+    month_days,
+    proxy_columns,
+    proxy_rows,
+    records,
+)
+from opmetrics.reports.spec import (
+    Assumption,
+    Cell,
+    Chart,
+    Column,
+    Cover,
+    Table,
+    assumptions_of,
+    footnote,
+)
 from opmetrics.reports.summary_paper import standing_rows
 from opmetrics.results.schema import ALL
 
@@ -83,11 +103,13 @@ def datasets(ctx: PackContext) -> dict[str, list[dict[str, Any]]]:
             v.r["srv_party"],
             ["business_process", "srv", "party_label", "region", "device_type", *counts],
         ),
-        "dcc_proxy": _rows(
-            v.r["dcc_proxy"],
-            [*keys, "submitted", "succeeded", "failed", "within_trt_percent", *rtt],
-        ),
     }
+    proxy = v.r["dcc_proxy"]
+    for name, kind in (("dcc_proxy_rtt", PROXY_RTT), ("dcc_proxy_delivery", PROXY_DELIVERY)):
+        out[name] = _rows(
+            proxy[proxy["proxy"] == kind],
+            [*keys, "submitted", "succeeded", "failed", "delivered", "within_trt_percent", *rtt],
+        )
     rows = cpm_records(v)
     out["cpm6"] = charts.clean(cpm6_rows(v))
     out["cpm6a"] = charts.clean(
@@ -125,11 +147,17 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
         for r in cpm_records(v)
         if r["cpm"] == "CPM6A"
     ]
+    trt_marks = v.assumed.of_keys(k for s in v.catalog.srv for k in v.assumed.trt_keys(s.id))
+    head_marks = v.assumed.of_cpms(heads)
+    standing_marks = v.assumed.of_keys(
+        a.key for r in standing_rows(ctx) for a in _standing_marks(ctx, r)
+    )
+    mark = fmt.mark
     out: list[tuple[Chart, tuple[str, ...]]] = [
-        (charts.make("headline", "Code Performance Measures", "Each measure against its target (black tick) and minimum (red tick); CPM6 and CPM6A add up all their rows.",
-                     measure_charts.cpm_dots("headline", [h["row_label"] for h in heads], sel)), ("headline",)),
-        (charts.make("standing", "Standing business processes", "Success and within-TRT shares of each standing process (Alerts: CPM3, delivered within TRT).",
-                     overview_charts.standing("standing", [r["name"] for r in standing_rows(ctx)], sel)), ("standing",)),
+        (charts.make("headline", "Code Performance Measures", f"Each measure against its target (black tick) and minimum (red tick); CPM6 and CPM6A add up all their rows.{' Values rest on assumed values' + mark(head_marks) + ': see the note.' if head_marks else ''}",
+                     measure_charts.cpm_dots("headline", [h["row_label"] for h in heads], sel), head_marks), ("headline",)),
+        (charts.make("standing", "Standing business processes", f"Success and within-TRT{mark(standing_marks)} shares of each standing process (Alerts: CPM3, delivered within TRT).",
+                     overview_charts.standing("standing", [r["name"] for r in standing_rows(ctx)], sel), standing_marks), ("standing",)),
         (charts.make("daily", "Daily success and failure", "The selected SRV, process or network, all device types (daily series are not split by device type); red dots: days with a Category 1 or 2 incident open.",
                      charts.daily("srv_daily", sel, month_days(v), width=520)), ("srv_daily",)),
         (charts.make("by-srv", "Success by SRV", "Each SRV of the selected process in the selected region and device type; the selected SRV is blue.",
@@ -138,12 +166,14 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
                      charts.breakdown("srv_summary", "region", regions, sel)), ("srv_summary",)),
         (charts.make("by-device", "Success by device type", "The selected SRV (or process, or network) by device type; dashed: its overall rate.",
                      charts.breakdown("srv_summary", "device_type", devices, sel)), ("srv_summary",)),
-        (charts.make("rtt-srv", "Round trip time against the TRT, by SRV", "Median (dot), 90th (tick) and 95th (triangle) percentiles of successful requests; red: the TRT.",
-                     charts.rtt("srv_summary", "srv", srvs, sel, scope="srvs")), ("srv_summary",)),
-        (charts.make("rtt-region", "Round trip time against the TRT, by region", "The selected SRV (or process, or network) by region.",
-                     charts.rtt("srv_summary", "region", regions, sel)), ("srv_summary",)),
-        (charts.make("proxy", "DCC proxy: CHF and GPF targets", "Round trip times of requests targeted at a Comms Hub or Gas Proxy, by SRV.",
-                     charts.rtt("dcc_proxy", "srv", srvs, sel, scope="srvs")), ("dcc_proxy",)),
+        (charts.make("rtt-srv", "Round trip time against the TRT, by SRV", f"Median (dot), 90th (tick) and 95th (triangle) percentiles of successful requests; red: the TRT{mark(trt_marks)}.",
+                     charts.rtt("srv_summary", "srv", srvs, sel, scope="srvs"), trt_marks), ("srv_summary",)),
+        (charts.make("rtt-region", "Round trip time against the TRT, by region", f"The selected SRV (or process, or network) by region; red: the TRT{mark(trt_marks)}.",
+                     charts.rtt("srv_summary", "region", regions, sel), trt_marks), ("srv_summary",)),
+        (charts.make("proxy", "DCC proxy: CHF and GPF round trip times", f"Round trip times of requests targeted at a Comms Hub Function or Gas Proxy Function, by SRV; red: the TRT{mark(trt_marks)}.",
+                     charts.rtt("dcc_proxy_rtt", "srv", srvs, sel, scope="srvs"), trt_marks), ("dcc_proxy_rtt",)),
+        (charts.make("proxy-delivery", "DCC proxy: time to deliver to the Comms Hub", f"For the processes none of whose SRVs targets a CHF or GPF: the time from the DCC receiving a request until its command reached the Comms Hub, of the requests delivered, by SRV; red: the TRT{mark(trt_marks)}.",
+                     charts.rtt("dcc_proxy_delivery", "srv", srvs, sel, scope="srvs", axis_title=DELIVERY_AXIS), trt_marks), ("dcc_proxy_delivery",)),
         (charts.make("parties", "Anonymised SEC Parties: how each moves the whole", "Each party's success rate (dashed: the whole) and how many points the whole would move without its requests; the 15 largest movers.",
                      charts.parties("srv_party", sel)), ("srv_party",)),
     ]  # fmt: skip
@@ -155,15 +185,35 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
         expr = "(f_bp == '*' || datum.business_process == f_bp) && datum.region == (f_region == '*' ? 'ALL' : f_region)"
         if not any(r.get("region") == ALL for r in cpm_records(v) if r["cpm"] == "CPM6A"):
             expr = "(f_bp == '*' || datum.business_process == f_bp) && (f_region == '*' || datum.region == f_region)"
-        out.append((charts.make("cpm6a", "CPM6A: business processes within the TRT", "By process (process filter) in the selected region (all regions when none is selected).",
-                                measure_charts.cpm_dots("cpm6a", cpm6a_order, sel, width=220, filter_expr=expr, long_labels=False)), ("cpm6a",)))  # fmt: skip
+        six_a = v.assumed.of_cpms(r for r in cpm_records(v) if r["cpm"] == "CPM6A")
+        out.append((charts.make("cpm6a", "CPM6A: business processes within the TRT", f"By process (process filter) in the selected region (all regions when none is selected).{' Values rest on assumed values' + mark(six_a) + ': see the note.' if six_a else ''}",
+                                measure_charts.cpm_dots("cpm6a", cpm6a_order, sel, width=220, filter_expr=expr, long_labels=False), six_a), ("cpm6a",)))  # fmt: skip
     if ctx.history:
         order = [h["row_label"] for h in heads]
-        out.append((charts.make("trend", "Headline measures month by month", "Dashed black: target; dotted red: minimum.",
-                                measure_charts.trend("trend", order, sel)), ("trend",)))  # fmt: skip
+        past = v.assumed.of_keys(
+            k
+            for view in (*ctx.history, v)
+            for h in headline(view)
+            for k in view.assumed.keys_of_cpm(h)
+        )
+        out.append((charts.make("trend", "Headline measures month by month", f"Dashed black: target; dotted red: minimum.{' Values rest on assumed values' + mark(past) + ': see the note.' if past else ''}",
+                                measure_charts.trend("trend", order, sel), past), ("trend",)))  # fmt: skip
         out.append((charts.make("srv-trend", "Success month by month", "The selected SRV (or process, or network) in the selected region and device type.",
                                 overview_charts.srv_trend("history", sel, width=520)), ("history",)))  # fmt: skip
     return out
+
+
+DELIVERY_AXIS = "Time to the Comms Hub, s, log scale (p50 to p95; red: TRT)"
+
+
+def _standing_marks(ctx: PackContext, r: dict[str, Any]) -> tuple[Assumption, ...]:
+    """What a standing process's within-TRT share rests on (Alerts: the CPM3 row's values)."""
+    v = ctx.view
+    bp = str(r["business_process"])
+    if v.catalog.business_processes[bp].reported_from == "alerts":
+        m = r.get("measure")
+        return v.assumed.of_cpm(m) if m else v.assumed.of_alerts()
+    return v.assumed.of_process(bp)
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -186,6 +236,38 @@ def cpm_table(ctx: PackContext) -> tuple[Table, list[dict[str, str]]]:
         Column("Value %"), Column("Target %"), Column("Min. %"), Column("Status", "left"),
     )  # fmt: skip
     return Table("cpm", "Code Performance Measures", cols, tuple(rows), small=True), attrs
+
+
+def proxy_tables(ctx: PackContext) -> list[tuple[str, Table, list[dict[str, str]]]]:
+    """The DCC proxy tables, one per proxy the month holds, each with the sentence saying which
+    proxy it is; rows per SRV and region (all device types), filterable by process, SRV and
+    region."""
+    v = ctx.view
+    p = v.r["dcc_proxy"]
+    p = p[(p["srv"] != ALL) & (p["device_type"] == ALL)]
+    out = []
+    texts = {PROXY_RTT: RTT_PROXY_TEXT, PROXY_DELIVERY: DELIVERY_PROXY_TEXT.replace("No SRV of this process targets", "For a process none of whose SRVs targets").replace(", so this table shows", ", this table shows")}  # fmt: skip
+    for kind in (PROXY_RTT, PROXY_DELIVERY):
+        sub = p[p["proxy"] == kind]
+        if sub.empty:
+            continue
+        rows, attrs = [], []
+        for bp in v.packs():
+            mine = sub[sub["business_process"] == bp]
+            for (srv, _dev, reg), r in proxy_rows(v, mine, v.srvs_of(bp), kind):
+                rows.append((Cell(v.bp_name(bp)), *r[:2], *r[3:]))  # every device type
+                attrs.append({"bp": bp, "srv": srv, "region": "ALL" if reg == ALL else reg})
+        cols = proxy_columns(kind)
+        cols = (Column("Business process", "left"), *cols[:2], *cols[3:])
+        title = (
+            "DCC proxy: CHF and GPF targets, round trip times"
+            if kind == PROXY_RTT
+            else "DCC proxy: time to deliver to the Comms Hub"
+        )
+        out.append(
+            (texts[kind], Table(f"proxy-{kind}", title, cols, tuple(rows), small=True), attrs)
+        )
+    return out
 
 
 def insights_table(ctx: PackContext) -> tuple[Table, list[dict[str, str]]] | None:
@@ -222,6 +304,10 @@ def insights_table(ctx: PackContext) -> tuple[Table, list[dict[str, str]]] | Non
         )
     )
     return Table("insights", "Findings of the diagnosis", cols, tuple(rows), small=True), attrs
+
+
+def _footnote(assumed: tuple[Assumption, ...], override: str) -> str:
+    return footnote_html(footnote(assumed, override)) if assumed else ""
 
 
 def _filterable(t: Table, attrs: list[dict[str, str]]) -> str:
@@ -266,14 +352,31 @@ def index_html(
     ins = insights_table(ctx)
     files_html = "".join(f'<li><a href="{e(href)}">{e(label)}</a></li>' for label, href in files)
     grid = "".join(chart_html(c) for c, _ in pairs)
+    override = v.assumed.override
+    cpm_note = _footnote(assumptions_of(t), override)
+    chart_note = _footnote(v.assumed.of_keys(a.key for c, _ in pairs for a in c.assumed), override)
+    proxies = proxy_tables(ctx)
+    proxy_html = "".join(
+        f'<p>{e(text)}</p><div class="scroll">{_filterable(table, rows)}</div>'
+        for text, table, rows in proxies
+    )
+    proxy_note = _footnote(
+        v.assumed.of_keys(a.key for _, table, _ in proxies for a in assumptions_of(table)),
+        override,
+    )
     body = (
         nav(links, "index.html")
         + "<main>"
         + cover_html(cover)
         + bar
         + '<p class="error" id="dashboard-error"></p>'
-        + f'<section id="measures"><h2>Code Performance Measures</h2><div class="scroll">{_filterable(t, attrs)}</div></section>'
-        + f'<section id="charts"><h2>Charts</h2><div class="grid">{grid}</div></section>'
+        + f'<section id="measures"><h2>Code Performance Measures</h2><div class="scroll">{_filterable(t, attrs)}</div>{cpm_note}<p class="note">{e(CLOCKS)}</p></section>'
+        + (
+            f'<section id="proxy"><h2>DCC proxy</h2>{proxy_html}{proxy_note}</section>'
+            if proxies
+            else ""
+        )
+        + f'<section id="charts"><h2>Charts</h2><p class="note clock">{e(RTT_PAGE_NOTE)}</p><div class="grid">{grid}</div>{chart_note}</section>'
         + (f'<section id="insights"><h2>Findings</h2>{_filterable(*ins)}</section>' if ins else "")
         + f'<section id="files"><h2>Files</h2><ul>{files_html}</ul></section>'
         + "</main>"

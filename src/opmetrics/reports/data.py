@@ -17,10 +17,14 @@ import pandas as pd
 from opmetrics.catalog import Catalog
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.month import Month
+from opmetrics.reports.assumed import Assumptions
 from opmetrics.results.io import read_results
 from opmetrics.results.schema import ALL
 
 COUNTS = ("submitted", "succeeded", "failed", "excluded", "responded", "within_trt")
+# dcc_proxy's `proxy` (design §5): which DCC proxy a row's times measure.
+PROXY_RTT = "chf_gpf_rtt"  # round trip time of the requests targeted at a CHF or GPF
+PROXY_DELIVERY = "delivery_to_comms_hub"  # time until the command reached the Comms Hub
 RTT_COLS = ("trt_s", "rtt_mean_s", "rtt_p50_s", "rtt_p90_s", "rtt_p95_s")
 
 
@@ -80,6 +84,8 @@ def load_month(path: str | Path) -> MonthResults:
         if "date" in df.columns:
             df["date"] = pd.to_datetime(df["date"]).dt.date
         out.tables[name] = df
+    # Results written before the delivery proxy hold CHF/GPF round trips only.
+    out.tables["dcc_proxy"]["proxy"] = out.tables["dcc_proxy"]["proxy"].fillna(PROXY_RTT)
     # Charts select roll-up rows; add any roll-up a results folder lacks (counts only).
     out.tables["srv_daily"] = ensure_rollups(
         out.tables["srv_daily"], ["date", "business_process", "srv", "region"], ["region"],
@@ -140,6 +146,7 @@ class View:
         self.r = results
         self.catalog = catalog
         self.month = results.month
+        self.assumed = Assumptions(results.manifest, catalog)
         s = results["srv_summary"]
         self._summary = s
         self._by_key = {

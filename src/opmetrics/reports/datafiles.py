@@ -6,7 +6,8 @@ would run as a formula are neutralised, in CSV and XLSX alike. Workbooks are mad
 their document dates and zip entry times are fixed to a date derived from the reporting month.
 Excel limits a sheet to 1,048,576 rows and a cell to 32,767 characters: a longer table's sheet holds
 its first rows (the `about` sheet says so; the CSV holds every row) and a longer cell is cut with a
-marker.
+marker. Each table is written as `annotated` gives it: with the assumed values its rows rest on,
+and the DCC proxy's times in columns named for what they measure; `assumed_values` lists them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from opmetrics.errors import OutputError
+from opmetrics.reports import fmt
+from opmetrics.reports.annotated import annotate, assumed_values_table
+from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.xlsx import EXCEL_MAX_ROWS, Sheet, write_workbook
 from opmetrics.results.io import CSV_DECIMALS, FORMULA_CHARS, Results, neutralise_formula
 from opmetrics.results.schema import RESULT_TABLES
@@ -30,7 +34,17 @@ DESCRIPTIONS = {
     "srv_summary": "Business process reporting per SRV, region and device type (ALL = roll-up)",
     "srv_daily": "Daily success and failure per SRV and region, with the Category 1/2 incident flag",
     "srv_party": "Per anonymised SEC Party, SRV, region and device type",
-    "dcc_proxy": "Requests targeted at a CHF or GPF: the DCC proxy statistics",
+    "dcc_proxy": (
+        "The DCC proxy, one of two per process (column proxy): chf_gpf_rtt, the round trip times "
+        "(rtt_*) and within_trt of requests targeted at a CHF or GPF; delivery_to_comms_hub, for "
+        "a process none of whose SRVs targets one, the time from the DCC receiving a request (or "
+        "a future-dated one's execution time) until its command reached the Comms Hub "
+        "(to_comms_hub_*, over the requests delivered) and delivered_within_trt"
+    ),
+    "assumed_values": (
+        "Reference values assumed, not confirmed from a public source, that figures rest on: the "
+        "assumed column of a table names them for each row, assumed_note in words"
+    ),
     "srv_device_set": "Per anonymised party, adaptor, region and device set",
     "benchmark": "Each party against the industry average and best",
     "league_table": "Anonymised league tables per business process and SRV",
@@ -72,7 +86,9 @@ def write_csv(table: pa.Table, path: Path) -> None:
 # -- XLSX --------------------------------------------------------------------------------------
 
 
-def about_table(tables: dict[str, pa.Table], month: str, produced_on: date) -> pa.Table:
+def about_table(
+    tables: dict[str, pa.Table], month: str, produced_on: date, override: str = ""
+) -> pa.Table:
     names, rows, notes = [], [], []
     for name, t in tables.items():
         names.append(name)
@@ -84,6 +100,13 @@ def about_table(tables: dict[str, pa.Table], month: str, produced_on: date) -> p
     names += ["month", "produced"]
     rows += [None, None]
     notes += [month, produced_on.isoformat()]
+    if override and tables.get("assumed_values") is not None and tables["assumed_values"].num_rows:
+        names.append("assumed values")
+        rows.append(None)
+        notes.append(
+            f"Rows whose figures rest on an assumed value say so in assumed (keys) and "
+            f"assumed_note ({fmt.MARK} and the values in words). To override: {override}."
+        )
     return pa.table({"table": names, "rows": pa.array(rows, pa.int64()), "what it holds": notes})
 
 
@@ -94,8 +117,9 @@ def write_xlsx(
     produced_on: date,
     stamp: datetime,
     on_rows: Callable[[int], None],
+    override: str = "",
 ) -> None:
-    sheets = [Sheet("about", about_table(tables, month, produced_on))]
+    sheets = [Sheet("about", about_table(tables, month, produced_on, override))]
     sheets += [Sheet(name[:31], t.slice(0, SHEET_ROWS)) for name, t in tables.items()]
     try:
         write_workbook(
@@ -110,6 +134,14 @@ def shared_tables(results: Results) -> dict[str, pa.Table]:
     return {name: results.table(name) for name in RESULT_TABLES if results.has(name)}
 
 
+def data_tables(results: Results, assumed: Assumptions) -> dict[str, pa.Table]:
+    """The tables of the data files: every shared results table, annotated, and the assumed
+    values they rest on."""
+    tables = {name: annotate(name, t, assumed) for name, t in shared_tables(results).items()}
+    tables["assumed_values"] = assumed_values_table(assumed)
+    return tables
+
+
 def write_data_files(
     results: Results,
     folder: Path,
@@ -117,8 +149,9 @@ def write_data_files(
     produced_on: date,
     stamp: datetime,
     on_rows: Callable[[int], None],
+    assumed: Assumptions,
 ) -> list[Path]:
-    tables = shared_tables(results)
+    tables = data_tables(results, assumed)
     csv_dir = folder / "csv"
     csv_dir.mkdir(parents=True, exist_ok=True)
     out = []
@@ -127,10 +160,15 @@ def write_data_files(
         write_csv(t, p)
         out.append(p)
     x = folder / f"{month}-results.xlsx"
-    write_xlsx(tables, x, month, produced_on, stamp, on_rows)
+    write_xlsx(tables, x, month, produced_on, stamp, on_rows, assumed.override)
     out.append(x)
     return out
 
 
-def total_rows(results: Results) -> int:
-    return sum(t.num_rows for t in shared_tables(results).values())
+def total_rows(results: Results, assumed: Assumptions) -> int:
+    return sum(t.num_rows for t in shared_tables(results).values()) + len(assumed.listed)
+
+
+def table_names(results: Results) -> list[str]:
+    """The data files' table names, in the order they are written."""
+    return [*shared_tables(results), "assumed_values"]

@@ -90,3 +90,27 @@ def target(v: Any) -> str:
     if f is None:
         return DASH
     return f"{f:g}"
+
+
+# -- assumed values ------------------------------------------------------------------------------
+
+MARK = "†"  # beside a figure that rests on a catalog value marked `assumed`
+
+
+def mark(assumed: object) -> str:
+    """The mark when `assumed` (a collection of assumed values) is not empty, else nothing."""
+    return MARK if assumed else ""
+
+
+def assumed_note(texts: list[str], override: str) -> str:
+    """The footnote under marked figures: each assumed value in words, then how to override."""
+    text = f"{MARK} Assumed, not confirmed from a public source: {'; '.join(texts)}."
+    return f"{text} To override: {override.rstrip('.')}." if override else text
+
+
+def seconds_text(v: Any) -> str:
+    """A time in seconds in running text, as few decimals as it needs: "30 s", "2.5 s"."""
+    f = num(v)
+    if f is None:
+        return DASH
+    return f"{f:g} s"

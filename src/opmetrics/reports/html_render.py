@@ -13,14 +13,17 @@ from typing import Any
 
 from opmetrics.reports import fmt
 from opmetrics.reports.spec import (
+    Assumption,
     Block,
     Cell,
     Chart,
     Cover,
+    Footnote,
     Heading,
     PageBreak,
     Paragraph,
     Report,
+    Section,
     Table,
 )
 
@@ -85,11 +88,26 @@ def cover_html(c: Cover, pdf_href: str | None = None) -> str:
     )
 
 
+def mark_html(assumed: tuple[Assumption, ...]) -> str:
+    """The mark of a figure resting on assumed values; hovering it names them."""
+    names = "; ".join(a.text for a in assumed)
+    return f'<sup class="assumed" title="Assumed: {e(names)}">{fmt.MARK}</sup>'
+
+
+def marked(text: str, assumed: tuple[Assumption, ...] = ()) -> str:
+    """Escaped text with each mark it holds raised (and naming `assumed` on hover)."""
+    if fmt.MARK not in text:
+        return e(text)
+    sup = mark_html(assumed) if assumed else f'<sup class="assumed">{fmt.MARK}</sup>'
+    return sup.join(e(part) for part in text.split(fmt.MARK))
+
+
 def cell_html(c: Cell, align: str) -> str:
     cls = [f"a-{align}"]
     if c.status:
         cls.append(f"st-{c.status}")
-    text = f"<strong>{e(c.text)}</strong>" if c.bold else e(c.text)
+    text = marked(c.text) + (mark_html(c.assumed) if c.assumed else "")
+    text = f"<strong>{text}</strong>" if c.bold else text
     return f'<td class="{" ".join(cls)}">{text}</td>'
 
 
@@ -121,8 +139,8 @@ def table_html(t: Table, attrs: list[dict[str, str]] | None = None) -> str:
             + "".join(cell_html(c, t.columns[k].align) for k, c in enumerate(r))
             + "</tr>"
         )
-    title = f"<caption>{e(t.title)}</caption>" if t.title else ""
-    note = f'<p class="note">{e(t.note)}</p>' if t.note else ""
+    title = f"<caption>{marked(t.title, t.assumed)}</caption>" if t.title else ""
+    note = f'<p class="note">{marked(t.note, t.assumed)}</p>' if t.note else ""
     cls = "data small" if t.small else "data"
     return (
         f'<div class="table-wrap"><table class="{cls}" id="t-{e(t.key)}">{title}'
@@ -132,7 +150,11 @@ def table_html(t: Table, attrs: list[dict[str, str]] | None = None) -> str:
 
 def chart_html(c: Chart, prefix: str = "") -> str:
     key = e(prefix + c.key)
-    caption = f'<figcaption class="caption">{e(c.caption)}</figcaption>' if c.caption else ""
+    caption = (
+        f'<figcaption class="caption">{marked(c.caption, c.assumed)}</figcaption>'
+        if c.caption
+        else ""
+    )
     return (
         f'<figure class="chart"><p class="chart-title">{e(c.title)}</p>'
         f'<div class="vega" id="chart-{key}" data-spec="spec-{key}"></div>'
@@ -141,10 +163,17 @@ def chart_html(c: Chart, prefix: str = "") -> str:
     )
 
 
+def footnote_html(f: Footnote) -> str:
+    return f'<p class="footnote">{marked(f.text, f.assumed)}</p>'
+
+
 def block_html(b: Block) -> str:
     if isinstance(b, Paragraph):
         cls = {"alert": "alert", "good": "good", "note": "note"}.get(b.tone, "")
-        return f'<p class="{cls}">{e(b.text)}</p>' if cls else f"<p>{e(b.text)}</p>"
+        text = marked(b.text, b.assumed)
+        return f'<p class="{cls}">{text}</p>' if cls else f"<p>{text}</p>"
+    if isinstance(b, Footnote):
+        return footnote_html(b)
     if isinstance(b, Heading):
         level = min(6, b.level + 1)
         anchor = f' id="{e(b.anchor)}"' if b.anchor else ""
@@ -158,17 +187,18 @@ def block_html(b: Block) -> str:
     raise TypeError(f"unknown block {type(b).__name__}")
 
 
+def section_html(s: Section, i: int) -> str:
+    note = f'<p class="note clock">{e(s.page_note)}</p>' if s.page_note else ""
+    body = "".join(block_html(b) for b in s.blocks)
+    return f'<section id="{e(s.anchor or f"s{i}")}"><h2>{e(s.title)}</h2>{note}{body}</section>'
+
+
 def report_html(report: Report, links: list[tuple[str, str]], pdf_href: str | None) -> str:
     toc = "".join(
         f'<li><a href="#{e(s.anchor or f"s{i}")}">{e(s.title)}</a></li>'
         for i, s in enumerate(report.sections)
     )
-    sections = []
-    for i, s in enumerate(report.sections):
-        body = "".join(block_html(b) for b in s.blocks)
-        sections.append(
-            f'<section id="{e(s.anchor or f"s{i}")}"><h2>{e(s.title)}</h2>{body}</section>'
-        )
+    sections = [section_html(s, i) for i, s in enumerate(report.sections)]
     body = (
         nav(links, f"{report.key}.html")
         + '<main class="report">'

@@ -12,10 +12,14 @@ from typing import Any
 from opmetrics.reports import charts, fmt, measure_charts
 from opmetrics.reports.common import (
     CPM_COLUMNS,
+    RTT_PAGE_NOTE,
     PackContext,
+    clocks_paragraph,
     cover,
     cpm_records,
     cpm_table_rows,
+    cpm_value_cell,
+    finished,
     headline,
     headline_table_rows,
     not_reportable_paragraphs,
@@ -38,9 +42,10 @@ def build(ctx: PackContext) -> Report:
         _trends(ctx),
         _about(ctx),
     ]
-    return Report(
+    report = Report(
         key="pmr", title=TITLE, cover=cover(ctx, TITLE), sections=tuple(sections), srvs=()
     )
+    return finished(report, ctx)
 
 
 def _measures(ctx: PackContext) -> Section:
@@ -49,13 +54,20 @@ def _measures(ctx: PackContext) -> Section:
     blocks: list[Block] = [*not_reportable_paragraphs(ctx)]
     blocks.extend(shortfall_paragraphs(ctx))
     order = [h["row_label"] for h in heads]
+    assumed = v.assumed.of_cpms(heads)
     blocks.append(
         charts.make(
             "cpm-headline",
             "Headline measures against target and minimum",
             "Each dot is a measure's value for the month, coloured by status; the black tick is its "
-            "target and the red tick its Minimum Service Level. CPM6 and CPM6A add up all their rows.",
+            "target and the red tick its Minimum Service Level. CPM6 and CPM6A add up all their rows."
+            + (
+                f" Measures marked {fmt.MARK} in the table rest on assumed values."
+                if assumed
+                else ""
+            ),
             measure_charts.cpm_dots(heads, order, charts.Sel()),
+            assumed,
         )
     )
     blocks.append(
@@ -67,6 +79,7 @@ def _measures(ctx: PackContext) -> Section:
             note="Values are cut (not rounded) to two decimals. CPM6 numerators and denominators are minutes.",
         )
     )
+    blocks.append(clocks_paragraph())
     rows = [r for r in cpm_records(v) if r["cpm"] not in ("CPM6", "CPM6A")]
     blocks.append(
         Table(
@@ -98,11 +111,21 @@ def shortfall_paragraphs(ctx: PackContext) -> list[Paragraph]:
             total = sum(1 for r in recs if r["cpm"] == cpm)
             if len(mine) <= 2:
                 parts.extend(
-                    f"{cpm} {scope_of(r, v)} ({fmt.percent(r['value_percent'])} %)" for r in mine
+                    f"{cpm} {scope_of(r, v)} ({cpm_value_cell(r, v).text} %"
+                    f"{fmt.mark(v.assumed.of_cpm(r))})"
+                    for r in mine
                 )
             else:
-                parts.append(f"{cpm} in {len(mine)} of its {total} rows")
-        out.append(Paragraph(f"{words} in {ctx.month_title}: {'; '.join(parts)}.", "alert"))
+                parts.append(
+                    f"{cpm}{fmt.mark(v.assumed.of_cpms(mine))} in {len(mine)} of its {total} rows"
+                )
+        out.append(
+            Paragraph(
+                f"{words} in {ctx.month_title}: {'; '.join(parts)}.",
+                "alert",
+                v.assumed.of_cpms(rows),
+            )
+        )
     if not out and not ctx.not_reportable():
         out.append(Paragraph(f"Every measure met its target in {ctx.month_title}.", "good"))
     return out
@@ -160,7 +183,8 @@ def _cpm6(ctx: PackContext) -> Section:
     interfaces = list(dict.fromkeys(str(r["interface"]) for r in rows))
     table_rows = []
     for i in interfaces:
-        cells = [Cell(i)]
+        # every figure of the row rests on the interface being one CPM6 measures: marked once
+        cells = [Cell(i, assumed=v.assumed.of_cpms(r for r in rows if r["interface"] == i))]
         for reg, band in cols:
             r = by.get((i, reg, band))
             cells.append(value_cell(r["value_percent"], r["status"], r) if r else Cell(fmt.DASH))
@@ -169,6 +193,10 @@ def _cpm6(ctx: PackContext) -> Section:
         Column("Interface", "left", "1fr"),
         *(Column(b, "right", "auto", group=r) for r, b in cols),
     )
+    marked = v.assumed.of_cpms(rows)
+    note = "Cells are coloured by status against the 99.5 % target and 98 % minimum; n/r: not reportable."
+    if marked:
+        note += f" {fmt.MARK} beside an interface: every figure of its row rests on assumed values."
     blocks.append(
         Table(
             "cpm6-grid",
@@ -176,7 +204,8 @@ def _cpm6(ctx: PackContext) -> Section:
             columns,
             tuple(table_rows),
             small=True,
-            note="Cells are coloured by status against the 99.5 % target and 98 % minimum; n/r: not reportable.",
+            note=note,
+            assumed=marked,
         )
     )
     short = [r for r in rows if r["status"] in ("below_target", "below_minimum")]
@@ -200,7 +229,9 @@ def cpm6a_matrix(v: View) -> Table:
     bps = list(dict.fromkeys(str(r["business_process"]) for r in rows))
     out = []
     for bp in bps:
-        cells = [Cell(v.bp_name(bp))]
+        # every figure of the row rests on the process's TRTs and SRVs: marked once, on its name
+        mine = [r for r in rows if r["business_process"] == bp]
+        cells = [Cell(v.bp_name(bp), assumed=v.assumed.of_cpms(mine))]
         for reg in regions:
             r = by.get((bp, reg))
             cells.append(value_cell(r["value_percent"], r["status"], r) if r else Cell(fmt.DASH))
@@ -209,13 +240,18 @@ def cpm6a_matrix(v: View) -> Table:
         Column("Business process", "left", "1fr"),
         *(Column("All" if r == ALL else r) for r in regions),
     )
+    marked = any(c.assumed for row in out for c in row)
+    note = "Successful requests within the TRT over non-excluded requests; coloured by status."
+    if marked:
+        note += f" {fmt.MARK} beside a process: every figure of its row rests on assumed values."
     return Table("cpm6a-matrix", "CPM6A % by business process and region", columns, tuple(out),
-                 note="Successful requests within the TRT over non-excluded requests; coloured by status.")  # fmt: skip
+                 note=note, assumed=v.assumed.of_cpms(rows) if marked else ())  # fmt: skip
 
 
 def _cpm6a(ctx: PackContext) -> Section:
     blocks: list[Block] = [*not_reportable_paragraphs(ctx, only=("CPM6A",))]
     blocks.append(cpm6a_matrix(ctx.view))
+    blocks.append(clocks_paragraph())
     blocks.append(
         Paragraph(
             "The CPM6A Performance Indicator report gives each process's SRVs and what drives the measure.",
@@ -227,6 +263,7 @@ def _cpm6a(ctx: PackContext) -> Section:
         tuple(blocks),
         anchor="cpm6a",
         new_page=False,
+        page_note=RTT_PAGE_NOTE,
     )
 
 
@@ -257,13 +294,21 @@ def _trends(ctx: PackContext) -> Section:
         )
     rows = trend_rows(ctx)
     order = [h["row_label"] for h in headline(ctx.view)]
+    marks = {
+        (h["row_label"], str(view.month)): view.assumed.of_cpm(h)
+        for view in (*ctx.history, ctx.view)
+        for h in headline(view)
+    }
+    every = tuple({a.key: a for found in marks.values() for a in found}.values())
     blocks: list[Block] = [
         charts.make(
             "cpm-trends",
             "Headline measures month by month",
             "Blue: the measure's value; dashed black: target; dotted red: minimum. Months without a value "
-            "(not reportable or no activity) are left out.",
+            "(not reportable or no activity) are left out."
+            + (f" Values marked {fmt.MARK} in the table rest on assumed values." if every else ""),
             measure_charts.trend(rows, order, charts.Sel()),
+            every,
         )
     ]
     months = [str(v.month) for v in (*ctx.history, ctx.view)]
@@ -271,7 +316,16 @@ def _trends(ctx: PackContext) -> Section:
     prev = months[-2]
     trow = []
     for s in order:
-        cells = [Cell(s, bold=True), *(Cell(fmt.percent(by.get((s, m)))) for m in months)]
+        cells = [
+            Cell(s, bold=True),
+            *(
+                Cell(
+                    fmt.percent(by.get((s, m))),
+                    assumed=marks.get((s, m), ()) if by.get((s, m)) is not None else (),
+                )
+                for m in months
+            ),
+        ]
         a, b = by.get((s, prev)), by.get((s, months[-1]))
         cells.append(Cell(fmt.points(None if a is None or b is None else b - a)))
         trow.append(tuple(cells))
@@ -296,7 +350,7 @@ def _about(ctx: PackContext) -> Section:
         "Below minimum: under the Minimum Service Level. No activity: nothing to measure (denominator 0). "
         "Not reportable: the inputs needed are missing or incomplete, so no value is given."
     )
-    blocks: list[Block] = [Paragraph(statuses), _definitions(v)]
+    blocks: list[Block] = [Paragraph(statuses), _definitions(v), *assumed_blocks(v)]
     note = m.get("service_requests_note")
     if isinstance(note, str) and note:
         blocks.append(Paragraph(f"Service requests: {note}.", "alert"))
@@ -312,4 +366,41 @@ def _about(ctx: PackContext) -> Section:
     return Section("About these figures", tuple(blocks), anchor="about", new_page=False)
 
 
-__all__ = ["build", "cpm6_rows", "cpm6a_matrix", "trend_rows"]
+def assumed_blocks(v: View) -> list[Block]:
+    """Every assumed value behind the month's figures, what it decides and how to override it."""
+    listed = v.assumed.values()
+    if not listed:
+        return [
+            Paragraph(
+                "No figure of this month rests on an assumed value: every reference value used "
+                "is confirmed."
+            )
+        ]
+    rows = tuple(
+        (
+            Cell(x.text),
+            Cell(", ".join(x.used_by) or fmt.DASH),
+            Cell(x.key),
+        )
+        for x in listed
+    )
+    return [
+        Paragraph(
+            "These reference values are assumed, not confirmed from a public source: the figures "
+            f"resting on them are marked {fmt.MARK}. To override: {v.assumed.override}."
+        ),
+        Table(
+            "assumed-values",
+            "Assumed values",
+            (
+                Column("Value", "left", "2fr"),
+                Column("Decides", "left", "1fr"),
+                Column("Catalog key", "left", "1.3fr"),
+            ),
+            rows,
+            small=True,
+        ),
+    ]
+
+
+__all__ = ["assumed_blocks", "build", "cpm6_rows", "cpm6a_matrix", "trend_rows"]

@@ -1,7 +1,8 @@
 """One Business Process pack per business process, laid out as MP122 describes.
 
 First the DCC proxy summary (requests targeted at a Comms Hub or Gas Proxy, whose round trip is
-the better proxy of the DCC's own performance), then per SRV: the daily success and failure chart
+the better proxy of the DCC's own performance; for a process that never targets one, the time
+to deliver its requests to the Comms Hub, and the page says which), then per SRV: the daily success and failure chart
 with the Category 1/2 incident days marked, the summary against the TRT, the breakdowns by region
 and device type, and the anonymised party chart showing how one party's poor performance moves
 the whole.
@@ -13,17 +14,30 @@ from typing import Any
 
 import pandas as pd
 
+from opmetrics.catalog.assumptions import EXECUTION_WORDS
 from opmetrics.reports import charts, fmt
 from opmetrics.reports.common import (
+    RTT_PAGE_NOTE,
     PackContext,
+    clocks_paragraph,
     cover,
     cpm_records,
+    cpm_value_cell,
+    finished,
     not_reportable_paragraphs,
-    value_cell,
 )
-from opmetrics.reports.data import View
+from opmetrics.reports.data import PROXY_DELIVERY, PROXY_RTT, View
 from opmetrics.reports.fmt import num
-from opmetrics.reports.spec import Block, Cell, Column, Paragraph, Report, Section, Table
+from opmetrics.reports.spec import (
+    Assumption,
+    Block,
+    Cell,
+    Column,
+    Paragraph,
+    Report,
+    Section,
+    Table,
+)
 from opmetrics.results.schema import ALL
 
 
@@ -52,60 +66,73 @@ def build(ctx: PackContext, bp: str) -> Report:
     sections = [_proxy(ctx, bp), _overview(ctx, bp, srvs)]
     sections += [_srv_section(ctx, bp, srv) for srv in srvs]
     title = title_of(v, bp)
-    return Report(
+    report = Report(
         key=key_of(bp),
         title=title,
         cover=cover(ctx, title),
         sections=tuple(sections),
         srvs=tuple(srvs),
     )
+    return finished(report, ctx)
 
 
 # -- DCC proxy -------------------------------------------------------------------------------
 
-
-PROXY_COLUMNS = (
-    Column("SRV", "left"),
-    Column("Region", "left"),
-    Column("Device", "left"),
-    Column("Requests"),
-    Column("Failed"),
-    Column("Within TRT %"),
-    Column("TRT s"),
-    Column("Mean s"),
-    Column("p50 s"),
-    Column("p90 s"),
-    Column("p95 s"),
+RTT_PROXY_TEXT = (
+    "This table shows the first of the two DCC proxies: the round trip time of the requests "
+    "targeted at a Communications Hub Function (CHF) or Gas Proxy Function (GPF). It is a better "
+    "proxy of the DCC's own performance than a gas meter's round trip, as a gas meter wakes only "
+    "every 30 minutes. Round trip times are of successful requests; within TRT is over successful "
+    "and failed requests."
+)
+DELIVERY_PROXY_TEXT = (
+    "No SRV of this process targets a Communications Hub Function (CHF) or Gas Proxy Function "
+    "(GPF), so this table shows the other DCC proxy: the time taken to deliver the process's "
+    "requests to the Comms Hub, from the DCC receiving a request (or a future-dated request's "
+    "execution time) until its command reached the Communications Hub, leaving out the home area "
+    "network and the device. Delivered within TRT: requests delivered within the Target Response "
+    "Time, over successful and failed requests; the times are of the requests delivered."
+)
+DELIVERY_PAGE_NOTE = (
+    "DCC proxy (delivery): times run from the DCC receiving the request (or a future-dated "
+    "request's execution time) until the command reached the Comms Hub."
 )
 
 
-def _proxy(ctx: PackContext, bp: str) -> Section:
-    v = ctx.view
-    p = v.r["dcc_proxy"]
-    p = p[(p["business_process"] == bp) & (p["srv"] != ALL)]
-    blocks: list[Block] = [
-        Paragraph(
-            "Requests targeted at a Communications Hub Function (CHF) or Gas Proxy Function (GPF): their "
-            "round trip time is a better proxy of the DCC's own performance than a gas meter's, which "
-            "wakes only every 30 minutes. Round trip times are of successful requests; within TRT is over "
-            "successful and failed requests."
-        )
-    ]
-    if p.empty:
-        blocks.append(
-            Paragraph(
-                f"No request of {v.bp_name(bp)} was targeted at a CHF or GPF in {ctx.month_title}.",
-                "note",
-            )
-        )
-        return Section("DCC proxy summary (CHF and GPF targets)", tuple(blocks), anchor="proxy")
+def proxy_columns(proxy: str) -> tuple[Column, ...]:
+    """The DCC proxy table's columns: delivery times are never labelled round trip times."""
+    if proxy == PROXY_DELIVERY:
+        within, group, counted = "Delivered within TRT %", "Time to the Comms Hub", "Delivered"
+    else:
+        within, group, counted = "Within TRT %", "Round trip time", "Failed"
+    return (
+        Column("SRV", "left"),
+        Column("Region", "left"),
+        Column("Device", "left"),
+        Column("Requests"),
+        Column(counted),
+        Column(within),
+        Column("TRT s"),
+        Column("Mean s", group=group),
+        Column("p50 s", group=group),
+        Column("p90 s", group=group),
+        Column("p95 s", group=group),
+    )
+
+
+def proxy_rows(
+    v: View, rows: pd.DataFrame, srvs: list[str], proxy: str
+) -> list[tuple[tuple[str, str, str], tuple[Cell, ...]]]:
+    """One DCC proxy table's rows, per SRV, device type and region (ALL first): each row's
+    (SRV, device type, region) and cells."""
+    out: list[tuple[tuple[str, str, str], tuple[Cell, ...]]] = []
     regions = [ALL, *v.regions()]
-    rows = []
-    for srv in v.srvs_of(bp):
-        sub = p[p["srv"] == srv]
+    for srv in srvs:
+        sub = rows[rows["srv"] == srv]
         if sub.empty:
             continue
-        devices = [ALL, *sorted(d for d in set(sub["device_type"]) if d != ALL)]
+        types = sorted(d for d in set(sub["device_type"]) if d != ALL)
+        devices = [ALL, *types]
         if len(devices) == 2 and (sub["device_type"] == ALL).any():
             devices = [ALL]  # one device type: its ALL row says it all
         for dev in devices:
@@ -114,32 +141,67 @@ def _proxy(ctx: PackContext, bp: str) -> Section:
                 if hit.empty:
                     continue
                 r = hit.iloc[0]
-                dev_text = (
-                    dev
-                    if dev != ALL
-                    else "+".join(sorted(d for d in set(sub["device_type"]) if d != ALL)) or ALL
-                )
-                rows.append(
+                counted = r["delivered"] if proxy == PROXY_DELIVERY else r["failed"]
+                trt = num(r["trt_s"])
+                out.append(
                     (
-                        Cell(srv, bold=reg == ALL),
-                        Cell("All" if reg == ALL else reg),
-                        Cell(dev_text),
-                        Cell(fmt.count(r["submitted"])),
-                        Cell(fmt.count(r["failed"])),
-                        Cell(fmt.percent(r["within_trt_percent"])),
-                        Cell(fmt.seconds(r["trt_s"])),
-                        Cell(fmt.seconds(r["rtt_mean_s"])),
-                        Cell(fmt.seconds(r["rtt_p50_s"])),
-                        Cell(fmt.seconds(r["rtt_p90_s"])),
-                        Cell(fmt.seconds(r["rtt_p95_s"])),
+                        (srv, dev, reg),
+                        (
+                            Cell(srv, bold=reg == ALL),
+                            Cell("All" if reg == ALL else reg),
+                            Cell(dev if dev != ALL else "+".join(types) or ALL),
+                            Cell(fmt.count(r["submitted"])),
+                            Cell(fmt.count(counted)),
+                            Cell(
+                                fmt.percent(r["within_trt_percent"]),
+                                assumed=v.assumed.of_srv(srv, dev),
+                            ),
+                            Cell(
+                                fmt.seconds(trt) if trt is not None else "varies",
+                                assumed=v.assumed.of_trt(srv, dev),
+                            ),
+                            Cell(fmt.seconds(r["rtt_mean_s"])),
+                            Cell(fmt.seconds(r["rtt_p50_s"])),
+                            Cell(fmt.seconds(r["rtt_p90_s"])),
+                            Cell(fmt.seconds(r["rtt_p95_s"])),
+                        ),
                     )
                 )
-    blocks.append(
-        Table(
-            "proxy", "CHF and GPF targets by SRV and region", PROXY_COLUMNS, tuple(rows), small=True
-        )
-    )
-    return Section("DCC proxy summary (CHF and GPF targets)", tuple(blocks), anchor="proxy")
+    return out
+
+
+def _proxy(ctx: PackContext, bp: str) -> Section:
+    v = ctx.view
+    p = v.r["dcc_proxy"]
+    p = p[(p["business_process"] == bp) & (p["srv"] != ALL)]
+    kinds = [k for k in (PROXY_RTT, PROXY_DELIVERY) if (p["proxy"] == k).any()]
+    if not kinds:
+        blocks: list[Block] = [
+            Paragraph(RTT_PROXY_TEXT),
+            Paragraph(
+                f"No request of {v.bp_name(bp)} was targeted at a CHF or GPF, or delivered to a "
+                f"Comms Hub, in {ctx.month_title}.",
+                "note",
+            ),
+        ]
+        return Section("DCC proxy summary", tuple(blocks), anchor="proxy")
+    blocks = []
+    for kind in kinds:
+        rows = [cells for _, cells in proxy_rows(v, p[p["proxy"] == kind], v.srvs_of(bp), kind)]
+        if kind == PROXY_DELIVERY:
+            blocks.append(Paragraph(DELIVERY_PROXY_TEXT))
+            title = "Time to deliver to the Comms Hub, by SRV and region"
+        else:
+            blocks.append(Paragraph(RTT_PROXY_TEXT))
+            title = "CHF and GPF targets: round trip times by SRV and region"
+        blocks.append(Table(f"proxy-{kind}", title, proxy_columns(kind), tuple(rows), small=True))
+    headings = {
+        PROXY_RTT: "DCC proxy summary: CHF and GPF round trip times",
+        PROXY_DELIVERY: "DCC proxy summary: delivery to the Comms Hub",
+    }
+    heading = headings[kinds[0]] if len(kinds) == 1 else "DCC proxy summary"
+    note = DELIVERY_PAGE_NOTE if kinds == [PROXY_DELIVERY] else RTT_PAGE_NOTE
+    return Section(heading, tuple(blocks), anchor="proxy", page_note=note)
 
 
 # -- overview --------------------------------------------------------------------------------
@@ -150,14 +212,17 @@ def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
     blocks: list[Block] = [*not_reportable_paragraphs(ctx, only=("CPM6A",))]
     tot = v.summary(bp, ALL)
     if tot["submitted"]:
+        assumed = v.assumed.of_process(bp)
         blocks.append(
             Paragraph(
                 f"In {ctx.month_title} {v.bp_name(bp)} carried {fmt.count(tot['submitted'])} service requests: "
                 f"{fmt.percent(tot['success_percent'])} % succeeded and {fmt.percent(tot['within_trt_percent'])} % "
-                f"succeeded within the Target Response Time; {fmt.count(tot['excluded'])} were excluded as "
-                "caused outside the DCC's control."
+                f"succeeded within the Target Response Time{fmt.mark(assumed)}; {fmt.count(tot['excluded'])} were excluded as "
+                "caused outside the DCC's control.",
+                assumed=assumed,
             )
         )
+        blocks.append(clocks_paragraph())
     rows = []
     for srv in srvs:
         r = v.summary(bp, srv)
@@ -169,7 +234,7 @@ def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
                 Cell(fmt.count(r["failed"])),
                 Cell(fmt.count(r["excluded"])),
                 Cell(fmt.percent(r["success_percent"])),
-                Cell(fmt.percent(r["within_trt_percent"])),
+                Cell(fmt.percent(r["within_trt_percent"]), assumed=v.assumed.of_srv(srv)),
                 Cell(fmt.seconds(r["rtt_p95_s"])),
             )
         )
@@ -203,7 +268,7 @@ def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
                     Cell("All" if r["region"] == ALL else str(r["region"])),
                     Cell(fmt.count(r["numerator"])),
                     Cell(fmt.count(r["denominator"])),
-                    value_cell(r["value_percent"], r["status"], r),
+                    cpm_value_cell(r, v),
                     Cell(fmt.target(r["target_percent"])),
                     Cell(fmt.target(r["minimum_percent"])),
                 )
@@ -217,7 +282,13 @@ def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
             Column("Min. %"),
         )
         blocks.append(Table("cpm6a", "CPM6A for this process", cols2, tuple(cells), small=True))
-    return Section(f"{v.bp_name(bp)}: overview", tuple(blocks), anchor="overview", new_page=False)
+    return Section(
+        f"{v.bp_name(bp)}: overview",
+        tuple(blocks),
+        anchor="overview",
+        new_page=False,
+        page_note=RTT_PAGE_NOTE,
+    )
 
 
 # -- one SRV ---------------------------------------------------------------------------------
@@ -238,7 +309,9 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _summary_row(label: str, r: dict[str, Any]) -> tuple[Cell, ...]:
+def _summary_row(
+    label: str, r: dict[str, Any], assumed: tuple[Assumption, ...] = ()
+) -> tuple[Cell, ...]:
     return (
         Cell(label, bold=label == "All"),
         Cell(fmt.count(r["submitted"])),
@@ -246,7 +319,7 @@ def _summary_row(label: str, r: dict[str, Any]) -> tuple[Cell, ...]:
         Cell(fmt.count(r["failed"])),
         Cell(fmt.count(r["excluded"])),
         Cell(fmt.percent(r["success_percent"])),
-        Cell(fmt.percent(r["within_trt_percent"])),
+        Cell(fmt.percent(r["within_trt_percent"]), assumed=assumed),
         Cell(fmt.seconds(r["rtt_mean_s"])),
         Cell(fmt.seconds(r["rtt_p50_s"])),
         Cell(fmt.seconds(r["rtt_p90_s"])),
@@ -324,14 +397,16 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
         )
     sel = charts.Sel(bp=bp, srv=srv)
     trt = num(tot["trt_s"])
+    within = v.assumed.of_srv(srv)
     blocks: list[Block] = [
         Paragraph(
             f"{fmt.count(tot['submitted'])} requests: {fmt.count(tot['succeeded'])} succeeded, "
             f"{fmt.count(tot['failed'])} failed and {fmt.count(tot['excluded'])} were excluded; "
             f"{fmt.percent(tot['success_percent'])} % success, {fmt.percent(tot['within_trt_percent'])} % "
-            f"within the {fmt.seconds(trt) + ' s ' if trt else ''}Target Response Time "
-            f"(median round trip {fmt.seconds(tot['rtt_p50_s'])} s, 95th percentile {fmt.seconds(tot['rtt_p95_s'])} s)."
-        )
+            f"within {trt_words(v, srv, trt, within)}; "
+            f"median round trip {fmt.seconds(tot['rtt_p50_s'])} s, 95th percentile {fmt.seconds(tot['rtt_p95_s'])} s.",
+            assumed=within,
+        ),
     ]
     daily = v.r["srv_daily"]
     blocks.append(
@@ -344,18 +419,21 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             ),
         )
     )
-    rows = [_summary_row("All", tot)]
+    rows = [_summary_row("All", tot, within)]
     for reg in v.regions():
         r = v.summary(bp, srv, reg)
         if r["submitted"]:
-            rows.append(_summary_row(reg, r))
+            rows.append(_summary_row(reg, r, within))
+    trt_marks = v.assumed.of_trt(srv)
+    shown = f"TRT {fmt.seconds_text(trt)}" if trt is not None else "TRT varies by device type"
     blocks.append(
         Table(
             f"summary-{key}",
-            f"Summary by region (round trip times of successful requests; TRT {fmt.seconds(trt)} s)",
+            f"Summary by region (round trip times of successful requests; {shown}{fmt.mark(trt_marks)})",
             SUMMARY_COLUMNS,
             tuple(rows),
             small=True,
+            assumed=trt_marks,
         )
     )
     srows = records(v.summary_rows()[v.summary_rows()["srv"] == srv])
@@ -365,8 +443,10 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             f"rtt-{key}",
             "Round trip time against the TRT, by region",
             "Blue: from the median (dot) through the 90th (tick) to the 95th percentile (triangle) of "
-            "successful requests' round trip times; red: the Target Response Time.",
+            f"successful requests' round trip times; red: the Target Response Time{fmt.mark(trt_marks)}"
+            + (" (none where it varies by device type)." if trt is None else "."),
             charts.rtt(srows, "region", present_regions, sel),
+            trt_marks,
         )
     )
     blocks.append(
@@ -388,7 +468,8 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
                     Cell(fmt.count(r["submitted"])),
                     Cell(fmt.count(r["failed"])),
                     Cell(fmt.percent(r["success_percent"])),
-                    Cell(fmt.percent(r["within_trt_percent"])),
+                    Cell(fmt.percent(r["within_trt_percent"]), assumed=v.assumed.of_srv(srv, d)),
+                    Cell(fmt.seconds(r["trt_s"]), assumed=v.assumed.of_trt(srv, d)),
                     Cell(fmt.seconds(r["rtt_p50_s"])),
                     Cell(fmt.seconds(r["rtt_p95_s"])),
                 )
@@ -399,6 +480,7 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             Column("Failed"),
             Column("Success %"),
             Column("Within TRT %"),
+            Column("TRT s"),
             Column("p50 s"),
             Column("p95 s"),
         )
@@ -426,7 +508,30 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
                 charts.parties(prow, sel),
             )
         )
-    return Section(title, tuple(blocks), anchor=f"srv-{key}")
+    return Section(title, tuple(blocks), anchor=f"srv-{key}", page_note=RTT_PAGE_NOTE)
+
+
+def trt_words(v: View, srv: str, trt: float | None, assumed: tuple[Assumption, ...]) -> str:
+    """The Target Response Time an SRV's within-TRT share is measured against, in words, marked
+    when assumed: "the 30 s† Target Response Time", or each rule's value when several apply
+    ("the Target Response Time†, which varies by device type (on-demand, GSME: 60 s; ...)")."""
+    mark = fmt.mark(assumed)
+    keys = v.assumed.trt_keys(srv)
+    rules = [r for r in v.catalog.trt if f"trt.{r.id}" in keys]
+    if trt is not None and len(rules) <= 1:
+        return f"the {fmt.seconds_text(trt)}{mark} Target Response Time"
+    parts = []
+    for r in rules:
+        scope = [EXECUTION_WORDS.get(r.execution, r.execution)]
+        if r.device_type is not None:
+            scope.append(r.device_type)
+        if r.command_variant is not None:
+            scope.append(f"Command Variant {r.command_variant}")
+        after = " after the execution time" if r.clock_start == "execution" else ""
+        parts.append(f"{', '.join(scope)}: {fmt.seconds_text(r.seconds)}{after}")
+    varies = ", which varies by device type" if trt is None else ""
+    listed = f" ({'; '.join(parts)})" if parts else ""
+    return f"the Target Response Time{mark}{varies}{listed}"
 
 
 def _spread_caption(v: View, bp: str, srv: str, dim: str, values: list[str]) -> str:

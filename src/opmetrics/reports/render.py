@@ -172,7 +172,7 @@ def render(
             files = [(f"{r.title} (PDF)", f"../{pdf_name(r, month)}") for r in reports]
             files.append(("All results tables (XLSX)", f"../{DATA_DIR}/{month}-results.xlsx"))
             files += [
-                (f"{n}.csv", f"../{DATA_DIR}/csv/{n}.csv") for n in datafiles.shared_tables(results)
+                (f"{n}.csv", f"../{DATA_DIR}/csv/{n}.csv") for n in datafiles.table_names(results)
             ]
             index = dashboard.index_html(
                 ctx, cover(ctx, "Operational Metrics dashboard"), links, files
@@ -181,9 +181,11 @@ def render(
             task.advance()
         timings["dashboard"] = time.perf_counter() - t3
         t4 = time.perf_counter()
-        with progress.task("Writing data files", total=datafiles.total_rows(results)) as task:
+        with progress.task(
+            "Writing data files", total=datafiles.total_rows(results, view.assumed)
+        ) as task:
             written = datafiles.write_data_files(
-                results, tmp / DATA_DIR, month, produced_on, stamp, task.advance
+                results, tmp / DATA_DIR, month, produced_on, stamp, task.advance, view.assumed
             )
         timings["data_files"] = time.perf_counter() - t4
     timings["total"] = time.perf_counter() - t0

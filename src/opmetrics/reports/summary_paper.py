@@ -11,17 +11,21 @@ from typing import Any
 
 from opmetrics.reports import adhoc, charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
+    RTT_PAGE_NOTE,
     PackContext,
+    clocks_paragraph,
     cover,
     cpm_records,
+    cpm_value_cell,
+    finished,
     headline,
     not_reportable_paragraphs,
     status_cell,
-    value_cell,
 )
 from opmetrics.reports.fmt import num
 from opmetrics.reports.process_pack import records
 from opmetrics.reports.spec import (
+    Assumption,
     Block,
     Cell,
     Chart,
@@ -77,16 +81,23 @@ def build(ctx: PackContext) -> Report:
     rows = standing_rows(ctx)
     blocks: list[Block] = [*not_reportable_paragraphs(ctx)]
     trows = []
+    within: dict[str, Assumption] = {}
     for r in rows:
         m = r["measure"]
+        bp = str(r["business_process"])
+        if v.catalog.business_processes[bp].reported_from == "alerts":
+            marks = v.assumed.of_cpm(m) if m else v.assumed.of_alerts()
+        else:
+            marks = v.assumed.of_process(bp)
+        within.update((a.key, a) for a in marks)
         trows.append(
             (
                 Cell(r["name"], bold=True),
                 Cell(fmt.count(r["submitted"])),
                 Cell(fmt.percent(r["success_percent"])),
-                Cell(fmt.percent(r["within_trt_percent"])),
+                Cell(fmt.percent(r["within_trt_percent"]), assumed=marks),
                 Cell(str(m["cpm"]) if m else fmt.DASH),
-                value_cell(m["value_percent"], m["status"], m) if m else Cell(fmt.DASH),
+                cpm_value_cell(m, v) if m else Cell(fmt.DASH),
                 status_cell(m["status"]) if m else Cell(fmt.DASH),
             )
         )
@@ -109,14 +120,17 @@ def build(ctx: PackContext) -> Report:
             "Measure: the process's CPM6A (all regions); Alerts are measured by CPM3.",
         )
     )
+    blocks.append(clocks_paragraph())
     order = [r["name"] for r in rows]
+    marked = tuple(within.values())
     blocks.append(
         charts.make(
             "standing",
             "Standing business processes",
             "Blue dots: share of requests that succeeded; orange diamonds: share that succeeded within "
-            "the Target Response Time (Alerts: delivered within it).",
+            f"the Target Response Time{fmt.mark(marked)} (Alerts: delivered within it).",
             overview_charts.standing(rows, order, charts.Sel()),
+            marked,
         )
     )
     daily = v.r["srv_daily"]
@@ -139,16 +153,22 @@ def build(ctx: PackContext) -> Report:
             )
         )
     heads = headline(v)
+    head_marks = v.assumed.of_cpms(heads)
     blocks.append(
         charts.make(
             "cpm-headline",
             "Code Performance Measures",
-            "Each dot is a measure's value, coloured by status; black tick: target; red tick: minimum.",
+            "Each dot is a measure's value, coloured by status; black tick: target; red tick: minimum."
+            + (f" Values rest on assumed values{fmt.MARK}: see the note." if head_marks else ""),
             measure_charts.cpm_dots(heads, [h["row_label"] for h in heads], charts.Sel()),
+            head_marks,
         )
     )
-    sections = [Section("Standing metrics", tuple(blocks), anchor="standing"), _adhoc(ctx)]
-    return Report("summary", TITLE, cover(ctx, TITLE), tuple(sections))
+    sections = [
+        Section("Standing metrics", tuple(blocks), anchor="standing", page_note=RTT_PAGE_NOTE),
+        _adhoc(ctx),
+    ]
+    return finished(Report("summary", TITLE, cover(ctx, TITLE), tuple(sections)), ctx)
 
 
 def _adhoc(ctx: PackContext) -> Section:
@@ -169,8 +189,8 @@ def _adhoc(ctx: PackContext) -> Section:
     for n, item in enumerate(items, start=1):
         blocks.append(Heading(f"{n}. {item.title}", 2))
         if item.chart is None:
-            blocks.append(Paragraph(item.sentence))
+            blocks.append(Paragraph(item.sentence, assumed=item.assumed))
         else:  # the sentence is the chart's caption, so the two never part across a page
             c = item.chart
-            blocks.append(Chart(c.key, c.title, item.sentence, c.vega_lite))
+            blocks.append(Chart(c.key, c.title, item.sentence, c.vega_lite, item.assumed))
     return Section("Items for discussion", tuple(blocks), anchor="adhoc")
