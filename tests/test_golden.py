@@ -8,10 +8,13 @@ are compared (numbers to within 1e-9). See tests/golden/README.md and each CASE.
 from __future__ import annotations
 
 import csv
+import io
+import json
 import math
 from pathlib import Path
 from typing import Any
 
+import pyarrow.csv as pacsv
 import pytest
 
 import opmetrics
@@ -62,12 +65,44 @@ def _check_quarantine(folder: Path, summary: opmetrics.ComputeSummary) -> int:
                 f"{case}: {table_name} rows quarantined: {inputs['quarantined']}, expected {want}"
             )
             assert inputs["rows_read"] == inputs["accepted"] + sum(want.values())
+    shown = [c for c in ("source", "reason") if expected and c in expected[0]]
     got = {
-        (r["table"], int(r["row"]), r["reason_code"])
+        (r["table"], int(r["row"]), r["reason_code"], *(r[c] for c in shown))
         for r in summary.tables["quarantine"].to_pylist()
     }
-    assert got == {(e["table"], int(e["row"]), e["reason_code"]) for e in expected}, case
+    want = {(e["table"], int(e["row"]), e["reason_code"], *(e[c] for c in shown)) for e in expected}
+    assert got == want, case
     return len(expected)
+
+
+def _identities(folder: Path) -> set[str]:
+    """Every party user_id (as written, and without separators) and name the case's inputs hold."""
+    out: set[str] = set()
+    for name, cols in (
+        ("service_requests.csv", ("user_id",)),
+        ("parties.csv", ("user_id", "name")),
+    ):
+        path = folder / name
+        if not path.exists():
+            continue
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                for c in cols:
+                    v = row[c]
+                    out |= {v, v.replace("-", "").replace(":", "")} if c == "user_id" else {v}
+    return {v for v in out if v}
+
+
+def _check_no_party_named(folder: Path, summary: opmetrics.ComputeSummary) -> None:
+    """No shared results table, nor the manifest, holds a party's id or name (design §4)."""
+    needles = _identities(folder)
+    texts = {"manifest.json": json.dumps(summary.manifest, ensure_ascii=False, default=str)}
+    for name, table in summary.tables.items():
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        texts[name] = buf.getvalue().decode("utf-8")
+    leaks = sorted((name, n) for name, text in texts.items() for n in needles if n in text)
+    assert not leaks, f"{folder.name}: {leaks}"
 
 
 def _cell(v: Any) -> Any:
@@ -145,6 +180,7 @@ def test_golden_case(case: str, computed: dict[tuple[str, str], opmetrics.Comput
 def _check_month(folder: Path, month: str, summary: opmetrics.ComputeSummary) -> int:
     case = folder.name
     checked = _check_quarantine(folder, summary)
+    _check_no_party_named(folder, summary)
     for absent_file in sorted(folder.glob("absent_*.csv")):
         rows = summary.tables[absent_file.stem.removeprefix("absent_")].to_pylist()
         with absent_file.open(newline="") as fh:

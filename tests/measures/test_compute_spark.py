@@ -88,11 +88,14 @@ def test_duckdb_and_spark_give_identical_results(tmp_path: Path) -> None:
 
 
 # The golden cases of the exact-figures rules (design §5: RTT clamped at 0, a silent device's
-# wait charged to the HAN, inconsistent responses quarantined, the delivery proxy; §4: exact
-# statuses; §6: the item (f) interface): every results table equal on both engines.
+# wait charged to the HAN, inconsistent responses quarantined, the two DCC proxies; §4: exact
+# statuses, the value-free quarantine; §6: the item (f) interface, 6.23 to the GPF): every
+# results table equal on both engines.
 EDGE_CASES = (
     "cpm6_exactly_at_target",
     "cpm6_item_f_excluded",
+    "quarantine_names_no_party",
+    "sr_cos_gpf_proxy",
     "sr_delivery_proxy",
     "sr_han_leg_cpm1",
     "sr_inconsistent_response",
