@@ -33,6 +33,7 @@ from opmetrics.contract.validate import (
     QUARANTINE_ROWS_SCHEMA,
     TableReport,
     checked_table,
+    extra_column_warnings,
     quarantine_rows,
     shared_quarantine,
     validate,
@@ -235,6 +236,7 @@ def compute_month(
         anon_key,
         sr_note,
         [w for src in sources.values() for w in src.warnings]
+        + extra_column_warnings(sr_source)
         + vres.warnings
         + label_warnings(assigned, registry),
     )

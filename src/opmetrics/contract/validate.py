@@ -232,6 +232,13 @@ def _duplicate_rows(candidates: ir.Table, key: str) -> ir.Table:
     )
 
 
+def extra_column_warnings(src: TableSource) -> list[str]:
+    """The warning for a table's columns the contract does not know (they are ignored)."""
+    if not src.extra_columns:
+        return []
+    return [f"{src.path}: ignoring column(s) not in the contract: {', '.join(src.extra_columns)}"]
+
+
 def validate(
     engine: Engine,
     sources: dict[str, TableSource],
@@ -252,10 +259,7 @@ def validate(
             on_table(name)
         if src.kind == "csv" and not src.staged:
             stage_csv(src, work_dir)
-        if src.extra_columns:
-            warnings.append(
-                f"{src.path}: ignoring column(s) not in the contract: {', '.join(src.extra_columns)}"
-            )
+        warnings += extra_column_warnings(src)
         t = checked_table(engine, src, catalog)
         checked[name] = t
         counts = engine.to_arrow(t.group_by(REASON_CODE).aggregate(n=ibis._.count())).to_pylist()
