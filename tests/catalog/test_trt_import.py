@@ -33,7 +33,10 @@ def test_the_shipped_catalog_reads_back_from_its_toml(tmp_path: Path) -> None:
     assert _same(cat, again)
     assert again.srvs["8.14.1"].name == "Communications Hub Status Update – Install Success"
     assert again.regions["Central"].service_provider == "Telefónica"
-    assert again.srvs["1.1.1"].source_of("device_types") == Source.ASSUMED
+    assert again.srvs["11.2"].source_of("business_process") == Source.ASSUMED
+    assert again.srvs["6.23"].source_of("device_types") == cat.srvs["6.23"].source_of(
+        "device_types"
+    )
 
 
 def test_strings_that_need_escaping_read_back() -> None:

@@ -85,6 +85,8 @@ def test_raw_column_of_an_older_results_folder_never_reaches_the_data_files(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from opmetrics.catalog import default_catalog
+    from opmetrics.reports.assumed import Assumptions
     from opmetrics.reports.datafiles import write_data_files
     from opmetrics.results.io import read_results
 
@@ -99,6 +101,7 @@ def test_raw_column_of_an_older_results_folder_never_reaches_the_data_files(
         date(2021, 6, 1),
         datetime(2021, 5, 1),
         lambda n: None,
+        Assumptions(read_results(res).manifest, default_catalog()),
     )
     blobs = [f.read_bytes() for f in files if f.suffix == ".csv"]
     blobs += _xlsx_xml(next(f for f in files if f.suffix == ".xlsx"))

@@ -34,7 +34,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from opmetrics.catalog import default_catalog
 from opmetrics.cli import main
+from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.datafiles import write_data_files
 from opmetrics.results.io import read_results
 from tests.robustness.conftest import Ran, pdfinfo, pdftotext
@@ -356,6 +358,7 @@ def test_data_files_name_no_party(computed: Run, tmp_path: Path) -> None:
         date(2021, 6, 1),
         datetime(2021, 5, 1),
         lambda n: None,
+        Assumptions(read_results(computed.results).manifest, default_catalog()),
     )
     assert any(f.suffix == ".xlsx" for f in files) and any(
         f.name == "quarantine.csv" for f in files
