@@ -31,7 +31,7 @@ from pathlib import Path
 
 CHILD = """
 import json, sys
-from opmetrics.generate import generate_month
+from opmetrics.generator import generate_month
 workers = int(sys.argv[4]) if sys.argv[4] != "default" else None
 s = generate_month(sys.argv[1], sys.argv[2], int(sys.argv[3]), seed=1, workers=workers)
 print(json.dumps({"rows": s.rows, "seconds": s.seconds}))

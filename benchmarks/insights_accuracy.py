@@ -1,7 +1,7 @@
 """Insights against the generator's injected anomalies, over several seeds.
 
-For each seed: generate a month (`opmetrics.generate.generate_month`), compute it, and score its
-`insights` table against `truth.json` (`opmetrics.analytics.scoring`). Prints one line per seed
+For each seed: generate a month (`opmetrics.generator.generate_month`), compute it, and score its
+`insights` table against `truth.json` (`tests.analytics.scoring`). Prints one line per seed
 and the totals: recall (injected anomalies found with the right kind, subject and action) and
 precision (findings that match an injected anomaly), with the findings that were not injected.
 
@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import opmetrics
-from opmetrics.analytics.scoring import score_folders
-from opmetrics.generate import generate_month
+from opmetrics.generator import generate_month
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the scoring lives with the tests
+from tests.analytics.scoring import score_folders
 
 
 def main() -> None:

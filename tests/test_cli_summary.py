@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 
 from opmetrics.cli.compute import show_summary
-from opmetrics.compute import ComputeSummary
 from opmetrics.month import Month
+from opmetrics.results.compute import ComputeSummary
 
 DIMS = ("business_process", "interface", "region", "time_band", "incident_category")
 

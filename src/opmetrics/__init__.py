@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opmetrics.catalog import Catalog, default_catalog, load_catalog
-from opmetrics.compute import ComputeSummary
 from opmetrics.context import Context, ValidationSummary, compute, validate_data
 from opmetrics.engine import EngineOptions
 from opmetrics.errors import OpmetricsError
 from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.results.compute import ComputeSummary
 
 if TYPE_CHECKING:
     from opmetrics.reports import RenderSummary

@@ -13,16 +13,16 @@ import pyarrow as pa
 
 from opmetrics.analytics import DEFAULT_MIN_VOLUME
 from opmetrics.catalog import Catalog, load_catalog
-from opmetrics.compute import ComputeSummary, compute_month
 from opmetrics.contract.sources import locate_all
-from opmetrics.contract.validate import TableReport, validate
 from opmetrics.engine import Engine, EngineOptions, connect
 from opmetrics.errors import OutputError
 from opmetrics.measures.anonymise import resolve_key
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.results.compute import ComputeSummary, compute_month
 from opmetrics.results.io import write_csv
 from opmetrics.results.schema import RESTRICTED_DIR
+from opmetrics.validation.validate import TableReport, validate
 from opmetrics.workspace import scratch_dir
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from opmetrics.compute import ComputeSummary
 from opmetrics.context import Context
 from opmetrics.month import Month
+from opmetrics.results.compute import ComputeSummary
 
 DEMO_MONTH = "2021-04"
 DEMO_REQUESTS = 1_000_000
@@ -76,7 +76,7 @@ def demo(
     month: str = DEMO_MONTH,
 ) -> RunSummary:
     """Generate a synthetic month into `out/data`, then `run_month` on it."""
-    from opmetrics.generate import generate_month
+    from opmetrics.generator import generate_month
 
     out = Path(out)
     data = out / "data"

@@ -24,10 +24,10 @@ import pytest
 from openpyxl import load_workbook
 
 import opmetrics
-from opmetrics.analytics.packs import customer_packs
-from opmetrics.analytics.scoring import score_folders
-from opmetrics.generate import generate_month
+from opmetrics.generator import generate_month
+from opmetrics.reports.customer_packs import customer_packs
 from opmetrics.results.schema import PARTY_LABELS_FILE, RESTRICTED_DIR
+from tests.analytics.scoring import score_folders
 
 pytestmark = pytest.mark.slow
 

@@ -24,9 +24,9 @@ import pytest
 
 from opmetrics.analytics.benchmark import benchmark
 from opmetrics.analytics.league import league_tables
-from opmetrics.analytics.pack_data import MERGED, find_party, pack_data, party_directory
 from opmetrics.errors import UsageError
 from opmetrics.measures.derive import to_arrow
+from opmetrics.reports.customer_data import MERGED, find_party, pack_data, party_directory
 from opmetrics.results import schema as rs
 from opmetrics.results.io import read_results, write_table
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import opmetrics.contract.validate as validate_module
+import opmetrics.validation.validate as validate_module
 from opmetrics.context import Context
 from opmetrics.contract.schema import TABLES
 from tests.contract.rowkit import request

@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 
 import opmetrics
+from opmetrics.contract.schema import ALL
 from opmetrics.results.io import read_results
-from opmetrics.results.schema import ALL, SRV_SUMMARY
+from opmetrics.results.schema import SRV_SUMMARY
 from tests.duis import kit
 
 EXPECTED = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from opmetrics.generate import GenerationSummary, generate_month
+from opmetrics.generator import GenerationSummary, generate_month
 
 REQUESTS = 100_000
 

@@ -13,7 +13,7 @@ import pytest
 
 import opmetrics
 from opmetrics.catalog import default_catalog
-from opmetrics.generate import GenerationSummary, generate_month
+from opmetrics.generator import GenerationSummary, generate_month
 from opmetrics.pipeline import DEMO_SEED
 
 CAT = default_catalog()

@@ -11,11 +11,11 @@ import pyarrow as pa
 import pytest
 
 from opmetrics.catalog import default_catalog
-from opmetrics.generate import anomalies, load_scenario
-from opmetrics.generate import requests as req
-from opmetrics.generate.build import MonthPlan, plan_month
-from opmetrics.generate.devices import ESME, GSME, PPMID
-from opmetrics.generate.ids import (
+from opmetrics.generator import anomalies, load_scenario
+from opmetrics.generator import requests as req
+from opmetrics.generator.build import MonthPlan, plan_month
+from opmetrics.generator.devices import ESME, GSME, PPMID
+from opmetrics.generator.ids import (
     as_items,
     decimal_matrix,
     eui64_matrix,
@@ -23,8 +23,8 @@ from opmetrics.generate.ids import (
     padded_numbers,
     request_ids,
 )
-from opmetrics.generate.outcomes import Categorical
-from opmetrics.generate.timegrid import HOUR_US
+from opmetrics.generator.outcomes import Categorical
+from opmetrics.generator.timegrid import HOUR_US
 from opmetrics.month import Month
 
 CAT = default_catalog()

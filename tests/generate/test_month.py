@@ -16,7 +16,7 @@ import pytest
 from opmetrics import validate
 from opmetrics.catalog import default_catalog
 from opmetrics.contract.schema import TABLES
-from opmetrics.generate import GenerationSummary
+from opmetrics.generator import GenerationSummary
 
 CAT = default_catalog()
 USER_CODES = next(r.codes for r in CAT.response_code if r.id == "user_not_authorised")

@@ -17,7 +17,7 @@ from opmetrics import validate
 from opmetrics.catalog import default_catalog
 from opmetrics.contract.rules import REASONS
 from opmetrics.errors import ConfigError, OutputError, UsageError
-from opmetrics.generate import chunks, generate_month, load_scenario, parse_scenario
+from opmetrics.generator import chunks, generate_month, load_scenario, parse_scenario
 
 CAT = default_catalog()
 SMALL = {"scale": {"chunk_rows": 7000}}  # several chunks even for a small month

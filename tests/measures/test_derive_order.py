@@ -9,10 +9,10 @@ from __future__ import annotations
 import pyarrow as pa
 
 from opmetrics.catalog import default_catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.measures import derive
 from opmetrics.measures.requests import FINE_KEYS, SUMS
 from opmetrics.month import Month
-from opmetrics.results.schema import ALL
 
 # user ids in one order, their labels in the opposite order
 LABELS = {"u1": "P-CCCCCC", "u2": "P-BBBBBB", "u3": "P-AAAAAA"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from opmetrics.catalog import Catalog, default_catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.measures import derive
 from opmetrics.month import Month
-from opmetrics.results.schema import ALL
 
 
 def _catalog_with(rules: list[dict[str, object]]) -> Catalog:

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import opmetrics
 from opmetrics.catalog import default_catalog
-from opmetrics.measures.cpm_rows import US_PER_MINUTE, cpm_row
+from opmetrics.measures.cpm_rows import cpm_row, status_of
+from opmetrics.measures.intervals import US_PER_MINUTE
 from opmetrics.month import Month
 from opmetrics.reports import fmt
-from opmetrics.results.schema import status_of
 from tests.measures.randomrows import daily_background, random_requests
 from tests.measures.reference import check_cpm_table, hundredths, reference_status
 from tests.measures.test_reference import write_requests

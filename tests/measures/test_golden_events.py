@@ -22,7 +22,6 @@ import pytest
 
 from opmetrics.catalog import Catalog, default_catalog
 from opmetrics.contract.sources import locate_all
-from opmetrics.contract.validate import validate
 from opmetrics.engine import Engine, EngineOptions, connect
 from opmetrics.measures.alerts import cpm3
 from opmetrics.measures.availability import cpm6
@@ -30,6 +29,7 @@ from opmetrics.measures.firmware import cpm6bc
 from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
 from opmetrics.month import Month
 from opmetrics.results.schema import CPM
+from opmetrics.validation.validate import validate
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 EVENT_CPMS = {"CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6B", "CPM6C"}

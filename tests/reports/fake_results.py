@@ -26,12 +26,13 @@ from opmetrics.catalog.assumptions import (
     cpm_assumptions,
     trt_rules_of_srv,
 )
+from opmetrics.contract.schema import ALL
+from opmetrics.measures.cpm_rows import status_of
 from opmetrics.measures.derive import default_trt_s
 from opmetrics.measures.requests import PROXY_DEVICE_TYPES, delivery_proxy_srvs
 from opmetrics.month import Month
 from opmetrics.results import schema as rs
 from opmetrics.results.io import conform, write_manifest, write_table
-from opmetrics.results.schema import ALL, status_of
 
 US_PER_MINUTE = 60_000_000
 

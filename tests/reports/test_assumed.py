@@ -18,6 +18,7 @@ import opmetrics
 from opmetrics.catalog import default_catalog
 from opmetrics.catalog.assumptions import OVERRIDE
 from opmetrics.catalog.trt_import import import_trt_csv
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import render
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.common import PackContext
@@ -34,7 +35,6 @@ from opmetrics.reports.spec import (
     Table,
     with_footnotes,
 )
-from opmetrics.results.schema import ALL
 from tests.reports.conftest import PRODUCED, pdftotext
 from tests.reports.fake_results import write_fake_results
 

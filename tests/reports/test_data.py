@@ -10,11 +10,12 @@ import pyarrow as pa
 import pytest
 
 from opmetrics.catalog import default_catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import fmt
 from opmetrics.reports.common import headline
 from opmetrics.reports.data import View, ensure_rollups, load_month
 from opmetrics.results.io import read_results, write_table
-from opmetrics.results.schema import ALL, SRV_SUMMARY
+from opmetrics.results.schema import SRV_SUMMARY
 
 
 def test_ensure_rollups_adds_only_missing() -> None:

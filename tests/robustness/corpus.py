@@ -48,7 +48,7 @@ TEN_MB = 10 * 1024 * 1024
 
 def base_month(out: Path) -> Path:
     """The valid month every case starts from (Parquet, every table)."""
-    from opmetrics.generate import generate_month
+    from opmetrics.generator import generate_month
 
     generate_month(out, MONTH, BASE_REQUESTS, seed=BASE_SEED)
     (out / "truth.json").unlink(missing_ok=True)

@@ -26,7 +26,7 @@ from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import locate, locate_all
 from opmetrics.engine import EngineOptions
 from opmetrics.errors import NoDataError
-from opmetrics.generate import generate_month
+from opmetrics.generator import generate_month
 from opmetrics.month import Month
 from opmetrics.results.io import read_results
 from opmetrics.results.schema import RESULT_TABLES

@@ -18,9 +18,8 @@ import pytest
 import opmetrics.engine.spark as spark_engine
 from opmetrics.catalog import default_catalog
 from opmetrics.contract.sources import locate_all
-from opmetrics.contract.validate import checked_table, validate
 from opmetrics.engine import Engine, EngineOptions, connect
-from opmetrics.generate import generate_month
+from opmetrics.generator import generate_month
 from opmetrics.measures.requests import (
     aggregate_expr,
     device_set_ids,
@@ -28,6 +27,7 @@ from opmetrics.measures.requests import (
     request_values,
 )
 from opmetrics.month import Month
+from opmetrics.validation.validate import checked_table, validate
 
 APRIL = Month.parse("2021-04")
 

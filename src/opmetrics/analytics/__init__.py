@@ -1,24 +1,34 @@
 """Customer analytics: benchmarks, anonymised league tables and the automated diagnosis.
 
-`analytics_tables` derives the `benchmark`, `league_table` and `insights` results tables from the
-derived `srv_party` and `srv_device_set` tables (never from raw rows); `compute` calls it after
-the service request tables are derived, so they are written like every results table.
+`analytics_tables` derives the rows of the `benchmark`, `league_table` and `insights` results
+tables from the derived `srv_party` and `srv_device_set` tables (never from raw rows); `compute`
+calls it after the service request tables are derived and writes them like every results table
+(the results schemas are applied there: this package sits below `results/`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 
 from opmetrics.analytics.benchmark import DEFAULT_MIN_VOLUME, benchmark, check_min_volume
 from opmetrics.analytics.diagnosis import InsightSettings, diagnose
-from opmetrics.analytics.insights import insight_rows, insights_table
+from opmetrics.analytics.insights import insight_rows
 from opmetrics.analytics.league import league_tables
 from opmetrics.catalog import Catalog
-from opmetrics.measures.derive import to_arrow
-from opmetrics.results import schema as rs
+
+
+@dataclass
+class AnalyticsTables:
+    """The rows of the three tables, and what the manifest records about how they were made."""
+
+    benchmark: pd.DataFrame
+    league_table: pd.DataFrame
+    insights: list[dict[str, Any]]
+    info: dict[str, Any]
 
 
 def analytics_tables(
@@ -28,18 +38,13 @@ def analytics_tables(
     month: str,
     min_volume: int = DEFAULT_MIN_VOLUME,
     settings: InsightSettings | None = None,
-) -> tuple[dict[str, pa.Table], dict[str, Any]]:
-    """The three tables, and what the manifest should record about how they were made."""
+) -> AnalyticsTables:
+    """The rows of the benchmark, league_table and insights tables of one month."""
     min_volume = check_min_volume(min_volume)
     settings = settings or InsightSettings()
     party = srv_party.to_pandas()
-    tables = {
-        "benchmark": to_arrow(benchmark(party, month, min_volume), rs.BENCHMARK),
-        "league_table": to_arrow(league_tables(party, month, min_volume), rs.LEAGUE_TABLE),
-    }
     d = diagnose(srv_device_set.to_pandas(), catalog, settings)
     rows = insight_rows(d, catalog, month, settings.top_issues_parties)
-    tables["insights"] = insights_table(rows)
     info = {
         "min_volume": min_volume,
         "min_volume_counts": "succeeded + failed requests of the party in the month",
@@ -53,11 +58,14 @@ def analytics_tables(
             "findings": len(rows),
         },
     }
-    return tables, info
+    return AnalyticsTables(
+        benchmark(party, month, min_volume), league_tables(party, month, min_volume), rows, info
+    )
 
 
 __all__ = [
     "DEFAULT_MIN_VOLUME",
+    "AnalyticsTables",
     "InsightSettings",
     "analytics_tables",
     "benchmark",

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from opmetrics.contract.schema import ALL
 from opmetrics.errors import UsageError
-from opmetrics.results.schema import ALL
 
 DEFAULT_MIN_VOLUME = 1_000
 

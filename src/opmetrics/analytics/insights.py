@@ -14,13 +14,11 @@ import math
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from opmetrics.analytics.diagnosis import Candidate, Diagnosis
 from opmetrics.analytics.stats import format_p, wilson_interval
 from opmetrics.catalog import Catalog
-from opmetrics.results import schema as rs
-from opmetrics.results.schema import ALL
+from opmetrics.contract.schema import ALL
 
 # The actions of the seed's decision tree; every recommended_action starts with one of these.
 ACTIONS = {
@@ -286,7 +284,3 @@ def insight_rows(
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     return rows
-
-
-def insights_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=rs.INSIGHTS)

@@ -16,9 +16,9 @@ from opmetrics.cli.state import (
     ThreadsOpt,
     open_context,
 )
-from opmetrics.compute import ComputeSummary
 from opmetrics.measures.anonymise import ENV_KEY
 from opmetrics.reports.fmt import exact_percent, percent
+from opmetrics.results.compute import ComputeSummary
 
 AnonKeyOpt = Annotated[
     str | None,

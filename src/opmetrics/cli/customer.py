@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.analytics.packs import customer_packs
 from opmetrics.cli.state import STATE
 from opmetrics.errors import UsageError
+from opmetrics.reports.customer_packs import customer_packs
 
 
 def register(app: typer.Typer) -> None:

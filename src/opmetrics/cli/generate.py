@@ -54,7 +54,7 @@ def generate_cmd(
     ] = None,
 ) -> None:
     """Generate a realistic synthetic month with its ground truth (truth.json)."""
-    from opmetrics.generate import generate_month
+    from opmetrics.generator import generate_month
 
     if fmt not in ("parquet", "csv"):
         raise UsageError(f"--format must be parquet or csv, not {fmt!r}")

@@ -1,4 +1,7 @@
-"""The data contract (design §3): table specs, locating files, row rules, validation."""
+"""The data contract (design §3): table specs, locating files, row rules (no engine here).
+
+Checking rows against the rules runs on an engine: that is `opmetrics.validation`.
+"""
 
 from opmetrics.contract.schema import TABLES, Column, TableSpec
 from opmetrics.contract.sources import TableSource, locate_all

@@ -14,6 +14,9 @@ import pyarrow as pa
 
 ColumnType = Literal["string", "int", "timestamp", "bool"]
 
+# "Every region" in an outage's or incident's regions, and a rolled-up dimension in the results.
+ALL = "ALL"
+
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     "string": pa.string(),
     "int": pa.int64(),
@@ -212,3 +215,25 @@ TABLES: dict[str, TableSpec] = {
 FILE_COLUMN = "_file"
 ROW_COLUMN = "_row"  # 1-based data row within its file
 INVALID_COLUMN = "_invalid"  # CSV only: "column=value" of the first cell that did not parse
+
+# The quarantine (design §4): every input row refused, by file and row, with a reason code
+# (`rules.REASONS`). Written by validation and compute, read by the reports and data files.
+# Shared: no value of the row, so no party's id or name.
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("table", pa.string()),
+        pa.field("source", pa.string()),  # the file, relative to the data dir
+        pa.field("row", pa.int64()),  # 1-based row of a Parquet file, or line of a CSV file
+        pa.field("reason_code", pa.string()),
+        pa.field("reason", pa.string()),  # value-free: names the column and the rule
+    ]
+)
+# Restricted: the same rows with the detailed reason, which may quote the offending value, and
+# the raw row (JSON of its values, or a malformed CSV line).
+QUARANTINE_ROWS_SCHEMA = pa.schema(
+    [
+        *QUARANTINE_SCHEMA,
+        pa.field("reason_detail", pa.string()),
+        pa.field("raw", pa.string()),
+    ]
+)

@@ -17,10 +17,10 @@ import pyarrow as pa
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import DEVICES
 from opmetrics.contract.sources import locate
-from opmetrics.contract.validate import validate
 from opmetrics.duis.reasons import QUARANTINE_SCHEMA
 from opmetrics.engine import Engine
 from opmetrics.errors import DataContractError
+from opmetrics.validation.validate import validate
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 # The quarantine.csv of an ingest. It sits in the data dir written, beside the rows themselves,
 # so it keeps each message's values (`raw`) and the detailed reason; a results folder's shared
-# quarantine never does (`contract/validate.py`).
+# quarantine never does (`validation/validate.py`).
 QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("table", pa.string()),

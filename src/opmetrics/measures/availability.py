@@ -17,9 +17,11 @@ import ibis.expr.types as ir
 
 from opmetrics.catalog import Catalog
 from opmetrics.catalog.model import WEEKDAYS
+from opmetrics.contract.schema import ALL
 from opmetrics.engine import Engine
-from opmetrics.measures.cpm_rows import US_PER_MINUTE, cpm_row, missing_table_note
+from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
 from opmetrics.measures.intervals import (
+    US_PER_MINUTE,
     Interval,
     clip,
     column_us,
@@ -31,7 +33,6 @@ from opmetrics.measures.intervals import (
     to_us,
 )
 from opmetrics.month import Month
-from opmetrics.results.schema import ALL
 
 BANDS = ("core", "other")
 

@@ -1,6 +1,6 @@
 """Rows of the `cpm` results table, built one way for every measure.
 
-Every measure returns plain dicts with exactly the columns of `results.schema.CPM`; building
+Every measure returns plain dicts with exactly the columns of the `cpm` results table; building
 them here keeps the value, the status and the "cannot be reported" case consistent: a measure
 whose input table is missing returns the rows it would have had, with no numbers and status
 `not_reportable`, because the regulator scores an unreported month as zero and a made-up 100 %
@@ -15,10 +15,8 @@ from typing import Any
 from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import cpm_assumptions
 from opmetrics.month import Month
-from opmetrics.results.schema import CPM, status_of
 
 NOT_REPORTABLE = "not_reportable"
-US_PER_MINUTE = 60_000_000
 
 
 def percent(numerator: int, denominator: int) -> float | None:
@@ -89,8 +87,29 @@ def cpm_row(
         "denominator_exact": denominator,
         "assumed": "; ".join(assumed) or None,
     }
-    assert list(row) == CPM.names
     return row
+
+
+def exact_percent(value: float) -> Fraction:
+    """A target or minimum as the exact decimal it was written as (99.5 -> 199/2)."""
+    return Fraction(repr(float(value)))
+
+
+def status_of(numerator: int | None, denominator: int | None, target: float, minimum: float) -> str:
+    """CPM status (design §4) decided on exact integers; `not_reportable` is the caller's.
+
+    `numerator / denominator * 100 >= target` is tested as `numerator * 100 >= target *
+    denominator` in rational arithmetic: a value exactly at the target is `met`, one a hair
+    under it is not, whatever a float of the ratio would round to.
+    """
+    if not denominator or numerator is None:
+        return "no_activity"
+    value = Fraction(int(numerator) * 100, int(denominator))
+    if value >= exact_percent(target):
+        return "met"
+    if value >= exact_percent(minimum):
+        return "below_target"
+    return "below_minimum"
 
 
 def missing_table_note(table: str, what: str) -> str:

@@ -17,11 +17,11 @@ import pandas as pd
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.measures.cpm_rows import cpm_row
 from opmetrics.measures.requests import PROXY_DEVICE_TYPES
 from opmetrics.measures.rtt import percentiles
 from opmetrics.month import Month
-from opmetrics.results.schema import ALL
 
 QS = (0.5, 0.9, 0.95)
 

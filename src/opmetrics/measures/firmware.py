@@ -18,10 +18,10 @@ import ibis
 import ibis.expr.types as ir
 
 from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.engine import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
 from opmetrics.month import Month
-from opmetrics.results.schema import ALL
 
 SUCCESS = "success"
 _COUNTS = ("requested", "delivered", "activation_requested", "activated")

@@ -18,11 +18,11 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.engine import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
 from opmetrics.measures.intervals import column_us, hours_us, local_instant, to_us
 from opmetrics.month import Month
-from opmetrics.results.schema import ALL
 
 CPM4_CATEGORIES = (1, 2)
 CPM5_CATEGORIES = (3, 4, 5)

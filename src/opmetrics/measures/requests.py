@@ -28,10 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opmetrics.catalog import Catalog
-from opmetrics.contract.validate import REASON_CODE, US_PREFIX
 from opmetrics.engine import Engine
 from opmetrics.measures.rtt import bucket_expr
 from opmetrics.month import UK, Month
+from opmetrics.validation.validate import REASON_CODE, US_PREFIX
 
 UNKNOWN = "UNKNOWN"
 GROUP_ID = "_gk"  # (user_id, srv, device_type, reporting region, execution)

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import PackContext, cpm_records, cpm_value_cell, headline, scope_of
 from opmetrics.reports.data import View, pct
 from opmetrics.reports.fmt import num
 from opmetrics.reports.process_pack import records
 from opmetrics.reports.spec import Assumption, Chart
-from opmetrics.results.schema import ALL
 
 MIN_GAP_POINTS = 1.5
 MIN_EXCESS = 100

@@ -21,11 +21,11 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import fmt
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.data import PROXY_DELIVERY, PROXY_RTT
 from opmetrics.reports.spec import Assumption
-from opmetrics.results.schema import ALL
 
 PROCESS_TOTALS = ("srv_party", "benchmark", "league_table")
 TIME_COLUMNS = ("rtt_mean_s", "rtt_p50_s", "rtt_p90_s", "rtt_p95_s")

@@ -21,8 +21,8 @@ from typing import Any
 
 from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, cpm_assumptions
+from opmetrics.contract.schema import ALL
 from opmetrics.reports.spec import Assumption
-from opmetrics.results.schema import ALL
 
 ALERTS_TRT = "alerts.trt_seconds"
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from opmetrics.contract.schema import ALL
+from opmetrics.measures.cpm_rows import status_of
+from opmetrics.measures.intervals import US_PER_MINUTE
 from opmetrics.reports import fmt
 from opmetrics.reports.data import View, cpm_order
 from opmetrics.reports.fmt import num
@@ -27,10 +30,7 @@ from opmetrics.reports.spec import (
     Report,
     with_footnotes,
 )
-from opmetrics.results.schema import ALL, status_of
 from opmetrics.workdays import Lateness, pack_due_date
-
-US_PER_MINUTE = 60_000_000
 
 SUBTITLE = "Smart Energy Code · Operational Metrics (MP122)"
 

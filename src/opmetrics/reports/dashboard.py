@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
     CLOCKS,
@@ -58,7 +59,6 @@ from opmetrics.reports.spec import (
     footnote,
 )
 from opmetrics.reports.summary_paper import standing_rows
-from opmetrics.results.schema import ALL
 
 ASSET_FILES = ("style.css", "report.js", "dashboard.js")
 Sel = charts.Sel

@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.month import Month
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.results.io import read_results
-from opmetrics.results.schema import ALL
 
 COUNTS = ("submitted", "succeeded", "failed", "excluded", "responded", "within_trt")
 # dcc_proxy's `proxy` (design §5): which DCC proxy a row's times measure.

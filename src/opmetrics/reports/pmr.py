@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import charts, fmt, measure_charts
 from opmetrics.reports.common import (
     CPM_COLUMNS,
@@ -28,7 +29,6 @@ from opmetrics.reports.common import (
 )
 from opmetrics.reports.data import View
 from opmetrics.reports.spec import Block, Cell, Column, Paragraph, Report, Section, Table
-from opmetrics.results.schema import ALL
 
 TITLE = "Performance Measurement Report"
 BANDS = ("core", "other")

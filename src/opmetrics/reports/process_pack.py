@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from opmetrics.catalog.assumptions import EXECUTION_WORDS
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import charts, fmt
 from opmetrics.reports.common import (
     RTT_PAGE_NOTE,
@@ -38,7 +39,6 @@ from opmetrics.reports.spec import (
     Section,
     Table,
 )
-from opmetrics.results.schema import ALL
 
 
 def key_of(bp: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opmetrics.contract.schema import ALL
 from opmetrics.reports import adhoc, charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
     RTT_PAGE_NOTE,
@@ -36,7 +37,6 @@ from opmetrics.reports.spec import (
     Section,
     Table,
 )
-from opmetrics.results.schema import ALL
 
 TITLE = "Summary paper for the Operations Group"
 

@@ -37,11 +37,27 @@ def chart_pdf(chart: Chart) -> bytes:
     return draw(chart.vega_lite)
 
 
-def typst_data(report: Report, month: Month, outline: bool) -> dict[str, Any]:
+# How a shared pack's cover states its due date (a customer pack states its own rule).
+DUE_RULE = "25 Working Days after month end, England & Wales"
+
+
+def typst_data(
+    report: Report,
+    month: Month,
+    outline: bool,
+    *,
+    prepared_for: str | None = None,
+    due_rule: str = DUE_RULE,
+    h1_above_pt: int = 20,
+) -> dict[str, Any]:
+    """The spec as the template reads it, with the cover's texts and the pack's layout."""
     data = report.to_data(with_chart_specs=False)
     c = report.cover
     data["cover"]["produced_on_text"] = fmt.long_date(c.produced_on)
     data["cover"]["due_on_text"] = fmt.long_date(c.due_on)
+    data["cover"]["due_rule"] = due_rule
+    data["cover"]["prepared_for"] = prepared_for
+    data["layout"] = {"h1_above_pt": h1_above_pt}
     d = pdf_date(month)
     data["pdf_date"] = [d.year, d.month, d.day]
     data["outline"] = outline
@@ -56,8 +72,12 @@ def render_pdf(
     chart_files: dict[str, bytes],
     *,
     outline: bool = False,
+    **cover: Any,
 ) -> int:
-    """Typeset one report into `target`; returns its page count. `work` is a private folder."""
+    """Typeset one report into `target`; returns its page count. `work` is a private folder.
+
+    `cover`: a customer pack's `prepared_for`, `due_rule` and `h1_above_pt` (see `typst_data`).
+    """
     template = (
         resources.files("opmetrics.reports")
         .joinpath("templates")
@@ -65,7 +85,13 @@ def render_pdf(
         .read_text("utf-8")
     )
     return typeset(
-        report, month, template, typst_data(report, month, outline), target, work, chart_files
+        report,
+        month,
+        template,
+        typst_data(report, month, outline, **cover),
+        target,
+        work,
+        chart_files,
     )
 
 

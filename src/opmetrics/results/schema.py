@@ -6,13 +6,9 @@ Percentages are 0-100, null when their denominator is 0.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pyarrow as pa
 
-ALL = "ALL"
-
-STATUSES = ("met", "below_target", "below_minimum", "no_activity", "not_reportable")
+from opmetrics.contract.schema import QUARANTINE_ROWS_SCHEMA, QUARANTINE_SCHEMA
 
 _s, _i, _f, _b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 
@@ -181,27 +177,10 @@ INSIGHTS = _schema(
     ("p_value_adjusted", _f),
 )
 
-# Shared: a rejected input row named by its file (relative to the data dir) and row, with a
-# value-free reason. Its raw values, which may name a party, are in QUARANTINE_ROWS only.
-QUARANTINE = _schema(
-    ("table", _s),
-    ("source", _s),
-    ("row", _i),
-    ("reason_code", _s),
-    ("reason", _s),
-)
-
-# Restricted: the same rows (keyed by table, source, row) with the detailed reason, which may
-# quote the offending value, and the raw row (JSON of its values, or a malformed CSV line).
-QUARANTINE_ROWS = _schema(
-    ("table", _s),
-    ("source", _s),
-    ("row", _i),
-    ("reason_code", _s),
-    ("reason", _s),
-    ("reason_detail", _s),
-    ("raw", _s),
-)
+# The quarantine's two parts are the data contract's (`contract.schema`): value-free and shared,
+# and restricted with the raw rows.
+QUARANTINE = QUARANTINE_SCHEMA
+QUARANTINE_ROWS = QUARANTINE_ROWS_SCHEMA
 
 # Restricted: one party's own failures, keyed by its label; only that party's pack reads them.
 PARTY_FAILURES = _schema(
@@ -240,25 +219,3 @@ RESTRICTED_TABLES: dict[str, pa.Schema] = {
 }
 PARTY_LABELS_FILE = "party_labels.csv"  # user_id, name, party_label: the only link to real ids
 PARTY_LABELS = _schema(("user_id", _s), ("name", _s), ("party_label", _s))
-
-
-def exact_percent(value: float) -> Fraction:
-    """A target or minimum as the exact decimal it was written as (99.5 -> 199/2)."""
-    return Fraction(repr(float(value)))
-
-
-def status_of(numerator: int | None, denominator: int | None, target: float, minimum: float) -> str:
-    """CPM status (design §4) decided on exact integers; `not_reportable` is the caller's.
-
-    `numerator / denominator * 100 >= target` is tested as `numerator * 100 >= target *
-    denominator` in rational arithmetic: a value exactly at the target is `met`, one a hair
-    under it is not, whatever a float of the ratio would round to.
-    """
-    if not denominator or numerator is None:
-        return "no_activity"
-    value = Fraction(int(numerator) * 100, int(denominator))
-    if value >= exact_percent(target):
-        return "met"
-    if value >= exact_percent(minimum):
-        return "below_target"
-    return "below_minimum"

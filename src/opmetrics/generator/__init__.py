@@ -5,7 +5,7 @@ Real network data is not public, so the demo, the tests and the benchmarks use m
 events, four injected anomalies, optional broken rows, all driven by a scenario (TOML).
 """
 
-from opmetrics.generate.build import GenerationSummary, generate_month
-from opmetrics.generate.scenario import Scenario, load_scenario, parse_scenario
+from opmetrics.generator.build import GenerationSummary, generate_month
+from opmetrics.generator.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = ["GenerationSummary", "Scenario", "generate_month", "load_scenario", "parse_scenario"]

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
-from opmetrics.generate.devices import (
+from opmetrics.generator.devices import (
     CAT_ALL,
     CAT_GAS,
     CAT_PPM,
@@ -32,15 +32,15 @@ from opmetrics.generate.devices import (
     PPMID,
     Inventory,
 )
-from opmetrics.generate.ids import (
+from opmetrics.generator.ids import (
     as_items,
     eui64_matrix,
     parse_octets,
     request_ids,
     strings_from_matrix,
 )
-from opmetrics.generate.market import Market
-from opmetrics.generate.outcomes import (
+from opmetrics.generator.market import Market
+from opmetrics.generator.outcomes import (
     EXECUTIONS,
     FAILURE,
     NULL_TS,
@@ -48,8 +48,8 @@ from opmetrics.generate.outcomes import (
     OutcomeModel,
     settle,
 )
-from opmetrics.generate.scenario import ROLES, Scenario
-from opmetrics.generate.timegrid import HOUR_US, SLOTS, US, Intensity, TimeGrid, intensity
+from opmetrics.generator.scenario import ROLES, Scenario
+from opmetrics.generator.timegrid import HOUR_US, SLOTS, US, Intensity, TimeGrid, intensity
 
 FIELDS = ("t", "srv", "party", "dtype", "premises", "device", "unit")
 ROLE_TYPES = {

@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
-from opmetrics.generate.devices import CHF, Inventory
-from opmetrics.generate.ids import padded_numbers, strings_from_matrix
-from opmetrics.generate.market import Market
-from opmetrics.generate.outcomes import NULL_TS, Categorical
-from opmetrics.generate.requests import time_order
-from opmetrics.generate.scenario import Scenario
-from opmetrics.generate.timegrid import US, Intensity, TimeGrid, intensity
+from opmetrics.generator.devices import CHF, Inventory
+from opmetrics.generator.ids import padded_numbers, strings_from_matrix
+from opmetrics.generator.market import Market
+from opmetrics.generator.outcomes import NULL_TS, Categorical
+from opmetrics.generator.requests import time_order
+from opmetrics.generator.scenario import Scenario
+from opmetrics.generator.timegrid import US, Intensity, TimeGrid, intensity
 
 
 @dataclass
@@ -127,7 +127,7 @@ def alert_chunk(
 
 def to_arrow(plan: AlertPlan, r: dict[str, np.ndarray], id0: int) -> pa.Table:
     """The chunk's alerts as the contract's table; ids number the month's alerts from `id0`."""
-    from opmetrics.generate.requests import _dict, _ts
+    from opmetrics.generator.requests import _dict, _ts
 
     inv = plan.inv
     n = len(r["t"])

@@ -17,24 +17,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from opmetrics.analytics.pack_data import (
+from opmetrics.catalog import Catalog, load_catalog
+from opmetrics.contract.schema import ALL
+from opmetrics.errors import OutputError, UsageError
+from opmetrics.month import Month
+from opmetrics.progress import NO_PROGRESS, Progress
+from opmetrics.reports import fmt
+from opmetrics.reports.assumed import Assumptions
+from opmetrics.reports.customer_data import (
     PackData,
     Party,
     find_party,
     pack_data,
     party_directory,
 )
-from opmetrics.analytics.pack_pdf import build_report, render
-from opmetrics.catalog import Catalog, load_catalog
-from opmetrics.errors import OutputError, UsageError
-from opmetrics.month import Month
-from opmetrics.progress import NO_PROGRESS, Progress
-from opmetrics.reports import fmt
-from opmetrics.reports.assumed import Assumptions
+from opmetrics.reports.customer_pdf import build_report, render
 from opmetrics.reports.typst_render import pdf_date
 from opmetrics.reports.xlsx import Sheet, write_workbook
 from opmetrics.results.io import FORMULA_CHARS, neutralise_formula, read_results
-from opmetrics.results.schema import ALL
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
 XLSX_FAILURE_ROWS = 100_000  # the CSV holds every failed request; the workbook the first ones

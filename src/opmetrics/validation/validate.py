@@ -28,9 +28,15 @@ import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import REASONS, ROW_RULES, duplicate_public, malformed_public
-from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
+from opmetrics.contract.schema import (
+    FILE_COLUMN,
+    QUARANTINE_ROWS_SCHEMA,
+    QUARANTINE_SCHEMA,
+    ROW_COLUMN,
+)
 from opmetrics.contract.sources import TableSource, stage_csv
-from opmetrics.contract.values import (
+from opmetrics.engine import Engine
+from opmetrics.validation.values import (
     VALUE_CODE,
     VALUE_RULE,
     VALUE_TEXT,
@@ -38,7 +44,6 @@ from opmetrics.contract.values import (
     join_value_checks,
     value_rule_span,
 )
-from opmetrics.engine import Engine
 
 REASON_CODE = "_reason_code"
 REASON = "_reason"  # the detailed reason (may quote the value): restricted only
@@ -50,26 +55,6 @@ US_PREFIX = "_us_"
 def helper_columns(t: ir.Table) -> list[str]:
     """Columns validation adds (provenance, reasons, epoch microseconds): all start with `_`."""
     return [c for c in t.columns if c.startswith("_")]
-
-
-# Shared: no value of the row, so no party's id or name.
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("table", pa.string()),
-        pa.field("source", pa.string()),  # the file, relative to the data dir
-        pa.field("row", pa.int64()),  # 1-based row of a Parquet file, or line of a CSV file
-        pa.field("reason_code", pa.string()),
-        pa.field("reason", pa.string()),  # value-free: names the column and the rule
-    ]
-)
-# Restricted: the same rows with the detailed reason and the raw row (JSON, or a CSV line).
-QUARANTINE_ROWS_SCHEMA = pa.schema(
-    [
-        *QUARANTINE_SCHEMA,
-        pa.field("reason_detail", pa.string()),
-        pa.field("raw", pa.string()),
-    ]
-)
 
 
 def shared_quarantine(rows: pa.Table) -> pa.Table:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from opmetrics.generate.ids import (
+from opmetrics.generator.ids import (
     EUI_WIDTH,
     as_items,
     eui64_matrix,
@@ -24,8 +24,8 @@ from opmetrics.generate.ids import (
     scrambled,
     strings_from_matrix,
 )
-from opmetrics.generate.market import Market
-from opmetrics.generate.scenario import Scenario
+from opmetrics.generator.market import Market
+from opmetrics.generator.scenario import Scenario
 
 # Device type codes used in every array of the generator; NONE marks a non-device request.
 DEVICE_TYPES = ("ESME", "GSME", "GPF", "CHF", "PPMID", "NONE")
@@ -205,7 +205,7 @@ def build_inventory(
     # Anomaly (a): both suppliers run one and the same set of every device type.
     a = s.anomalies.a
     if a.enabled:
-        from opmetrics.generate.market import anomaly_a_peer
+        from opmetrics.generator.market import anomaly_a_peer
 
         parties = [market.by_rank(a.supplier_rank), anomaly_a_peer(market, s)]
         sel = np.isin(supplier, parties)

@@ -1,6 +1,6 @@
 """Score a month's insights against the anomalies a generated month was given (`truth.json`).
 
-The generator (`opmetrics.generate`) lists the anomalies it injected with their kind, subject,
+The generator (`opmetrics.generator`) lists the anomalies it injected with their kind, subject,
 business process / SRV and realised rates; here each is looked for among the findings: the right
 kind, the right subject (the party's label, the device set, the model, the region), the right
 SRV where the anomaly is about one, and the action the decision tree gives that kind. A finding

@@ -29,15 +29,6 @@ from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of_srv
 from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
-from opmetrics.contract.validate import (
-    QUARANTINE_ROWS_SCHEMA,
-    TableReport,
-    checked_table,
-    extra_column_warnings,
-    quarantine_rows,
-    shared_quarantine,
-    validate,
-)
 from opmetrics.engine import Engine
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, rtt
@@ -61,6 +52,15 @@ from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
 from opmetrics.results.io import write_manifest, write_run_record, write_table
 from opmetrics.results.labels import label_record, label_warnings, load_registry, write_label_file
+from opmetrics.validation.validate import (
+    QUARANTINE_ROWS_SCHEMA,
+    TableReport,
+    checked_table,
+    extra_column_warnings,
+    quarantine_rows,
+    shared_quarantine,
+    validate,
+)
 from opmetrics.workspace import atomic_output_dir
 
 CPM_ORDER = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
@@ -212,15 +212,18 @@ def compute_month(
         cpm_rows.sort(
             key=lambda r: order.get(r["cpm"], 99)
         )  # stable: each measure keeps its own row order
+        assert all(list(r) == rs.CPM.names for r in cpm_rows)  # every measure, every column
         tables["cpm"] = pa.Table.from_pylist(cpm_rows, schema=rs.CPM)
         tables["quarantine"] = shared_quarantine(q_rows)  # value-free; raw rows: restricted/
         task.advance()
 
     with progress.task("Benchmarks, league tables and insights") as task, timer.stage("analytics"):
-        analytics, analytics_info = analytics_tables(
+        found = analytics_tables(
             tables["srv_party"], tables["srv_device_set"], catalog, str(month), min_volume
         )
-        tables.update(analytics)
+        tables["benchmark"] = derive.to_arrow(found.benchmark, rs.BENCHMARK)
+        tables["league_table"] = derive.to_arrow(found.league_table, rs.LEAGUE_TABLE)
+        tables["insights"] = pa.Table.from_pylist(found.insights, schema=rs.INSIGHTS)
         task.advance()
 
     reports = {"service_requests": sr_report, **vres.tables}
@@ -264,7 +267,7 @@ def compute_month(
                         int(pc.sum(agg.fine["failed"]).as_py() or 0),
                     )
                 }
-        manifest["analytics"] = analytics_info
+        manifest["analytics"] = found.info
         manifest["reproduce"] = _reproduce(
             data_dir, month, catalog, min_volume, party_failures, labels_from
         )

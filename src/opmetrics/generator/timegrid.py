@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import holidays
 import numpy as np
 
-from opmetrics.generate.scenario import Profile
+from opmetrics.generator.scenario import Profile
 from opmetrics.month import UK, Month
 
 US = 1_000_000  # microseconds per second

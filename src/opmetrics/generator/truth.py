@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from opmetrics.generate.anomalies import Realised, Subjects
-from opmetrics.generate.devices import Inventory
-from opmetrics.generate.market import Market
-from opmetrics.generate.outcomes import NULL_TS, OutcomeModel
-from opmetrics.generate.timegrid import TimeGrid
+from opmetrics.generator.anomalies import Realised, Subjects
+from opmetrics.generator.devices import Inventory
+from opmetrics.generator.market import Market
+from opmetrics.generator.outcomes import NULL_TS, OutcomeModel
+from opmetrics.generator.timegrid import TimeGrid
 
 CLASSES = ("success", "failure", "excluded")
 

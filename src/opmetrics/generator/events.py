@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import TABLES
-from opmetrics.generate.devices import CHF, Inventory
-from opmetrics.generate.ids import EUI_WIDTH, strings_from_matrix
-from opmetrics.generate.outcomes import Incident12
-from opmetrics.generate.scenario import Scenario
-from opmetrics.generate.timegrid import US, TimeGrid
+from opmetrics.generator.devices import CHF, Inventory
+from opmetrics.generator.ids import EUI_WIDTH, strings_from_matrix
+from opmetrics.generator.outcomes import Incident12
+from opmetrics.generator.scenario import Scenario
+from opmetrics.generator.timegrid import US, TimeGrid
 from opmetrics.month import UK
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from opmetrics.catalog import Catalog
-from opmetrics.generate.anomalies import Subjects
-from opmetrics.generate.devices import DEVICE_TYPES, GSME, NONE, Inventory
-from opmetrics.generate.market import Market
-from opmetrics.generate.scenario import FAILURE_KINDS, Scenario
-from opmetrics.generate.timegrid import HOUR_US, US
+from opmetrics.generator.anomalies import Subjects
+from opmetrics.generator.devices import DEVICE_TYPES, GSME, NONE, Inventory
+from opmetrics.generator.market import Market
+from opmetrics.generator.scenario import FAILURE_KINDS, Scenario
+from opmetrics.generator.timegrid import HOUR_US, US
 
 SUCCESS, FAILURE, EXCLUDED = 0, 1, 2
 ON_DEMAND, FUTURE_DATED, NON_DEVICE = 0, 1, 2
@@ -224,7 +224,7 @@ class RowTerms:
 
 
 def _row_terms(m: OutcomeModel, inv: Inventory) -> RowTerms:
-    from opmetrics.generate.devices import ESME, GSME, PPMID
+    from opmetrics.generator.devices import ESME, GSME, PPMID
 
     subj = m.subjects
     off = m.offsets if subj is not None else {}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from opmetrics.generate.ids import eui64_text, parse_octets
-from opmetrics.generate.scenario import ROLES, Scenario
+from opmetrics.generator.ids import eui64_text, parse_octets
+from opmetrics.generator.scenario import ROLES, Scenario
 
 ROLE_CODES = {
     "supplier": "IS",

@@ -25,19 +25,19 @@ import pyarrow as pa
 from opmetrics.catalog import Catalog, default_catalog
 from opmetrics.contract.schema import TABLES
 from opmetrics.errors import UsageError
-from opmetrics.generate import alerts as alerts_mod
-from opmetrics.generate import anomalies, events
-from opmetrics.generate import requests as req
-from opmetrics.generate.chunks import ChunkJob, ChunkRunner, default_workers
-from opmetrics.generate.devices import Inventory, build_inventory, premises_count
-from opmetrics.generate.dirty import break_rows
-from opmetrics.generate.levels import cpm_levels
-from opmetrics.generate.market import Market, build_market
-from opmetrics.generate.outcomes import OutcomeModel, build_outcome_model
-from opmetrics.generate.scenario import Scenario, load_scenario
-from opmetrics.generate.timegrid import TimeGrid, build_grid
-from opmetrics.generate.truth import Tally, anomalies_truth, incidents_truth
-from opmetrics.generate.writer import (
+from opmetrics.generator import alerts as alerts_mod
+from opmetrics.generator import anomalies, events
+from opmetrics.generator import requests as req
+from opmetrics.generator.chunks import ChunkJob, ChunkRunner, default_workers
+from opmetrics.generator.devices import Inventory, build_inventory, premises_count
+from opmetrics.generator.dirty import break_rows
+from opmetrics.generator.levels import cpm_levels
+from opmetrics.generator.market import Market, build_market
+from opmetrics.generator.outcomes import OutcomeModel, build_outcome_model
+from opmetrics.generator.scenario import Scenario, load_scenario
+from opmetrics.generator.timegrid import TimeGrid, build_grid
+from opmetrics.generator.truth import Tally, anomalies_truth, incidents_truth
+from opmetrics.generator.writer import (
     Background,
     Layout,
     TableWriter,

@@ -337,7 +337,7 @@ def _loc_to_key(loc: tuple[int | str, ...]) -> str:
 
 
 def default_scenario_dict() -> dict[str, Any]:
-    text = resources.files("opmetrics.generate").joinpath(DEFAULT_NAME).read_text("utf-8")
+    text = resources.files("opmetrics.generator").joinpath(DEFAULT_NAME).read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -361,7 +361,7 @@ def parse_scenario(
 def load_scenario(path: str | Path | None, catalog: Catalog) -> Scenario:
     """The default scenario, or a TOML file merged over it."""
     if path is None:
-        return parse_scenario({}, catalog, f"opmetrics/generate/{DEFAULT_NAME}")
+        return parse_scenario({}, catalog, f"opmetrics/generator/{DEFAULT_NAME}")
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text("utf-8"))

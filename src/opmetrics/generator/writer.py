@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from opmetrics.contract.schema import TABLES
 from opmetrics.errors import OutputError
-from opmetrics.generate.timegrid import TimeGrid
+from opmetrics.generator.timegrid import TimeGrid
 
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from opmetrics.generate.devices import ESME, GSME, Inventory
-from opmetrics.generate.market import Market, anomaly_a_peer
+from opmetrics.generator.devices import ESME, GSME, Inventory
+from opmetrics.generator.market import Market, anomaly_a_peer
 
 if TYPE_CHECKING:
-    from opmetrics.generate.outcomes import OutcomeModel
+    from opmetrics.generator.outcomes import OutcomeModel
 
 SUCCESS, FAILURE = 0, 1
 

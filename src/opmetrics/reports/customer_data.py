@@ -19,10 +19,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
 
+from opmetrics.contract.schema import ALL
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.results.io import Results
 from opmetrics.results.labels import read_label_file
-from opmetrics.results.schema import ALL, PARTY_FAILURES, PARTY_LABELS_FILE, RESTRICTED_DIR
+from opmetrics.results.schema import PARTY_FAILURES, PARTY_LABELS_FILE, RESTRICTED_DIR
 
 MIN_OTHERS = 3  # a comparison cell must hold at least this many other parties
 MERGED = "Other device sets (merged)"

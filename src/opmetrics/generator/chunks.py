@@ -28,13 +28,13 @@ import numpy as np
 
 from opmetrics.catalog import Catalog
 from opmetrics.errors import EngineError, OutputError
-from opmetrics.generate import alerts as alerts_mod
-from opmetrics.generate import requests as req
-from opmetrics.generate.anomalies import Subjects
-from opmetrics.generate.dirty import break_rows
-from opmetrics.generate.timegrid import TimeGrid
-from opmetrics.generate.truth import Tally
-from opmetrics.generate.writer import Layout, write_part
+from opmetrics.generator import alerts as alerts_mod
+from opmetrics.generator import requests as req
+from opmetrics.generator.anomalies import Subjects
+from opmetrics.generator.dirty import break_rows
+from opmetrics.generator.timegrid import TimeGrid
+from opmetrics.generator.truth import Tally
+from opmetrics.generator.writer import Layout, write_part
 
 # Random streams of the chunks: (stream, chunk) is the SeedSequence spawn key.
 REQUESTS, ALERTS, DIRTY_REQ, DIRTY_ALERTS = range(10, 14)

@@ -1,9 +1,9 @@
 """The customer pack PDF: the party's own report, laid out with the shared report specs.
 
 The pack is built as a `opmetrics.reports.spec.Report` (plain data: tables of cells, one chart)
-and typeset with Typst from this package's template, which differs from the shared packs' only
-on the cover: it names the party the pack is for and the per-User due date (the 10th Working
-Day of the next month, design §7). Success rates rest on no Target Response Time, but a
+and typeset with Typst from the shared packs' template, with the cover's two differences: it
+names the party the pack is for and the per-User due date (the 10th Working Day of the next
+month, design §7). Success rates rest on no Target Response Time, but a
 business process's figures rest on which SRVs belong to it: a process with an SRV whose
 membership the catalog marks `assumed` is marked, with a footnote, as in the shared packs.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ import altair as alt
 import pandas as pd
 
 from opmetrics.analytics.insights import ACTIONS
-from opmetrics.analytics.pack_data import MIN_OTHERS, PackData
 from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import ALL
 from opmetrics.month import Month
 from opmetrics.reports import fmt
 from opmetrics.reports.assumed import Assumptions
+from opmetrics.reports.customer_data import MIN_OTHERS, PackData
 from opmetrics.reports.spec import (
     Assumption,
     Block,
@@ -39,11 +39,9 @@ from opmetrics.reports.spec import (
     canonical_json,
     with_footnotes,
 )
-from opmetrics.reports.typst_render import chart_pdf, pdf_date, typeset
-from opmetrics.results.schema import ALL
+from opmetrics.reports.typst_render import chart_pdf, render_pdf
 from opmetrics.workdays import Lateness, user_reports_due_date
 
-TEMPLATE = "customer_pack.typ"
 DUE_RULE = "the 10th Working Day after month end, England & Wales"
 YOU = "You"
 OTHER = "Another party"
@@ -459,26 +457,16 @@ def build_report(
     )
 
 
-def typst_data(report: Report, month: Month, prepared_for: str) -> dict[str, Any]:
-    data = report.to_data(with_chart_specs=False)
-    c = report.cover
-    data["cover"]["produced_on_text"] = fmt.long_date(c.produced_on)
-    data["cover"]["due_on_text"] = fmt.long_date(c.due_on)
-    data["cover"]["due_rule"] = DUE_RULE
-    data["cover"]["prepared_for"] = prepared_for
-    d = pdf_date(month)
-    data["pdf_date"] = [d.year, d.month, d.day]
-    data["outline"] = False
-    return data
-
-
 def render(report: Report, month: Month, prepared_for: str, target: Path, work: Path) -> None:
     """Typeset the pack into `target`; `work` is a private scratch folder."""
-    template = (
-        resources.files("opmetrics.analytics")
-        .joinpath("templates")
-        .joinpath(TEMPLATE)
-        .read_text("utf-8")
-    )
     charts = {chart.key: chart_pdf(chart) for chart in report.charts()}
-    typeset(report, month, template, typst_data(report, month, prepared_for), target, work, charts)
+    render_pdf(
+        report,
+        month,
+        target,
+        work,
+        charts,
+        prepared_for=prepared_for,
+        due_rule=DUE_RULE,
+        h1_above_pt=0,
+    )

@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 from opmetrics.catalog import Catalog
-from opmetrics.generate.scenario import Scenario
-from opmetrics.generate.timegrid import US, TimeGrid
-from opmetrics.generate.truth import Tally
+from opmetrics.generator.scenario import Scenario
+from opmetrics.generator.timegrid import US, TimeGrid
+from opmetrics.generator.truth import Tally
 from opmetrics.month import UK
 
 ALL = "ALL"
