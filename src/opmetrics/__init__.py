@@ -1,58 +1,74 @@
 """opmetrics: the Smart Energy Code Operational Metrics (MP122) engine.
 
-Library first: everything the `opmetrics` command does is a function here.
+Library first: everything the `opmetrics` command does is a method of `Context`, and each
+method has a one-off function of the same name here (`opmetrics.compute(...)`, ...). Importing
+this package loads no data library; each operation loads what it needs when it runs.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from opmetrics.catalog import Catalog, default_catalog, load_catalog
-from opmetrics.context import Context, ValidationSummary, compute, validate_data
-from opmetrics.engine import EngineOptions
+from opmetrics.api import (
+    compute,
+    customer_packs,
+    demo,
+    diff,
+    generate,
+    ingest_duis,
+    render,
+    run,
+    validate,
+)
+from opmetrics.context import Context, RunSummary, ValidationSummary
+from opmetrics.engine.options import EngineOptions
 from opmetrics.errors import OpmetricsError
 from opmetrics.progress import NO_PROGRESS, Progress
-from opmetrics.results.compute import ComputeSummary
 
 if TYPE_CHECKING:
-    from opmetrics.reports import RenderSummary
+    from opmetrics.catalog import Catalog, default_catalog, load_catalog
+    from opmetrics.results.compute import ComputeSummary
 
-validate = validate_data
-
-
-def render(
-    results_dir: str | Path,
-    out_dir: str | Path,
-    history: tuple[str | Path, ...] | list[str | Path] = (),
-    produced_on: date | None = None,
-    progress: Progress = NO_PROGRESS,
-    *,
-    catalog: Catalog | None = None,
-) -> RenderSummary:
-    """Render a results folder's packs, dashboard and data files (see `opmetrics.reports`).
-
-    Imported lazily: the chart and PDF libraries are only loaded when something is rendered.
-    """
-    from opmetrics.reports import render as _render
-
-    return _render(results_dir, out_dir, history, produced_on, progress, catalog=catalog)
+# Names that load a data library, resolved when first used.
+_LAZY = {
+    "Catalog": "opmetrics.catalog",
+    "default_catalog": "opmetrics.catalog",
+    "load_catalog": "opmetrics.catalog",
+    "ComputeSummary": "opmetrics.results.compute",
+}
 
 
-__version__ = "0.1.0"
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from opmetrics.defaults import package_version
+
+        return package_version()
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'opmetrics' has no attribute {name!r}")
+
 
 __all__ = [
+    "NO_PROGRESS",
     "Catalog",
     "ComputeSummary",
     "Context",
     "EngineOptions",
     "OpmetricsError",
+    "Progress",
+    "RunSummary",
     "ValidationSummary",
-    "__version__",
     "compute",
+    "customer_packs",
     "default_catalog",
+    "demo",
+    "diff",
+    "generate",
+    "ingest_duis",
     "load_catalog",
     "render",
+    "run",
     "validate",
 ]

@@ -1,29 +1,52 @@
-"""The façade every entry point goes through: a catalog, an engine and a progress sink.
+"""The one way in: every operation of opmetrics is a method of `Context`.
 
-The CLI is a thin layer over `Context`; library users call `opmetrics.validate(...)`,
-`opmetrics.compute(...)` etc., which open a `Context` for the call.
+A `Context` holds what the operations of a session share: the catalog (loaded once, when an
+operation first needs it), the engine (opened once, and only by an operation that runs queries:
+`validate`, `compute`, `ingest_duis`, `run`, `demo`) and the progress sink. The command line is
+a thin layer over it; `opmetrics.validate(...)`, `opmetrics.compute(...)`, ... open one for a
+single call.
+
+Each operation imports its stage's package when it runs, so that opening a `Context` (or
+importing `opmetrics`) loads no pandas, Arrow, Ibis or chart library: `opmetrics --help` and the
+light commands start at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from opmetrics.analytics import DEFAULT_MIN_VOLUME
-from opmetrics.catalog import Catalog, load_catalog
-from opmetrics.contract.sources import locate_all
-from opmetrics.engine import Engine, EngineOptions, connect
+from opmetrics.defaults import (
+    DEFAULT_MIN_VOLUME,
+    DEFAULT_WAIT_SECONDS,
+    DEMO_MONTH,
+    DEMO_REQUESTS,
+    DEMO_SEED,
+    GENERATE_MONTH,
+    GENERATE_REQUESTS,
+    GENERATE_SEED,
+    SentTime,
+)
+from opmetrics.engine.options import EngineOptions
 from opmetrics.errors import OutputError
-from opmetrics.measures.anonymise import resolve_key
 from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
-from opmetrics.results.compute import ComputeSummary, compute_month
-from opmetrics.results.io import write_csv
-from opmetrics.results.schema import RESTRICTED_DIR
-from opmetrics.validation.validate import TableReport, validate
-from opmetrics.workspace import scratch_dir
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from opmetrics.catalog import Catalog
+    from opmetrics.duis import IngestSummary
+    from opmetrics.engine.base import Engine
+    from opmetrics.generator import GenerationSummary, Scenario
+    from opmetrics.reports import RenderSummary
+    from opmetrics.reports.customer_packs import PacksSummary
+    from opmetrics.results.compute import ComputeSummary
+    from opmetrics.results.diff import ResultsDiff
+    from opmetrics.validation.validate import TableReport
 
 
 @dataclass
@@ -50,6 +73,8 @@ class ValidationSummary:
         Nothing is written when nothing was quarantined, except that files an earlier run left
         at those paths are emptied (header only), so they never describe another run.
         """
+        from opmetrics.results.io import write_csv
+
         path = Path(path)
         rows = restricted_rows_path(path)
         written: list[Path] = []
@@ -67,11 +92,32 @@ class ValidationSummary:
 
 def restricted_rows_path(path: Path) -> Path:
     """Where `validate` writes the raw rows of the quarantine list at `path`."""
+    from opmetrics.results.schema import RESTRICTED_DIR
+
     return path.parent / RESTRICTED_DIR / f"{path.stem}_rows{path.suffix or '.csv'}"
 
 
+@dataclass
+class RunSummary:
+    """What `run` (and `demo`) wrote: the results folder, then the reports rendered from it."""
+
+    data_dir: Path
+    results_dir: Path
+    reports_dir: Path
+    compute: ComputeSummary
+    reports: RenderSummary
+
+
+def demo_produced_on(month: Month) -> date:
+    """The date on the demo's packs: five Working Days before they are due, as a team working to
+    the MP122 timetable would date them (a real run dates them today)."""
+    from opmetrics.workdays import add_working_days, pack_due_date
+
+    return add_working_days(pack_due_date(month), -5)
+
+
 class Context:
-    """A catalog + an engine, opened once and shared by the steps of a run."""
+    """A catalog, an engine and a progress sink, shared by the operations of a session."""
 
     def __init__(
         self,
@@ -79,7 +125,12 @@ class Context:
         engine: EngineOptions | str | None = None,
         progress: Progress = NO_PROGRESS,
     ) -> None:
-        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        self._catalog: Catalog | None = None
+        self._catalog_path: str | Path | None = None
+        if isinstance(catalog, str | Path) or catalog is None:
+            self._catalog_path = catalog
+        else:
+            self._catalog = catalog
         self.engine_options = (
             EngineOptions(name=engine) if isinstance(engine, str) else (engine or EngineOptions())
         )
@@ -87,8 +138,20 @@ class Context:
         self._engine: Engine | None = None
 
     @property
+    def catalog(self) -> Catalog:
+        """The reference catalog (the shipped one unless another was given), loaded once."""
+        if self._catalog is None:
+            from opmetrics.catalog import load_catalog
+
+            self._catalog = load_catalog(self._catalog_path)
+        return self._catalog
+
+    @property
     def engine(self) -> Engine:
+        """The engine, opened by the first operation that runs a query."""
         if self._engine is None:
+            from opmetrics.engine import connect
+
             self._engine = connect(self.engine_options)
         return self._engine
 
@@ -103,10 +166,14 @@ class Context:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- steps -----------------------------------------------------------------------------
+    # -- the operations ------------------------------------------------------------------------
 
     def validate(self, data_dir: str | Path) -> ValidationSummary:
         """Read and check every table of a data dir (design §3); nothing is written."""
+        from opmetrics.contract.sources import locate_all
+        from opmetrics.validation.validate import validate
+        from opmetrics.workspace import scratch_dir
+
         data_dir = Path(data_dir)
         with self.progress.task("Locating tables") as task:
             sources = locate_all(data_dir)
@@ -140,6 +207,10 @@ class Context:
         `labels`: an earlier month's results folder (or its `restricted/party_labels.csv`),
         made with the same key; every party labelled there keeps its label.
         """
+        from opmetrics.measures.anonymise import resolve_key
+        from opmetrics.results.compute import compute_month
+        from opmetrics.workspace import scratch_dir
+
         m = month if isinstance(month, Month) else Month.parse(month)
         with scratch_dir() as work:
             return compute_month(
@@ -156,31 +227,176 @@ class Context:
                 Path(labels) if labels is not None else None,
             )
 
+    def render(
+        self,
+        results_dir: str | Path,
+        out_dir: str | Path,
+        *,
+        history: Sequence[str | Path] = (),
+        produced_on: date | None = None,
+    ) -> RenderSummary:
+        """Render a results folder's PDF packs, dashboard and data files (design §2).
 
-def validate_data(
-    data_dir: str | Path,
-    catalog: Catalog | str | Path | None = None,
-    engine: EngineOptions | str | None = None,
-) -> ValidationSummary:
-    """Validate a data dir with a one-off `Context`."""
-    with Context(catalog, engine) as ctx:
-        return ctx.validate(data_dir)
+        `history`: earlier months' results folders, for the trends; `produced_on` (default
+        today) is the date on the covers.
+        """
+        from opmetrics.reports.packs import render
 
-
-def compute(
-    data_dir: str | Path,
-    month: str | Month,
-    out: str | Path,
-    *,
-    catalog: Catalog | str | Path | None = None,
-    engine: EngineOptions | str | None = None,
-    anon_key: str | None = None,
-    progress: Progress = NO_PROGRESS,
-    min_volume: int = DEFAULT_MIN_VOLUME,
-    labels: str | Path | None = None,
-) -> ComputeSummary:
-    """Compute one month into a results folder with a one-off `Context`."""
-    with Context(catalog, engine, progress) as ctx:
-        return ctx.compute(
-            data_dir, month, out, anon_key=anon_key, min_volume=min_volume, labels=labels
+        return render(
+            results_dir,
+            out_dir,
+            tuple(history),
+            produced_on,
+            self.progress,
+            catalog=self.catalog,
         )
+
+    def customer_packs(
+        self,
+        results_dir: str | Path,
+        out: str | Path,
+        *,
+        parties: Sequence[str] | None = None,
+        all_parties: bool = False,
+        produced_on: date | None = None,
+    ) -> PacksSummary:
+        """Per party (`parties`, by user_id, or `all_parties`): a PDF, an XLSX and a CSV of its
+        own failed requests, against the industry (docs/customer-packs.md)."""
+        from opmetrics.reports.customer_packs import customer_packs
+
+        return customer_packs(
+            results_dir,
+            out,
+            user_ids=list(parties) if parties else None,
+            all_parties=all_parties,
+            produced_on=produced_on,
+            catalog=self.catalog,
+            progress=self.progress,
+        )
+
+    def ingest_duis(
+        self,
+        archive: str | Path,
+        out: str | Path,
+        *,
+        devices: str | Path | None = None,
+        sent_time: SentTime = "auto",
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        roles: str | Mapping[str, str] | Sequence[str] = "UNKNOWN",
+    ) -> IngestSummary:
+        """Read a party's DUIS message archive into a data dir (docs/duis.md).
+
+        `roles`: the User Role of every originator (a string), per originator (a mapping of
+        EUI-64 to role), or as `--user-role` values (`ROLE` and/or `EUI-64=ROLE`).
+        """
+        from opmetrics.duis import ingest_duis, parse_roles
+
+        given = roles if isinstance(roles, str | Mapping) else parse_roles(list(roles))
+        return ingest_duis(
+            archive,
+            out,
+            devices=devices,
+            sent_time=sent_time,
+            wait_seconds=wait_seconds,
+            roles=given,
+            catalog=self.catalog,
+            engine=lambda: self.engine,  # opened once the arguments are checked
+            progress=self.progress,
+        )
+
+    def generate(
+        self,
+        out: str | Path,
+        month: str | Month = GENERATE_MONTH,
+        *,
+        requests: int = GENERATE_REQUESTS,
+        seed: int = GENERATE_SEED,
+        fmt: str = "parquet",
+        scenario: Scenario | str | Path | None = None,
+        dirty: float = 0.0,
+        partition_by_day: bool = False,
+        workers: int | None = None,
+    ) -> GenerationSummary:
+        """Write a synthetic month and its ground truth, truth.json (docs/generator.md)."""
+        from opmetrics.generator import generate_month
+
+        return generate_month(
+            out,
+            month,
+            requests=requests,
+            seed=seed,
+            fmt=fmt,  # type: ignore[arg-type]  # checked by generate_month
+            scenario=scenario,
+            dirty=dirty,
+            partition_by_day=partition_by_day,
+            catalog=self.catalog,
+            progress=self.progress,
+            workers=workers,
+        )
+
+    def diff(self, old: str | Path, new: str | Path, *, tolerance: float = 0.0) -> ResultsDiff:
+        """Every measure that differs between two results folders of one month (a restatement);
+        figures that moved by at most `tolerance` percentage points count as unchanged."""
+        from opmetrics.results.diff import diff_results
+
+        return diff_results(old, new, tolerance=tolerance)
+
+    def run(
+        self,
+        data_dir: str | Path,
+        month: str | Month,
+        out: str | Path,
+        *,
+        anon_key: str | None = None,
+        history: Sequence[str | Path] = (),
+        produced_on: date | None = None,
+        labels: str | Path | None = None,
+    ) -> RunSummary:
+        """compute into `out/results`, then render the packs into `out/reports`: what a reporting
+        analyst does each month."""
+        out = Path(out)
+        results, reports = out / "results", out / "reports"
+        summary = self.compute(data_dir, month, results, anon_key=anon_key, labels=labels)
+        rendered = self.render(results, reports, history=history, produced_on=produced_on)
+        return RunSummary(Path(data_dir), results, reports, summary, rendered)
+
+    def demo(
+        self,
+        out: str | Path,
+        *,
+        requests: int = DEMO_REQUESTS,
+        seed: int = DEMO_SEED,
+        month: str = DEMO_MONTH,
+    ) -> RunSummary:
+        """Generate a synthetic month into `out/data`, then `run` on it: everything opmetrics
+        produces, in about a minute."""
+        out = Path(out)
+        m = Month.parse(month)
+        self.generate(out / "data", m, requests=requests, seed=seed)
+        return self.run(out / "data", m, out, produced_on=demo_produced_on(m))
+
+    # -- the reference data ----------------------------------------------------------------------
+
+    def import_trt(self, path: str | Path) -> Catalog:
+        """Replace the catalog's Target Response Times of the scopes a TRT CSV gives
+        (docs/decisions.md); the operations that follow use the result."""
+        from opmetrics.catalog.trt_import import import_trt_csv
+
+        self._catalog = import_trt_csv(self.catalog, Path(path))
+        return self._catalog
+
+    def write_catalog(self, path: str | Path) -> list[str]:
+        """Write the catalog in use as TOML, to edit and pass back with `--catalog`; returns the
+        values it still holds as `assumed`, in words."""
+        from opmetrics.catalog.assumptions import assumed_values
+        from opmetrics.catalog.write import write_catalog
+
+        write_catalog(self.catalog, Path(path))
+        return [v.text for v in assumed_values(self.catalog).values()]
+
+    @staticmethod
+    def quarantine_reasons() -> dict[str, str]:
+        """The quarantine's reason codes and their meaning (a public contract)."""
+        from opmetrics.contract.rules import REASONS
+
+        return dict(REASONS)

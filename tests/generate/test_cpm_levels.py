@@ -13,8 +13,8 @@ import pytest
 
 import opmetrics
 from opmetrics.catalog import default_catalog
+from opmetrics.defaults import DEMO_SEED
 from opmetrics.generator import GenerationSummary, generate_month
-from opmetrics.pipeline import DEMO_SEED
 
 CAT = default_catalog()
 

@@ -17,7 +17,7 @@ from opmetrics.reports import build_reports
 from opmetrics.reports.common import PackContext, cover
 from opmetrics.reports.dashboard import index_html
 from opmetrics.reports.html_render import report_html
-from opmetrics.reports.render import pdf_name
+from opmetrics.reports.packs import pdf_name
 from opmetrics.reports.spec import Report
 from tests.reports.snapshot import check
 

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from opmetrics.analytics.benchmark import DEFAULT_MIN_VOLUME, benchmark, check_min_volume
+from opmetrics.analytics.benchmark import DEFAULT_MIN_VOLUME, check_min_volume
+from opmetrics.analytics.benchmark import benchmark as benchmark_table
 from opmetrics.analytics.diagnosis import InsightSettings, diagnose
 from opmetrics.analytics.insights import insight_rows
 from opmetrics.analytics.league import league_tables
@@ -59,7 +60,10 @@ def analytics_tables(
         },
     }
     return AnalyticsTables(
-        benchmark(party, month, min_volume), league_tables(party, month, min_volume), rows, info
+        benchmark_table(party, month, min_volume),
+        league_tables(party, month, min_volume),
+        rows,
+        info,
     )
 
 
@@ -68,7 +72,6 @@ __all__ = [
     "AnalyticsTables",
     "InsightSettings",
     "analytics_tables",
-    "benchmark",
     "diagnose",
     "league_tables",
 ]

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from opmetrics.contract.schema import ALL
+from opmetrics.defaults import DEFAULT_MIN_VOLUME
 from opmetrics.errors import UsageError
-
-DEFAULT_MIN_VOLUME = 1_000
 
 
 def check_min_volume(min_volume: int) -> int:

@@ -1,7 +1,9 @@
 """The `opmetrics` command: parse arguments, show progress, map errors to exit codes.
 
-Commands live in one module per area (`data.py`, `generate.py`, ...), each with `register(app)`.
-Nothing here computes anything: it calls `opmetrics.Context`.
+Commands live in one module per area (`data.py`, `generate.py`, ...), each with `register(app)`;
+their options are defined once, in `options.py`. Nothing here computes anything: every command
+calls a method of `opmetrics.Context` and shows what it returns. Nothing heavy is imported until
+a command runs, so `opmetrics --help` answers at once.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import typer
 from typer._click import exceptions as click_exc
 
 from opmetrics import console
-from opmetrics.cli.state import STATE
-from opmetrics.engine import resource_error
+from opmetrics.cli.options import STATE
 from opmetrics.errors import ExitCode, OpmetricsError
 
 app = typer.Typer(
@@ -42,6 +43,14 @@ COMMAND_MODULES = (
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from opmetrics.defaults import package_version
+
+        console.out.print(f"opmetrics {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     catalog: Annotated[
@@ -52,6 +61,12 @@ def _global(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and results.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     STATE.catalog_path = catalog
     STATE.debug = debug
@@ -93,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if STATE.debug:
             traceback.print_exc()
+        from opmetrics.engine import resource_error
+
         resource = resource_error(exc)
         if resource is not None:
             console.error(str(resource))

@@ -3,45 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opmetrics import console
-from opmetrics.analytics import DEFAULT_MIN_VOLUME
-from opmetrics.cli.state import (
+from opmetrics.cli.options import (
+    DEFAULT_ENGINE,
+    AnonKeyOpt,
+    DataDirArg,
     EngineOpt,
+    LabelsOpt,
     MemoryOpt,
+    MonthOpt,
     SparkMasterOpt,
     ThreadsOpt,
     open_context,
 )
-from opmetrics.measures.anonymise import ENV_KEY
+from opmetrics.defaults import DEFAULT_MIN_VOLUME, ENV_KEY
 from opmetrics.reports.fmt import exact_percent, percent
-from opmetrics.results.compute import ComputeSummary
 
-AnonKeyOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--anon-key",
-        help=f"Key of the party pseudonyms (default: ${ENV_KEY}; without either, a public demo key).",
-    ),
-]
-LabelsOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--labels",
-        help="An earlier month's results folder (or its restricted/party_labels.csv), made with "
-        "the same key: every party labelled there keeps its label.",
-    ),
-]
-STATUS_STYLE = {
-    "met": "green",
-    "below_target": "yellow",
-    "below_minimum": "red",
-    "no_activity": "dim",
-    "not_reportable": "bold red",
-}
+if TYPE_CHECKING:
+    from opmetrics.results.compute import ComputeSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -49,12 +32,8 @@ def register(app: typer.Typer) -> None:
 
 
 def compute_cmd(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Data dir holding one file (or Parquet folder) per table.")
-    ],
-    month: Annotated[
-        str, typer.Option("--month", "-m", help="Reporting month, YYYY-MM (UK local time).")
-    ],
+    data_dir: DataDirArg,
+    month: MonthOpt,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Results folder to write (replaced atomically).")
     ],
@@ -67,7 +46,7 @@ def compute_cmd(
         ),
     ] = DEFAULT_MIN_VOLUME,
     labels: LabelsOpt = None,
-    engine: EngineOpt = "duckdb",
+    engine: EngineOpt = DEFAULT_ENGINE,
     spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = None,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from opmetrics import console
-from opmetrics.cli.state import STATE
-from opmetrics.errors import UsageError
-from opmetrics.reports.customer_packs import customer_packs
+from opmetrics.cli.options import ProducedOnOpt, ResultsDirArg, open_context
 
 
 def register(app: typer.Typer) -> None:
@@ -19,9 +16,7 @@ def register(app: typer.Typer) -> None:
 
 
 def customer_pack_cmd(
-    results_dir: Annotated[
-        Path, typer.Argument(help="Results folder written by `opmetrics compute`.")
-    ],
+    results_dir: ResultsDirArg,
     out: Annotated[
         Path,
         typer.Option("--out", "-o", help="Folder to write (replaced atomically)."),
@@ -36,28 +31,13 @@ def customer_pack_cmd(
             "--all-parties", help="One pack per party, each in a folder named by its label."
         ),
     ] = False,
-    produced_on: Annotated[
-        str | None,
-        typer.Option("--produced-on", help="Date printed as produced, YYYY-MM-DD (default today)."),
-    ] = None,
+    produced_on: ProducedOnOpt = None,
 ) -> None:
     """Per party: a PDF and an XLSX against the industry average and best, its place in the
     anonymised league tables, its breakdowns, and a CSV of its own failed requests."""
-    when = None
-    if produced_on:
-        try:
-            when = date.fromisoformat(produced_on)
-        except ValueError:
-            raise UsageError(f"--produced-on {produced_on!r} is not a date YYYY-MM-DD") from None
-    with console.RichProgress() as progress:
-        summary = customer_packs(
-            results_dir,
-            out,
-            user_ids=party or None,
-            all_parties=all_parties,
-            produced_on=when,
-            catalog=STATE.catalog_path,
-            progress=progress,
+    with open_context() as ctx:
+        summary = ctx.customer_packs(
+            results_dir, out, parties=party, all_parties=all_parties, produced_on=produced_on
         )
     n = len(summary.files)
     console.success(

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opmetrics import console
-from opmetrics.catalog import Catalog, load_catalog
-from opmetrics.catalog.assumptions import assumed_values
-from opmetrics.catalog.trt_import import import_trt_csv
-from opmetrics.catalog.write import write_catalog
-from opmetrics.cli.state import (
+from opmetrics.cli.options import (
+    DEFAULT_ENGINE,
     STATE,
+    DataDirArg,
     EngineOpt,
     MemoryOpt,
     SparkMasterOpt,
+    StrictOpt,
     ThreadsOpt,
     open_context,
 )
-from opmetrics.context import restricted_rows_path
-from opmetrics.contract.rules import REASONS
+from opmetrics.context import Context, restricted_rows_path
 from opmetrics.errors import ExitCode
+
+if TYPE_CHECKING:
+    from opmetrics.catalog import Catalog
 
 
 def register(app: typer.Typer) -> None:
@@ -31,9 +32,7 @@ def register(app: typer.Typer) -> None:
 
 
 def validate_cmd(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Data dir holding one file (or Parquet folder) per table.")
-    ],
+    data_dir: DataDirArg,
     quarantine: Annotated[
         Path,
         typer.Option(
@@ -43,10 +42,8 @@ def validate_cmd(
             "Nothing is written when no row is quarantined.",
         ),
     ] = Path("quarantine.csv"),
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit with code 1 when any row is quarantined.")
-    ] = False,
-    engine: EngineOpt = "duckdb",
+    strict: StrictOpt = False,
+    engine: EngineOpt = DEFAULT_ENGINE,
     spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = None,
@@ -111,24 +108,26 @@ def catalog_cmd(
     """Print the reference catalog as tables, with the source of every value; or write it."""
     if reasons:
         console.table(
-            "Quarantine reason codes", ["reason_code", "meaning"], sorted(REASONS.items())
+            "Quarantine reason codes",
+            ["reason_code", "meaning"],
+            sorted(Context.quarantine_reasons().items()),
         )
         console.info(
             "The shared quarantine gives each row's code and a reason that names the column and "
             "the rule, never a value; the detailed reason and the raw row are under restricted/."
         )
         return
-    cat = load_catalog(STATE.catalog_path)
-    if import_trt is not None:
-        cat = import_trt_csv(cat, import_trt)
-    if write is not None:
-        write_catalog(cat, write)
-        still = [v.text for v in assumed_values(cat).values()]
-        console.info(
-            f"catalog written to {write}: {len(cat.trt)} TRT rule(s), {len(still)} value(s) "
-            f"still assumed; use it with `opmetrics --catalog {write} ...`"
-        )
-        return
+    with Context(STATE.catalog_path) as ctx:
+        if import_trt is not None:
+            ctx.import_trt(import_trt)
+        cat = ctx.catalog
+        if write is not None:
+            still = ctx.write_catalog(write)
+            console.info(
+                f"catalog written to {write}: {len(cat.trt)} TRT rule(s), {len(still)} value(s) "
+                f"still assumed; use it with `opmetrics --catalog {write} ...`"
+            )
+            return
     print_catalog(cat, "trt" if import_trt is not None and section is None else section)
 
 

@@ -8,14 +8,16 @@ months, 5 when a folder is not a complete results folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opmetrics import console
-from opmetrics.errors import ExitCode, OutputError
-from opmetrics.results.diff import Change, ResultsDiff, diff_results
-from opmetrics.results.io import write_csv
+from opmetrics.cli.options import open_context
+from opmetrics.errors import ExitCode
+
+if TYPE_CHECKING:
+    from opmetrics.results.diff import Change, ResultsDiff
 
 SHOWN = 200  # rows printed; --out holds every change
 
@@ -43,13 +45,10 @@ def diff_cmd(
 ) -> int:
     """List every measure that changed between two runs of a month: CPM rows (value, status)
     and srv_summary rates. Exit code 1 when anything changed, 0 when nothing did."""
-    d = diff_results(old, new, tolerance=tolerance)
+    with open_context() as ctx:
+        d = ctx.diff(old, new, tolerance=tolerance)
     if out is not None:
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_csv(d.to_table(), out, round_floats=False)  # a change may be tiny
-        except OSError as exc:
-            raise OutputError(f"cannot write ({exc.strerror})", path=str(out)) from None
+        d.write_csv(out)
     show(d, out)
     return int(ExitCode.CHANGED if d.changed else ExitCode.OK)
 

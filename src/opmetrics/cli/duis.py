@@ -8,15 +8,16 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.state import STATE, MemoryOpt, ThreadsOpt
-from opmetrics.duis import (
-    DEFAULT_WAIT_SECONDS,
-    SENT_TIME_MODES,
-    SentTime,
-    ingest_duis,
-    parse_roles,
+from opmetrics.cli.options import (
+    DEFAULT_ENGINE,
+    EngineOpt,
+    MemoryOpt,
+    SparkMasterOpt,
+    StrictOpt,
+    ThreadsOpt,
+    open_context,
 )
-from opmetrics.engine import EngineOptions
+from opmetrics.defaults import DEFAULT_WAIT_SECONDS, SENT_TIME_MODES, SentTime
 from opmetrics.errors import ExitCode, UsageError
 
 
@@ -66,27 +67,23 @@ def ingest_duis_cmd(
             "originator, or EUI-64=ROLE for one; repeatable. Default UNKNOWN.",
         ),
     ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit with code 1 when any message is quarantined.")
-    ] = False,
+    strict: StrictOpt = False,
+    engine: EngineOpt = DEFAULT_ENGINE,
+    spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = None,
 ) -> int:
     """Read a party's archive of DUIS messages into service_requests (and alerts) tables."""
     if sent_time not in SENT_TIME_MODES:
         raise UsageError(f"--sent-time {sent_time!r}: choose one of {', '.join(SENT_TIME_MODES)}")
-    roles = parse_roles(user_role)
-    with console.RichProgress() as progress:
-        summary = ingest_duis(
+    with open_context(engine, spark_master, threads, memory_limit) as ctx:
+        summary = ctx.ingest_duis(
             archive,
             out,
             devices=devices,
             sent_time=sent_time,
             wait_seconds=wait,
-            roles=roles,
-            catalog=STATE.catalog_path,
-            engine=EngineOptions(threads=threads, memory_limit=memory_limit),
-            progress=progress,
+            roles=user_role or "UNKNOWN",
         )
     for w in summary.warnings:
         console.warn(w)

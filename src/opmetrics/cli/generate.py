@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.catalog import load_catalog
-from opmetrics.cli.state import STATE
-from opmetrics.errors import UsageError
+from opmetrics.cli.options import MonthOpt, open_context
+from opmetrics.defaults import GENERATE_MONTH, GENERATE_REQUESTS, GENERATE_SEED
 
 
 def register(app: typer.Typer) -> None:
@@ -19,13 +18,13 @@ def register(app: typer.Typer) -> None:
 
 def generate_cmd(
     out: Annotated[Path, typer.Option("--out", help="Data dir to write (replaced atomically).")],
-    month: Annotated[str, typer.Option("--month", help="Reporting month YYYY-MM.")] = "2021-04",
+    month: MonthOpt = GENERATE_MONTH,
     requests: Annotated[
         int, typer.Option("--requests", help="Service requests to generate.")
-    ] = 1_000_000,
+    ] = GENERATE_REQUESTS,
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed: same arguments, same bytes.")
-    ] = 0,
+    ] = GENERATE_SEED,
     fmt: Annotated[str, typer.Option("--format", help="parquet (default) or csv.")] = "parquet",
     scenario: Annotated[
         Path | None,
@@ -54,23 +53,16 @@ def generate_cmd(
     ] = None,
 ) -> None:
     """Generate a realistic synthetic month with its ground truth (truth.json)."""
-    from opmetrics.generator import generate_month
-
-    if fmt not in ("parquet", "csv"):
-        raise UsageError(f"--format must be parquet or csv, not {fmt!r}")
-    catalog = load_catalog(STATE.catalog_path)
-    with console.RichProgress() as progress:
-        summary = generate_month(
+    with open_context() as ctx:
+        summary = ctx.generate(
             out,
             month,
             requests=requests,
             seed=seed,
-            fmt=fmt,  # type: ignore[arg-type]
+            fmt=fmt,
             scenario=scenario,
             dirty=dirty,
             partition_by_day=partition_by_day,
-            catalog=catalog,
-            progress=progress,
             workers=workers,
         )
     console.table(

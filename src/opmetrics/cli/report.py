@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opmetrics import console
-from opmetrics.catalog import load_catalog
-from opmetrics.cli.state import STATE
-from opmetrics.errors import UsageError
+from opmetrics.cli.options import HistoryOpt, ProducedOnOpt, ResultsDirArg, open_context, parse_date
 from opmetrics.month import Month
-from opmetrics.reports import RenderSummary, render
 from opmetrics.reports.fmt import long_date
-from opmetrics.workdays import deadlines, holidays_between, is_working_day
+
+if TYPE_CHECKING:
+    from opmetrics.reports import RenderSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -23,44 +22,17 @@ def register(app: typer.Typer) -> None:
     app.command("calendar")(calendar_cmd)
 
 
-def parse_date(text: str, what: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{what} {text!r} is not a date YYYY-MM-DD (e.g. 2021-06-15)") from None
-
-
 def report_cmd(
-    results_dir: Annotated[
-        Path, typer.Argument(help="Results folder of the month to report (written by `compute`).")
-    ],
+    results_dir: ResultsDirArg,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Reports folder to write (replaced atomically).")
     ],
-    history: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--history",
-            metavar="RESULTS_DIR",
-            help="Results folder of an earlier month, for the trends (repeatable).",
-        ),
-    ] = None,
-    produced_on: Annotated[
-        str | None,
-        typer.Option(
-            "--produced-on",
-            metavar="DATE",
-            help="Date shown as produced on the covers, YYYY-MM-DD (default: today).",
-        ),
-    ] = None,
+    history: HistoryOpt = None,
+    produced_on: ProducedOnOpt = None,
 ) -> None:
     """Render the month's PDF packs, the offline HTML dashboard and the data files."""
-    produced = parse_date(produced_on, "--produced-on") if produced_on else None
-    catalog = load_catalog(STATE.catalog_path)
-    with console.RichProgress() as progress:
-        summary = render(
-            results_dir, out, tuple(history or ()), produced, progress, catalog=catalog
-        )
+    with open_context() as ctx:
+        summary = ctx.render(results_dir, out, history=history or (), produced_on=produced_on)
     show_summary(summary)
 
 
@@ -84,16 +56,20 @@ def show_summary(s: RenderSummary) -> None:
 
 def calendar_cmd(
     month: Annotated[str, typer.Argument(help="Reporting month, YYYY-MM.")],
-    opsg: Annotated[
-        str | None,
+    meeting: Annotated[
+        date | None,
         typer.Option(
-            "--opsg", metavar="DATE", help="Date of the Operations Group meeting, YYYY-MM-DD."
+            "--opsg",
+            metavar="DATE",
+            parser=parse_date("--opsg"),
+            help="Date of the Operations Group meeting, YYYY-MM-DD.",
         ),
     ] = None,
 ) -> None:
     """Print the month's reporting deadlines in England & Wales Working Days."""
+    from opmetrics.workdays import deadlines, holidays_between, is_working_day
+
     m = Month.parse(month)
-    meeting = parse_date(opsg, "--opsg") if opsg else None
     if meeting is not None and not is_working_day(meeting):
         console.warn(f"the OPSG meeting date {meeting:%A %d %B %Y} is not a Working Day")
     items = deadlines(m, meeting)

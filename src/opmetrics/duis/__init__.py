@@ -5,6 +5,7 @@
 and checks the rows, `ingest` writes the data dir.
 """
 
+from opmetrics.defaults import SENT_TIME_MODES, SentTime
 from opmetrics.duis.correlate import UNKNOWN, Roles
 from opmetrics.duis.ingest import (
     DEFAULT_WAIT_SECONDS,
@@ -26,7 +27,6 @@ from opmetrics.duis.messages import (
     parse_request_id,
 )
 from opmetrics.duis.reasons import REASONS
-from opmetrics.duis.scan import SENT_TIME_MODES, SentTime
 
 __all__ = [
     "DEFAULT_WAIT_SECONDS",

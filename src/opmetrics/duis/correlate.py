@@ -28,7 +28,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import ROW_RULES, US
 from opmetrics.contract.schema import ALERTS, INVALID_COLUMN, SERVICE_REQUESTS, TableSpec
 from opmetrics.duis.scan import ScanResult
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 
 UNKNOWN = "UNKNOWN"
 CODE = "_code"

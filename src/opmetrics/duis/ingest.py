@@ -10,7 +10,8 @@ reason) and `ingest.json` (the counts, which reconcile: messages read = used + q
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,19 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from opmetrics import __version__
 from opmetrics.catalog import Catalog, load_catalog
 from opmetrics.contract.schema import ALERTS, DEVICES, SERVICE_REQUESTS
+from opmetrics.defaults import DEFAULT_WAIT_SECONDS, SENT_TIME_MODES, SentTime, package_version
 from opmetrics.duis.correlate import UNKNOWN, Correlation, QuarantinePart, Roles, correlate
 from opmetrics.duis.inventory import Inventory, read_inventory
 from opmetrics.duis.reasons import QUARANTINE_SCHEMA
-from opmetrics.duis.scan import SENT_TIME_MODES, ScanResult, SentTime, raw_json, scan_archive
-from opmetrics.engine import Engine, EngineOptions, connect
+from opmetrics.duis.scan import ScanResult, raw_json, scan_archive
+from opmetrics.engine import EngineOptions, connect
+from opmetrics.engine.base import Engine
 from opmetrics.errors import DataContractError, OutputError, UsageError
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
-DEFAULT_WAIT_SECONDS = 86_400.0
 MAX_WAIT_SECONDS = 400 * 86_400.0  # the contract finds a response over 400 days late implausible
 QUARANTINE_FILE = "quarantine.csv"
 MANIFEST_FILE = "ingest.json"
@@ -105,10 +106,14 @@ def ingest_duis(
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
     roles: Roles | str | Mapping[str, str] = UNKNOWN,
     catalog: Catalog | str | Path | None = None,
-    engine: EngineOptions | None = None,
+    engine: Engine | Callable[[], Engine] | EngineOptions | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> IngestSummary:
-    """Read a DUIS archive into the data dir `out` (replaced atomically)."""
+    """Read a DUIS archive into the data dir `out` (replaced atomically).
+
+    `engine`: an open engine to run on, or what opens one once the arguments are checked (left
+    open); or the options of one to open and close here.
+    """
     archive, out = Path(archive), Path(out)
     if sent_time not in SENT_TIME_MODES:
         raise UsageError(f"sent time {sent_time!r}: choose one of {', '.join(SENT_TIME_MODES)}")
@@ -126,7 +131,7 @@ def ingest_duis(
         raise DataContractError("device inventory not found", path=str(devices))
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     _check_out(out)
-    with scratch_dir("opmetrics-duis-") as work, connect(engine or EngineOptions()) as eng:
+    with scratch_dir("opmetrics-duis-") as work, _engine(engine) as eng:
         inventory = None
         if devices is not None:
             with progress.task("Reading device inventory") as task:
@@ -147,7 +152,7 @@ def ingest_duis(
             summary = _write(eng, tmp, archive, out, scan, corr, inventory)
             manifest = {
                 "archive": str(archive),
-                "opmetrics_version": __version__,
+                "opmetrics_version": package_version(),
                 "catalog": {"version": cat.meta.version, "sha256": cat.sha256},
                 "options": {
                     "devices": str(devices) if devices is not None else None,
@@ -165,6 +170,18 @@ def ingest_duis(
             }
             (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return summary
+
+
+@contextmanager
+def _engine(given: Engine | Callable[[], Engine] | EngineOptions | None) -> Iterator[Engine]:
+    """The engine given (or opened by the caller), or one opened and closed for this ingest."""
+    if isinstance(given, Engine):
+        yield given
+    elif callable(given):
+        yield given()
+    else:
+        with connect(given or EngineOptions()) as eng:
+            yield eng
 
 
 def _check_out(out: Path) -> None:

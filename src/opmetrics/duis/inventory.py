@@ -18,7 +18,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import DEVICES
 from opmetrics.contract.sources import locate
 from opmetrics.duis.reasons import QUARANTINE_SCHEMA
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.errors import DataContractError
 from opmetrics.validation.validate import validate
 

@@ -14,18 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from opmetrics.catalog import Catalog
+from opmetrics.defaults import SentTime
 from opmetrics.duis.archive import RawMessage, iter_messages
 from opmetrics.duis.messages import Alert, MessageError, Request, Response, parse_message
 from opmetrics.duis.reasons import MESSAGES_TABLE, QUARANTINE_SCHEMA
 
-SentTime = Literal["auto", "prefix", "mtime"]
-SENT_TIME_MODES: tuple[SentTime, ...] = ("auto", "prefix", "mtime")
 RAW_CHARS = 2000  # characters of an unreadable message kept in quarantine.csv
 BATCH_ROWS = 65_536
 PROGRESS_EVERY = 1000  # messages between progress reports (a report costs more than a message)

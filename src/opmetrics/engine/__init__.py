@@ -2,17 +2,24 @@
 
 Everything engine-specific lives in one module per engine (`duckdb.py`, `spark.py`): how a
 table is read with its row provenance, which 64-bit hash to use, session settings and versions.
-Measures and validation are written once, as Ibis expressions, against `Engine`.
+Measures and validation are written once, as Ibis expressions, against `Engine`
+(`engine.base`). No code outside this package names an engine's library or holds its
+connection: what callers need is a verb of `Engine`.
+
+This module itself loads no engine library (Ibis included) until an engine is opened, so that
+commands that run none start quickly.
 """
 
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING, Any
 
-from opmetrics.engine.base import Engine, EngineOptions
+from opmetrics.engine.options import ENGINES, EngineOptions
 from opmetrics.errors import EngineError, OpmetricsError, OutputError, UsageError
 
-ENGINES = ("duckdb", "spark")
+if TYPE_CHECKING:
+    from opmetrics.engine.base import Engine
 
 
 def connect(options: EngineOptions | None = None) -> Engine:
@@ -29,7 +36,15 @@ def connect(options: EngineOptions | None = None) -> Engine:
     raise UsageError(f"unknown engine {options.name!r}; choose one of {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "Engine", "EngineOptions", "connect"]
+def __getattr__(name: str) -> Any:
+    if name == "Engine":  # loads Ibis: only when asked for
+        from opmetrics.engine.base import Engine
+
+        return Engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ENGINES", "Engine", "EngineOptions", "connect", "resource_error"]
 
 
 def resource_error(exc: BaseException) -> OpmetricsError | None:

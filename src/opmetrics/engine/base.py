@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,7 @@ import pyarrow.parquet as pq
 
 from opmetrics.contract.schema import FILE_COLUMN, IBIS_TYPES, INVALID_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    name: str = "duckdb"
-    threads: int | None = None  # DuckDB threads / Spark local[N]; None = all cores
-    memory_limit: str | None = None  # DuckDB memory_limit, e.g. "2GiB"; Spark driver memory
-    temp_dir: str | None = None  # where the engine may spill
-    spark_master: str | None = None  # e.g. spark://host:7077; None = local[*]
-    spark_conf: tuple[tuple[str, str], ...] = ()
+from opmetrics.engine.options import EngineOptions
 
 
 class Engine(ABC):

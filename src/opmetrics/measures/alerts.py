@@ -12,7 +12,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from opmetrics.catalog import Catalog
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
 from opmetrics.measures.intervals import US_PER_SECOND
 from opmetrics.month import Month

@@ -33,7 +33,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ENV_KEY = "OPMETRICS_ANON_KEY"
+from opmetrics.defaults import ENV_KEY
+
 DEMO_KEY = "opmetrics-demo-key"
 PREFIX = "P-"
 MIN_HEX = 6

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
 from opmetrics.month import Month
 

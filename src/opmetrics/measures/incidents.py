@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
 from opmetrics.measures.intervals import column_us, hours_us, local_instant, to_us
 from opmetrics.month import Month

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opmetrics.catalog import Catalog
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.measures.rtt import bucket_expr
 from opmetrics.month import UK, Month
 from opmetrics.validation.validate import REASON_CODE, US_PREFIX

@@ -29,7 +29,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of_srv
 from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, rtt
 from opmetrics.measures.alerts import cpm3

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from opmetrics.errors import OutputError, UsageError
-from opmetrics.results.io import Results, read_results
+from opmetrics.results.io import Results, read_results, write_csv
 from opmetrics.results.schema import RESULT_TABLES
 
 ChangeKind = Literal["changed", "added", "removed"]
@@ -109,6 +109,15 @@ class ResultsDiff:
             for c in self.changes
         ]
         return pa.Table.from_pylist(rows, schema=CHANGES_SCHEMA)
+
+    def write_csv(self, path: str | Path) -> None:
+        """Every change as CSV (figures unrounded: a change may be tiny)."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(self.to_table(), path, round_floats=False)
+        except OSError as exc:
+            raise OutputError(f"cannot write ({exc.strerror})", path=str(path)) from None
 
 
 def _same(a: Any, b: Any, tolerance: float) -> bool:

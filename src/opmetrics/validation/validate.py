@@ -35,7 +35,7 @@ from opmetrics.contract.schema import (
     ROW_COLUMN,
 )
 from opmetrics.contract.sources import TableSource, stage_csv
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 from opmetrics.validation.values import (
     VALUE_CODE,
     VALUE_RULE,

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from opmetrics.catalog import Catalog
 from opmetrics.contract.rules import ROW_RULES, RowRule
 from opmetrics.contract.schema import IBIS_TYPES, TABLES
-from opmetrics.engine import Engine
+from opmetrics.engine.base import Engine
 
 # Low-cardinality columns per table whose rules are checked on distinct values. Small tables
 # (parties, incidents, outages) are checked row by row: a lookup would cost more than it saves.

@@ -1,4 +1,4 @@
-"""`render`: one month's results folder in, the month's reporting packs out.
+"""`render`: one month's results folder in, the month's shared reporting packs out.
 
 Reads only results folders (design §2): the month's, and earlier months' for the trends. Builds
 every report spec first, draws each distinct chart once, then writes the PDFs, the dashboard
