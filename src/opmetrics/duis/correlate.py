@@ -49,18 +49,24 @@ ALERT_PAYLOAD = ("alert_id", "alert_code", "alert_type", "device_id", "user_id",
 
 @dataclass(frozen=True)
 class QuarantinePart:
-    """Quarantined items of one kind: `expr` has table, source, row, reason_code, reason and
-    the `payload` columns written as the JSON `raw` text."""
+    """Quarantined items of one kind: `expr` has table, source, row, reason_code, reason,
+    the `payload` columns written as the JSON `raw` text, and `seq` (QUARANTINE_ORDER)."""
 
     kind: str  # requests, responses or alerts
     expr: ir.Table
     payload: tuple[str, ...]
 
 
+# The order rows are written in: stable, whatever the engine.
+SERVICE_REQUESTS_ORDER = ("received_at", "request_id")
+ALERTS_ORDER = ("raised_at", "alert_id")
+QUARANTINE_ORDER = ("seq",)  # the message's place in the archive
+
+
 @dataclass
 class Correlation:
-    service_requests: ir.Table  # accepted rows, contract columns, in a stable order
-    alerts: ir.Table
+    service_requests: ir.Table  # accepted rows, contract columns (SERVICE_REQUESTS_ORDER)
+    alerts: ir.Table  # (ALERTS_ORDER)
     quarantine: list[QuarantinePart]
 
 
@@ -86,12 +92,11 @@ def correlate(
     wait_seconds: float,
     roles: Roles,
 ) -> Correlation:
-    con = engine.con
     wait_us = round(wait_seconds * 1_000_000)
     end_us = _epoch_us(scan.latest)
-    req = con.read_parquet(str(scan.requests), table_name=engine.table_name("duis_requests"))
-    resp = con.read_parquet(str(scan.responses), table_name=engine.table_name("duis_responses"))
-    alr = con.read_parquet(str(scan.alerts), table_name=engine.table_name("duis_alerts"))
+    req = engine.read_parquet(scan.requests, "duis_requests")
+    resp = engine.read_parquet(scan.responses, "duis_responses")
+    alr = engine.read_parquet(scan.alerts, "duis_alerts")
     inv = _inventory(devices)
 
     ok = req.filter(req.reject.isnull())
@@ -162,12 +167,10 @@ def correlate(
         dsp_attempts=ibis.null("int64"),
     )
     checked = _check(engine, rows, SERVICE_REQUESTS, catalog, _request_stand_ins(rows, catalog))
-    checked = con.create_table(engine.table_name("duis_checked"), checked, temp=True)
+    checked = engine.keep(checked)
 
     accepted = checked.filter(~checked._pending & checked[CODE].isnull())
-    service_requests = accepted.select(*SERVICE_REQUESTS.column_names).order_by(
-        ["received_at", "request_id"]
-    )
+    service_requests = accepted.select(*SERVICE_REQUESTS.column_names)
 
     # Every response: used, or quarantined with the reason its request did not become a row.
     acc_ids = accepted.select(a_id="request_id", a_late="_late", a_seq="f_seq")
@@ -328,9 +331,9 @@ def _alerts(
         )
     }
     checked = _check(engine, rows, ALERTS, catalog, stand_in)
-    checked = engine.con.create_table(engine.table_name("duis_alerts_checked"), checked, temp=True)
+    checked = engine.keep(checked)
     accepted = checked.filter(checked[CODE].isnull())
-    alerts = accepted.select(*ALERTS.column_names).order_by(["raised_at", "alert_id"])
+    alerts = accepted.select(*ALERTS.column_names)
     parts = [
         _part(
             "alerts",
@@ -374,5 +377,5 @@ def _part(
         _q_row=t.line,
         _q_code=code,
         _q_reason=reason,
-    ).order_by("seq")
+    )
     return QuarantinePart(kind, expr, payload)

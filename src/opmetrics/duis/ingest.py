@@ -16,16 +16,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from opmetrics.catalog import Catalog, load_catalog
 from opmetrics.contract.schema import ALERTS, DEVICES, SERVICE_REQUESTS
 from opmetrics.defaults import DEFAULT_WAIT_SECONDS, SENT_TIME_MODES, SentTime, package_version
-from opmetrics.duis.correlate import UNKNOWN, Correlation, QuarantinePart, Roles, correlate
+from opmetrics.duis.correlate import (
+    ALERTS_ORDER,
+    QUARANTINE_ORDER,
+    SERVICE_REQUESTS_ORDER,
+    UNKNOWN,
+    Correlation,
+    QuarantinePart,
+    Roles,
+    correlate,
+)
 from opmetrics.duis.inventory import Inventory, read_inventory
 from opmetrics.duis.reasons import QUARANTINE_SCHEMA
 from opmetrics.duis.scan import ScanResult, raw_json, scan_archive
@@ -205,34 +214,34 @@ def _write(
     inventory: Inventory | None,
 ) -> IngestSummary:
     warnings: list[str] = []
-    sr_rows, unanswered, unknown = _write_table(
-        eng,
-        corr.service_requests,
-        SERVICE_REQUESTS.arrow_schema(),
+    sr = corr.service_requests
+    sr_rows = eng.write_parquet(
+        sr,
         tmp / "service_requests.parquet",
-        lambda b: (
-            b.column("response_code").null_count,
-            _count_unknown(b, ("device_type", "region", "smets")),
-        ),
+        SERVICE_REQUESTS_ORDER,
+        SERVICE_REQUESTS.arrow_schema(),
+    )
+    unanswered, unknown = _count(
+        eng,
+        sr,
+        sr.response_code.isnull(),
+        (sr.device_type == UNKNOWN) | (sr.region == UNKNOWN) | (sr.smets == UNKNOWN),
     )
     alert_rows = alerts_unknown = 0
     if scan.alerts_read:
-        alert_rows, alerts_unknown, _ = _write_table(
-            eng,
-            corr.alerts,
-            ALERTS.arrow_schema(),
-            tmp / "alerts.parquet",
-            lambda b: (_count_unknown(b, ("region",)), 0),
+        al = corr.alerts
+        alert_rows = eng.write_parquet(
+            al, tmp / "alerts.parquet", ALERTS_ORDER, ALERTS.arrow_schema()
         )
+        (alerts_unknown,) = _count(eng, al, al.region == UNKNOWN)
     devices_rows = None
     q_parts: list[pa.Table] = []
     if inventory is not None:
-        devices_rows, _, _ = _write_table(
-            eng,
-            inventory.table.select(*DEVICES.column_names).order_by("device_id"),
-            DEVICES.arrow_schema(),
+        devices_rows = eng.write_parquet(
+            inventory.table.select(*DEVICES.column_names),
             tmp / "devices.parquet",
-            lambda b: (0, 0),
+            ["device_id"],
+            DEVICES.arrow_schema(),
         )
         warnings += inventory.warnings
         q_parts.append(inventory.quarantine)
@@ -280,31 +289,17 @@ def _write(
     )
 
 
-def _count_unknown(batch: pa.Table, columns: tuple[str, ...]) -> int:
-    """Rows of `batch` where any of `columns` holds UNKNOWN."""
-    mask = pc.equal(batch.column(columns[0]), UNKNOWN).fill_null(False)
-    for c in columns[1:]:
-        mask = pc.or_(mask, pc.equal(batch.column(c), UNKNOWN).fill_null(False))
-    return int(pc.sum(mask).as_py() or 0)
-
-
-def _write_table(
-    eng: Engine,
-    expr: ir.Table,
-    schema: pa.Schema,
-    path: Path,
-    count: Callable[[pa.Table], tuple[int, int]],
-) -> tuple[int, int, int]:
-    """Stream `expr` into a Parquet file of exactly `schema`; return rows and two batch counts."""
-    rows = a = b = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        for batch in eng.con.to_pyarrow_batches(expr, chunk_size=100_000):
-            batch = pa.Table.from_batches([batch]).cast(schema)
-            writer.write_table(batch)
-            rows += batch.num_rows
-            x, y = count(batch)
-            a, b = a + x, b + y
-    return rows, a, b
+def _count(eng: Engine, t: ir.Table, *conditions: ir.BooleanValue) -> tuple[int, ...]:
+    """How many rows of `t` meet each condition (a null condition counts as not met)."""
+    got = eng.to_arrow(
+        t.aggregate(
+            **{
+                f"n{i}": ibis.ifelse(c.fill_null(False), 1, 0).sum()
+                for i, c in enumerate(conditions)
+            }
+        )
+    ).to_pylist()[0]
+    return tuple(int(got[f"n{i}"] or 0) for i in range(len(conditions)))
 
 
 def _copy_parquet(path: Path, writer: pacsv.CSVWriter) -> None:
@@ -318,7 +313,8 @@ def _write_part(
 ) -> int:
     cols = ["_table", "_q_source", "_q_row", "_q_code", "_q_reason", *part.payload]
     n = 0
-    for batch in eng.con.to_pyarrow_batches(part.expr.select(*cols), chunk_size=50_000):
+    expr = part.expr.select(*cols, *QUARANTINE_ORDER)
+    for batch in eng.to_arrow_batches(expr, QUARANTINE_ORDER, chunk_size=50_000):
         recs = batch.to_pylist()
         if not recs:
             continue

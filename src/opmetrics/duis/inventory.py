@@ -56,7 +56,7 @@ def read_inventory(path: Path, engine: Engine, catalog: Catalog, work: Path) -> 
     result = validate(engine, {DEVICES.name: source}, catalog, staging)
     report = result.tables[DEVICES.name]
     accepted = result.accepted(DEVICES.name)
-    table = engine.con.create_table(engine.table_name("devices"), accepted, temp=True)
+    table = engine.keep(accepted)
     rows = result.quarantine_rows
     detailed = pa.table(
         {

@@ -1,4 +1,10 @@
-"""What every engine offers the measures and the validator."""
+"""What every engine offers its callers: the verbs they need, so none holds a connection.
+
+Measures and validation build Ibis expressions on the tables an engine reads and ask it to run
+them (`to_arrow`, `to_arrow_batches`, `write_parquet`), to hold an intermediate result
+(`keep`, `release`) or to evaluate a small client-side table (`evaluate_locally`). What differs
+between engines is in their own modules.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ class Engine(ABC):
         self._counter = 0
         # each table `keep` holds, with how to free it
         self._kept: list[tuple[ir.Table, Callable[[], object]]] = []
+        self._local: Any = None  # the in-process DuckDB of `evaluate_locally`, once opened
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -52,6 +59,17 @@ class Engine(ABC):
     @abstractmethod
     def _read_parquet(self, source: TableSource) -> ir.Table:
         """Read Parquet files with `_file` (source path) and `_row` (1-based row in file)."""
+
+    def read_parquet(self, path: Path, stem: str) -> ir.Table:
+        """A Parquet file this process wrote itself (e.g. messages spilled while an archive is
+        read), as a table of the types the file declares: no provenance columns and no contract
+        (that is `read_table`)."""
+        return _typed(
+            self._read_own_parquet(path, stem), ibis.Schema.from_pyarrow(pq.read_schema(path))
+        )
+
+    def _read_own_parquet(self, path: Path, stem: str) -> ir.Table:
+        return self.con.read_parquet(str(path), table_name=self.table_name(stem))
 
     def _empty(self, source: TableSource) -> ir.Table:
         schema = source.spec.arrow_schema().append(pa.field(FILE_COLUMN, pa.string()))
@@ -129,8 +147,9 @@ class Engine(ABC):
     def keep(self, expr: ir.Table) -> ir.Table:
         """`expr` computed once and held by the engine for the queries that follow (a temporary
         table on DuckDB, a cached frame on Spark), freed when the engine closes."""
-        kept = expr.cache()
-        self._kept.append((kept, kept.release))
+        cached = expr.cache()
+        kept = _typed(cached, expr.schema())  # Spark's cache drops a timestamp's zone
+        self._kept.append((kept, cached.release))
         return kept
 
     # Whether `keep` computes its table at once. A lazily kept table (Spark's cache, filled by
@@ -153,6 +172,23 @@ class Engine(ABC):
         """A small client-side table usable in expressions on this engine."""
         return ibis.memtable(table)
 
+    def evaluate_locally(self, expr: ir.Table) -> pa.Table:
+        """Evaluate a small expression on client-side tables (`ibis.memtable`) in this process,
+        whatever the engine: e.g. the value rules, run once per distinct combination of
+        categorical values (`validation.values`), which on Spark would each cost a job.
+
+        It runs on a private in-process DuckDB, opened on first use and closed with the engine.
+        """
+        if self._local is None:
+            self._local = ibis.duckdb.connect()
+            self._local.raw_sql("SET TimeZone = 'UTC'")
+        return self._local.to_pyarrow(expr)
+
+    def _close_local(self) -> None:
+        if self._local is not None:
+            self._local.disconnect()
+            self._local = None
+
     @abstractmethod
     def versions(self) -> dict[str, str]:
         """Versions of the engine and its libraries (for the manifest)."""
@@ -164,6 +200,7 @@ class Engine(ABC):
 
     def close(self) -> None:
         self.release_kept()
+        self._close_local()
         disconnect = getattr(self.con, "disconnect", None)
         if disconnect is not None:
             disconnect()
@@ -173,6 +210,13 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _typed(t: ir.Table, schema: ibis.Schema) -> ir.Table:
+    """`t` with the column types of `schema` (only the columns that differ are cast)."""
+    return t.select(
+        *[t[c] if t[c].type() == ty else t[c].cast(ty).name(c) for c, ty in schema.items()]
+    )
 
 
 def parquet_paths(source: TableSource) -> list[str]:

@@ -20,6 +20,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -120,6 +121,16 @@ class SparkEngine(Engine):
         df.createOrReplaceTempView(name)
         return self.con.table(name)
 
+    def _read_own_parquet(self, path: Path, stem: str) -> ir.Table:
+        """A file this process wrote: a local path, so Spark in local mode, or a scratch folder
+        every executor sees (e.g. TMPDIR on shared storage). A UTC timestamp comes back without
+        its zone: `read_parquet` restores the file's types."""
+        name = self.table_name(stem)
+        self.session.read.option("mergeSchema", "false").parquet(str(path)).createOrReplaceTempView(
+            name
+        )
+        return self.con.table(name)
+
     def memtable(self, table: pa.Table) -> ir.Table:
         """A small client-side table as a Spark view, built from Arrow directly.
 
@@ -208,6 +219,7 @@ class SparkEngine(Engine):
         # The session is process-wide and slow to start; keep it for the next engine in this
         # process, without the frames this engine cached.
         self.release_kept()
+        self._close_local()
 
 
 # Rows per range partition when a result streams through the driver (~100 MB of rows).

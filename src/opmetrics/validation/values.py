@@ -12,8 +12,7 @@ expression or catalog list is ever evaluated on the big table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, lru_cache
-from typing import Any
+from functools import cache
 
 import ibis
 import ibis.expr.types as ir
@@ -101,14 +100,6 @@ def _restore(v: ir.Value) -> ir.Value:
     return ibis.ifelse(v == sentinel, ibis.null(v.type()), v)
 
 
-@lru_cache(maxsize=1)
-def _local() -> Any:
-    """A private in-process DuckDB for the small per-value tables (whatever the main engine)."""
-    con = ibis.duckdb.connect()
-    con.raw_sql("SET TimeZone = 'UTC'")
-    return con
-
-
 def join_value_checks(
     engine: Engine, t: ir.Table, table: str, catalog: Catalog, derive: Derive | None = None
 ) -> tuple[ir.Table, pa.Table]:
@@ -131,13 +122,16 @@ def join_value_checks(
     if pc.count_distinct(combos["_ck"]).as_py() != combos.num_rows:  # two combinations, one hash
         return _join_on_columns(engine, t, table, catalog, derive, value_rules)
     restored = combos.select(["_ck", *cols])
-    lookup = _evaluate(ibis.memtable(restored), ["_ck"], cols, start, value_rules, catalog, derive)
+    lookup = _evaluate(
+        engine, ibis.memtable(restored), ["_ck"], cols, start, value_rules, catalog, derive
+    )
     lk = engine.memtable(lookup.drop_columns(list(cols)))
     joined = h.inner_join(lk, "_ck")
     return joined.drop("_ck"), lookup
 
 
 def _evaluate(
+    engine: Engine,
     v: ir.Table,
     keys: list[str],
     cols: tuple[str, ...],
@@ -146,7 +140,7 @@ def _evaluate(
     catalog: Catalog,
     derive: Derive | None,
 ) -> pa.Table:
-    """Run the value rules (and `derive`) on the small table of combinations, locally.
+    """Run the value rules (and `derive`) on the small table of combinations, in this process.
 
     `start` is the index of the first value rule in the table's rules: `_vrule` is absolute.
     """
@@ -173,7 +167,7 @@ def _evaluate(
     }
     if derive is not None:
         extra.update(derive(v, catalog))
-    return _local().to_pyarrow(v.select(*keys, *cols, **extra))
+    return engine.evaluate_locally(v.select(*keys, *cols, **extra))
 
 
 def _join_on_columns(
@@ -191,7 +185,7 @@ def _join_on_columns(
     v = ibis.memtable(combos)
     v = v.mutate(**{c: _restore(v[f"_k_{c}"]).cast(t[c].type()) for c in cols})
     start, _ = value_rule_span(table)
-    lookup = _evaluate(v, list(keys), cols, start, value_rules, catalog, derive)
+    lookup = _evaluate(engine, v, list(keys), cols, start, value_rules, catalog, derive)
     lk = engine.memtable(lookup.drop_columns(list(cols)))
     joined = t.mutate(**keys).inner_join(lk, list(keys))
     return joined.drop(*keys), lookup
