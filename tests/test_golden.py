@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,33 +127,32 @@ def _same(expected: str, got: Any) -> bool:
 
 
 @pytest.fixture(scope="module")
-def computed(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[tuple[str, str], opmetrics.ComputeSummary]:
-    """Each case computed for each month its expected rows name.
+def ctx() -> Iterator[opmetrics.Context]:
+    with opmetrics.Context() as c:
+        yield c
+
+
+def _compute_case(
+    ctx: opmetrics.Context, case: Path, tmp_path: Path
+) -> dict[str, opmetrics.ComputeSummary]:
+    """One case computed for each month its expected rows name.
 
     A case about events may list months in which it has no service requests; `compute` refuses
     such a month (no data), and those rows are checked by the measure's own golden test instead.
     A case holding a `CHAIN_LABELS` file computes its months in order, each given the previous
     month's results as `labels` (party labels remembered from month to month).
     """
-    out: dict[tuple[str, str], opmetrics.ComputeSummary] = {}
-    with opmetrics.Context() as ctx:
-        for case in CASES:
-            chain = (case / "CHAIN_LABELS").is_file()
-            previous = None
-            for month in _months_of(case):
-                try:
-                    out[case.name, month] = ctx.compute(
-                        case,
-                        month,
-                        tmp_path_factory.mktemp(case.name) / month,
-                        anon_key="golden",
-                        labels=previous,
-                    )
-                except NoDataError:
-                    continue
-                previous = out[case.name, month].out if chain else None
+    out: dict[str, opmetrics.ComputeSummary] = {}
+    chain = (case / "CHAIN_LABELS").is_file()
+    previous = None
+    for month in _months_of(case):
+        try:
+            out[month] = ctx.compute(
+                case, month, tmp_path / month, anon_key="golden", labels=previous
+            )
+        except NoDataError:
+            continue
+        previous = out[month].out if chain else None
     return out
 
 
@@ -168,12 +168,11 @@ def _months_of(case: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", [c.name for c in CASES])
-def test_golden_case(case: str, computed: dict[tuple[str, str], opmetrics.ComputeSummary]) -> None:
+def test_golden_case(case: str, ctx: opmetrics.Context, tmp_path: Path) -> None:
     folder = GOLDEN / case
     checked = 0
-    for (name, month), summary in computed.items():
-        if name == case:
-            checked += _check_month(folder, month, summary)
+    for month, summary in _compute_case(ctx, folder, tmp_path).items():
+        checked += _check_month(folder, month, summary)
     assert checked > 0, f"{case}: no expected row could be checked through compute"
 
 

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opmetrics", *args], capture_output=True, text=True, timeout=900
-    )
+from tests.cli_runner import run_cli
 
 
 @pytest.mark.slow

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from opmetrics.catalog.model import Source
 from opmetrics.catalog.trt_import import import_trt_csv
 from opmetrics.catalog.write import catalog_toml, write_catalog
 from opmetrics.errors import CatalogError, ExitCode
+from tests.cli_runner import run_cli
 
 HEADER = "srv,execution,device_type,seconds,source\n"
 
@@ -135,22 +133,15 @@ def test_imported_rules_decide_the_trt_and_their_source(tmp_path: Path) -> None:
 
 
 def test_cli_writes_the_catalog_and_fails_with_exit_3(tmp_path: Path) -> None:
-    env = {**os.environ, "COLUMNS": "200"}
     good = tmp_path / "trt.csv"
     good.write_text(HEADER + "2.2,on_demand,GSME,60,seed\n", encoding="utf-8")
     out = tmp_path / "cat.toml"
-    r = subprocess.run(
-        [sys.executable, "-m", "opmetrics", "catalog", "--import-trt", str(good), "--write", str(out)],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+    r = run_cli("catalog", "--import-trt", str(good), "--write", str(out))
     assert r.returncode == 0, r.stderr
     assert load_catalog(out).trt_for("on_demand", 1, "2.2", "GSME").seconds == 60
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "2.2,on_demand,GSME,sixty,seed\n", encoding="utf-8")
-    r = subprocess.run(
-        [sys.executable, "-m", "opmetrics", "catalog", "--import-trt", str(bad), "--write", str(out)],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+    r = run_cli("catalog", "--import-trt", str(bad), "--write", str(out))
     assert r.returncode == ExitCode.CATALOG
     assert r.stderr.strip().splitlines() == [
         f"error: catalog {bad}: line 2, column seconds: 'sixty' is not a number of seconds"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from opmetrics import validate
 from opmetrics.contract.schema import ALERTS
 from opmetrics.duis import NAMESPACE, ingest_duis
+from tests.cli_runner import run_cli
 from tests.duis import kit
 
 
@@ -91,12 +90,6 @@ def test_alert_rows(tmp_path: Path) -> None:
     result = validate(out)
     assert result.tables["alerts"].accepted == 2
     assert result.tables["alerts"].quarantined == {"unknown_region": 1}
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opmetrics", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.mark.slow

@@ -21,8 +21,6 @@ success 4 / 6 = 66.67 %, within TRT 3 / 6 = 50 %.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ import opmetrics
 from opmetrics.contract.schema import ALL
 from opmetrics.results.io import read_results
 from opmetrics.results.schema import SRV_SUMMARY
+from tests.cli_runner import run_cli
 from tests.duis import kit
 
 EXPECTED = {
@@ -44,12 +43,6 @@ EXPECTED = {
     ("11.2", "North", "CHF"): (1, 0, 1, 0, 0),
     ("2.2", ALL, ALL): (7, 4, 2, 1, 3),
 }
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opmetrics", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.mark.slow

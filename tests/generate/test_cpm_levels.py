@@ -16,6 +16,9 @@ from opmetrics.catalog import default_catalog
 from opmetrics.defaults import DEMO_SEED
 from opmetrics.generator import GenerationSummary, generate_month
 
+# Its expensive fixtures are built once: every test of the group runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("generated-month")
+
 CAT = default_catalog()
 
 

@@ -18,6 +18,9 @@ from opmetrics.catalog import default_catalog
 from opmetrics.contract.schema import TABLES
 from opmetrics.generator import GenerationSummary
 
+# Its expensive fixtures are built once: every test of the group runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("generated-month")
+
 CAT = default_catalog()
 USER_CODES = next(r.codes for r in CAT.response_code if r.id == "user_not_authorised")
 CLASS = f"""

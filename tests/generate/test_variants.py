@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,6 +16,7 @@ from opmetrics.catalog import default_catalog
 from opmetrics.contract.rules import REASONS
 from opmetrics.errors import ConfigError, OutputError, UsageError
 from opmetrics.generator import chunks, generate_month, load_scenario, parse_scenario
+from tests.cli_runner import run_cli
 
 CAT = default_catalog()
 SMALL = {"scale": {"chunk_rows": 7000}}  # several chunks even for a small month
@@ -171,12 +170,8 @@ def test_bad_arguments(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.slow  # three fresh interpreters
 def test_command_line(tmp_path: Path) -> None:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "opmetrics", *args], capture_output=True, text=True, timeout=300
-        )
+    run = run_cli
 
     ok = run(
         "generate",

@@ -24,6 +24,9 @@ import opmetrics
 from opmetrics.errors import ConfigError, ExitCode
 from opmetrics.measures.anonymise import AnonKey, assign_labels, digest, is_label_of
 
+# Its expensive fixtures are built once: every test of the group runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("label-months")
+
 KEY = AnonKey(b"labels-test-key", "option")
 GOLDEN = Path(__file__).parents[1] / "golden" / "party_label_collision"
 A = "90-B3-D5-1F-30-00-0E-42"  # March and April; digest under `golden` 3ECFA36E...

@@ -133,3 +133,26 @@ def test_bound_holds_for_every_rtt_the_contract_accepts(values: list[int]) -> No
     """Every RTT the measures can produce (integer microseconds from 0 to 400 days: negative
     differences are clamped to 0 before bucketing) is within the documented bound."""
     _check(np.array(values, dtype=np.int64))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(-1, 900), st.integers(1, 5000)),
+        min_size=1,
+        max_size=200,
+    )
+)
+def test_grouped_percentiles_equal_one_histogram_at_a_time(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    """Many histograms at once give exactly (bit for bit) what `percentiles` gives for each."""
+    g = np.array([r[0] for r in rows])
+    b = np.array([r[1] for r in rows])
+    c = np.array([r[2] for r in rows])
+    groups, got = rtt.grouped_percentiles(g, b, c, QS)
+    for i, k in enumerate(groups):
+        sel = g == k
+        keys = np.unique(b[sel])
+        counts = np.array([c[sel][b[sel] == x].sum() for x in keys])
+        assert got[i].tolist() == rtt.percentiles(keys, counts, QS)

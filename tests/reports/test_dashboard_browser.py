@@ -112,6 +112,7 @@ def test_dashboard_filters(browser: Any, rendered: RenderSummary) -> None:
     p.page.close()
 
 
+@pytest.mark.slow  # the quick suite keeps one browser test: the filters above
 def test_report_pages(browser: Any, rendered: RenderSummary) -> None:
     for key in ("pmr", "bp-prepayment", "summary"):
         p = Page(browser, rendered.dashboard.parent / f"{key}.html")
@@ -123,6 +124,7 @@ def test_report_pages(browser: Any, rendered: RenderSummary) -> None:
         p.page.close()
 
 
+@pytest.mark.slow
 def test_dashboard_of_a_nearly_empty_month(browser: Any, tmp_path: Path, results_dir: Path) -> None:
     """Only the cpm table: every chart is empty, and still no error."""
     import shutil

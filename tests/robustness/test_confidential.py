@@ -42,6 +42,9 @@ from opmetrics.results.io import read_results
 from tests.robustness.conftest import Ran, pdfinfo, pdftotext
 from tests.robustness.corpus import MONTH, read, to_csv, write
 
+# Its expensive fixtures are built once: every test of the group runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("confidential-month")
+
 KEY = "confidential-scan-key"
 PRODUCED = "2021-06-01"
 

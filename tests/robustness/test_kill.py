@@ -111,6 +111,7 @@ def _version(target: Path) -> str | None:
     return versions.pop()
 
 
+@pytest.mark.kill
 @pytest.mark.parametrize(
     ("point", "swap", "after_kill"),
     [
@@ -203,7 +204,7 @@ def two_months(base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return {"a": a, "b": b}
 
 
-@pytest.mark.slow
+@pytest.mark.kill
 def test_compute_killed_20_times(two_months: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "results"
     commands, expected = {}, {}
@@ -217,7 +218,7 @@ def test_compute_killed_20_times(two_months: dict[str, Path], tmp_path: Path) ->
     assert landed.count("after") >= 1 and landed.count("before") >= 1, landed
 
 
-@pytest.mark.slow
+@pytest.mark.kill
 def test_report_killed_20_times(two_months: dict[str, Path], tmp_path: Path) -> None:
     """With a catalog of one SRV (one business process pack): a run takes seconds, not tens."""
     target = tmp_path / "reports"

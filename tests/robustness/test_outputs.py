@@ -36,6 +36,9 @@ from tests.robustness.corpus import (
     hostile_user_ids,
 )
 
+# Its expensive fixtures are built once: every test of the group runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("outputs-month")
+
 PRODUCED = "2021-06-01"
 CATALOG_NAMES = tuple(HOSTILE_CATALOG_NAMES.values())
 TEMPLATE_HANDLER = {"onsubmit": "return false"}  # the dashboard's own filter form
@@ -170,6 +173,7 @@ def test_pdfs_print_every_name_as_text_on_a4_pages(run: Run) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # the quick suite's browser test is tests/reports/test_dashboard_browser.py
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="/usr/bin/chromium not found")
 def test_dashboard_runs_no_script_from_a_name(run: Run) -> None:
     from playwright.sync_api import sync_playwright

@@ -20,6 +20,9 @@ import pytest
 from tests.robustness.conftest import invoke
 from tests.robustness.corpus import CASE_BY_NAME, MONTH, build_case
 
+# Its expensive fixtures are built once: every test of the group runs on one xdist worker.
+pytestmark = pytest.mark.xdist_group("results-inputs")
+
 
 @pytest.fixture(scope="module")
 def results(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -14,6 +14,9 @@ import psutil
 import pytest
 from scripts.spark_cluster import ClusterError, LocalCluster, check, generate
 
+# One standalone cluster at a time: its tests share ports and a worker's memory.
+pytestmark = pytest.mark.xdist_group("spark-cluster")
+
 
 def _alive(pids: list[int]) -> list[int]:
     alive = []

@@ -20,7 +20,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 from opmetrics.measures.cpm_rows import cpm_row
 from opmetrics.measures.requests import PROXY_DEVICE_TYPES
-from opmetrics.measures.rtt import percentiles
+from opmetrics.measures.rtt import grouped_percentiles
 from opmetrics.month import Month
 
 QS = (0.5, 0.9, 0.95)
@@ -99,14 +99,19 @@ def _with_bp_total(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rtt_stats(hist: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
-    rows = []
+    """p50, p90, p95 per group of `dims` from histogram rows (dims, bucket, n)."""
+    cols = [*dims, "rtt_p50_s", "rtt_p90_s", "rtt_p95_s"]
     if hist.empty:
-        return pd.DataFrame(columns=[*dims, "rtt_p50_s", "rtt_p90_s", "rtt_p95_s"])
-    for key, grp in hist.groupby(dims, sort=False, dropna=False):
-        g = grp.groupby("bucket", sort=True)["n"].sum()
-        p = percentiles(g.index.to_numpy(dtype=np.int64), g.to_numpy(dtype=np.int64), QS)
-        rows.append((*(key if isinstance(key, tuple) else (key,)), *p))
-    return pd.DataFrame(rows, columns=[*dims, "rtt_p50_s", "rtt_p90_s", "rtt_p95_s"])
+        return pd.DataFrame(columns=cols)
+    codes = hist.groupby(dims, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    keys = hist[dims].assign(_g=codes).drop_duplicates("_g").set_index("_g").sort_index()
+    groups, p = grouped_percentiles(
+        codes, hist["bucket"].to_numpy(dtype=np.int64), hist["n"].to_numpy(dtype=np.int64), QS
+    )
+    out = keys.loc[groups].reset_index(drop=True)
+    for j, c in enumerate(cols[len(dims) :]):
+        out[c] = p[:, j]
+    return out[cols]
 
 
 SUMMARY_SUMS = (

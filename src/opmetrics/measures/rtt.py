@@ -71,3 +71,41 @@ def percentiles(
         v_hi = reps[int(np.searchsorted(cum, hi, side="right"))]
         out.append(float(v_lo + (h - lo) * (v_hi - v_lo)))
     return out
+
+
+def grouped_percentiles(
+    group: np.ndarray, buckets: np.ndarray, counts: np.ndarray, qs: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """`percentiles` of many histograms at once: rows (group, bucket, count), any order.
+
+    Returns the distinct groups (sorted) and an array groups x qs of percentiles (NaN for a
+    group with no count). The same formula as `percentiles`: the order statistics at floor(h)
+    and floor(h) + 1 found by cumulative counts, here on one cumulative sum across all groups
+    (each group's ranks offset by the counts of the groups before it), so the work is a sort
+    and a few searches rather than a loop over groups.
+    """
+    g = np.asarray(group, dtype=np.int64)
+    b = np.asarray(buckets, dtype=np.int64)
+    c = np.asarray(counts, dtype=np.int64)
+    order = np.lexsort((b, g))
+    g, b, c = g[order], b[order], c[order]
+    groups, first = np.unique(g, return_index=True)
+    out = np.full((len(groups), len(qs)), np.nan)
+    if len(g) == 0:
+        return groups, out
+    cum = np.cumsum(c)  # cum[i] = values in all rows up to and including row i
+    before = np.concatenate([[0], cum[first[1:] - 1]])  # values in the groups before each group
+    n = np.add.reduceat(c, first)
+    reps = representative_s(b)
+    has = n > 0
+    for j, q in enumerate(qs):
+        h = (n - 1) * q
+        lo = np.floor(h).astype(np.int64)
+        hi = np.minimum(lo + 1, n - 1)
+        i_lo = np.searchsorted(cum, before + lo, side="right")
+        i_hi = np.searchsorted(cum, before + hi, side="right")
+        i_lo = np.minimum(i_lo, len(cum) - 1)
+        i_hi = np.minimum(i_hi, len(cum) - 1)
+        v_lo, v_hi = reps[i_lo], reps[i_hi]
+        out[has, j] = (v_lo + (h - lo) * (v_hi - v_lo))[has]
+    return groups, out
