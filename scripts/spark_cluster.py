@@ -288,7 +288,7 @@ def differences(a: Path, b: Path) -> list[str]:
     if not ra.restricted("party_failures").equals(rb.restricted("party_failures")):
         out.append("restricted/party_failures differ")
     for key in ("inputs", "reportability", "tables"):
-        if ra.manifest.get(key) != rb.manifest.get(key):
+        if ra.manifest.to_json().get(key) != rb.manifest.to_json().get(key):
             out.append(f"manifest {key} differ")
     return out
 

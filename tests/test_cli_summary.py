@@ -10,6 +10,7 @@ import pytest
 from opmetrics.cli.compute import show_summary
 from opmetrics.month import Month
 from opmetrics.results.compute import ComputeSummary
+from opmetrics.results.manifest import Manifest
 
 DIMS = ("business_process", "interface", "region", "time_band", "incident_category")
 
@@ -32,6 +33,7 @@ def _summary(rows: list[dict[str, object]]) -> ComputeSummary:
         "anonymisation": {"key_origin": "given"},
         "inputs": {
             "service_requests": {
+                "present": True,
                 "rows_read": 10,
                 "accepted": 10,
                 "quarantined": {},
@@ -43,7 +45,7 @@ def _summary(rows: list[dict[str, object]]) -> ComputeSummary:
     return ComputeSummary(
         out=Path("results"),
         month=Month(2021, 4),
-        manifest=manifest,
+        manifest=Manifest.model_validate(manifest),
         tables={"cpm": pa.Table.from_pylist(rows)},
     )
 

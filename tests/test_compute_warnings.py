@@ -24,5 +24,5 @@ def test_extra_service_request_column_is_a_manifest_warning(tmp_path: Path) -> N
     s = opmetrics.compute(data, "2021-04", tmp_path / "out", anon_key="k")
     assert any(
         "service_requests.csv: ignoring column(s) not in the contract: notes" in w
-        for w in s.manifest["warnings"]
-    ), s.manifest["warnings"]
+        for w in s.manifest.to_json()["warnings"]
+    ), s.manifest.to_json()["warnings"]

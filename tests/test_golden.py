@@ -56,7 +56,7 @@ def _check_quarantine(folder: Path, summary: opmetrics.ComputeSummary) -> int:
     if expected_file.exists():
         with expected_file.open(newline="") as fh:
             expected = list(csv.DictReader(fh))
-    for table_name, inputs in summary.manifest["inputs"].items():
+    for table_name, inputs in summary.manifest.to_json()["inputs"].items():
         if inputs["present"]:
             want: dict[str, int] = {}
             for e in expected:
@@ -97,7 +97,9 @@ def _identities(folder: Path) -> set[str]:
 def _check_no_party_named(folder: Path, summary: opmetrics.ComputeSummary) -> None:
     """No shared results table, nor the manifest, holds a party's id or name (design §4)."""
     needles = _identities(folder)
-    texts = {"manifest.json": json.dumps(summary.manifest, ensure_ascii=False, default=str)}
+    texts = {
+        "manifest.json": json.dumps(summary.manifest.to_json(), ensure_ascii=False, default=str)
+    }
     for name, table in summary.tables.items():
         buf = io.BytesIO()
         pacsv.write_csv(table, buf)

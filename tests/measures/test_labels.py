@@ -130,11 +130,13 @@ def _active(summary: opmetrics.ComputeSummary) -> set[str]:
 def test_april_with_marchs_labels(months: dict[str, opmetrics.ComputeSummary]) -> None:
     assert _labels(months["march"]) == {A: "P-3ECFA3"}
     assert _labels(months["april"]) == {A: "P-3ECFA3", B: "P-3ECFA354"}
-    anon = months["april"].manifest["anonymisation"]
+    anon = months["april"].manifest.to_json()["anonymisation"]
     assert anon["labels_from"]["parties"] == 1 and anon["parties_remembered"] == 1
     assert anon["lengthened"] == ["P-3ECFA354"]
-    assert months["april"].manifest["warnings"] == []  # given the earlier labels: no warning
-    assert "--labels" in months["april"].manifest["reproduce"]["command"]
+    assert (
+        months["april"].manifest.to_json()["warnings"] == []
+    )  # given the earlier labels: no warning
+    assert "--labels" in months["april"].manifest.to_json()["reproduce"]["command"]
 
 
 def test_april_without_marchs_labels_warns_naming_labels_only(
@@ -143,7 +145,7 @@ def test_april_without_marchs_labels_warns_naming_labels_only(
     alone = months["alone"]
     assert _labels(alone) == {A: "P-3ECFA36E", B: "P-3ECFA3"}  # A's label moved: see CASE.md
     assert _active(alone) == {"P-3ECFA36E", "P-3ECFA3"}
-    [warning] = alone.manifest["warnings"]
+    [warning] = alone.manifest.to_json()["warnings"]
     assert "P-3ECFA3 and P-3ECFA36E" in warning and "--labels" in warning
     assert A not in warning and B not in warning and "0E-42" not in warning
 
@@ -163,7 +165,7 @@ def test_the_label_file_carries_every_remembered_party_forward(
     )
     assert _active(summary) == {"P-3ECFA354"}
     assert _labels(summary) == {A: "P-3ECFA3", B: "P-3ECFA354"}
-    assert summary.manifest["anonymisation"]["parties_remembered"] == 2
+    assert summary.manifest.to_json()["anonymisation"]["parties_remembered"] == 2
     with (summary.out / "restricted" / "party_labels.csv").open(encoding="utf-8") as fh:
         assert {r["party_label"] for r in csv.DictReader(fh)} == {"P-3ECFA3", "P-3ECFA354"}
 

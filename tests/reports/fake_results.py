@@ -33,6 +33,7 @@ from opmetrics.measures.requests import PROXY_DEVICE_TYPES, delivery_proxy_srvs
 from opmetrics.month import Month
 from opmetrics.results import schema as rs
 from opmetrics.results.io import conform, write_manifest, write_table
+from opmetrics.results.manifest import Manifest
 
 US_PER_MINUTE = 60_000_000
 
@@ -512,5 +513,5 @@ def write_fake_results(
     if schema_version >= 2:
         manifest["schema_version"] = schema_version
         manifest["assumed_values"] = assumed_block
-    write_manifest(folder, manifest)
+    write_manifest(folder, Manifest.model_validate(manifest))
     return folder

@@ -35,6 +35,7 @@ from opmetrics.reports.spec import (
     Table,
     with_footnotes,
 )
+from opmetrics.results.manifest import Manifest
 from tests.reports.conftest import PRODUCED, pdftotext
 from tests.reports.fake_results import write_fake_results
 
@@ -184,7 +185,7 @@ def test_assumed_trt_is_named_in_the_workbook_and_not_once_confirmed(
 
 
 def test_keys_of_business_process_figures() -> None:
-    a = Assumptions({}, default_catalog())  # no manifest list: every catalog value assumed
+    a = Assumptions(Manifest(), default_catalog())  # no manifest list: every catalog value assumed
     assert [x.key for x in a.of_srv("2.2")] == ["trt.on_demand"]
     assert [x.key for x in a.of_srv("1.1.1")] == [
         "trt.transform",
@@ -203,7 +204,7 @@ def test_keys_of_business_process_figures() -> None:
 def test_keys_come_from_the_manifest_when_it_lists_them() -> None:
     listed = {"values": [{"key": "trt.on_demand", "value": "30 s", "text": ON_DEMAND, "used_by": ["CPM1"]}],
               "override": "edit it"}  # fmt: skip
-    a = Assumptions({"assumed_values": listed}, default_catalog())
+    a = Assumptions(Manifest.model_validate({"assumed_values": listed}), default_catalog())
     assert a.of_srv("1.1.1") == (Assumption("trt.on_demand", ON_DEMAND),)  # transform: confirmed
     assert a.override == "edit it"
     row = {"cpm": "CPM1", "assumed": "trt.transform; trt.on_demand"}
@@ -211,7 +212,7 @@ def test_keys_come_from_the_manifest_when_it_lists_them() -> None:
     # a row of results that record assumed values but list none for it rests on none
     assert a.of_cpm({"cpm": "CPM3", "assumed": None}) == ()
     # results that record none (older ones): the catalog says
-    old = Assumptions({}, default_catalog())
+    old = Assumptions(Manifest(), default_catalog())
     assert [x.key for x in old.of_cpm({"cpm": "CPM3", "assumed": None})] == ["alerts.trt_seconds"]
 
 

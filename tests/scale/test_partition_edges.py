@@ -121,7 +121,7 @@ def test_partitions_dated_in_utc(ctx: Any, tmp_path: Path) -> None:
     # 23:00Z: read. 05-01 starts at 00:30Z on 1 May, after April's end (23:00Z on 30 April):
     # its footer proves it holds no April row, so it is the one file skipped.
     s = ctx.compute(tmp_path / "data", "2021-04", tmp_path / "out", anon_key="k")
-    sr = s.manifest["inputs"]["service_requests"]
+    sr = s.manifest.to_json()["inputs"]["service_requests"]
     # Read: rows 1-9 = 9. Quarantined: row 5. Accepted: 8, of which 1, 2 (March) and
     # 8, 9 (May) are outside the month: 4; in April: 3, 4, 6, 7 = 4.
     assert sr["rows_read"] == 9 == sr["accepted"] + sum(sr["quarantined"].values())
@@ -135,7 +135,7 @@ def test_partitions_dated_in_utc(ctx: Any, tmp_path: Path) -> None:
         ("unknown_srv", "date=2021-03-31")
     ]
     # A neighbour is expected to hold the edge's hour: no warning for it.
-    assert s.manifest["warnings"] == []
+    assert s.manifest.to_json()["warnings"] == []
 
 
 def test_partitions_dated_in_uk_local_time(ctx: Any, tmp_path: Path) -> None:
@@ -145,13 +145,13 @@ def test_partitions_dated_in_uk_local_time(ctx: Any, tmp_path: Path) -> None:
     # 03-31 ends at 22:59:59Z, a second before April; 05-01 starts at 23:00:00Z on 30 April,
     # April's (exclusive) end: both skipped.
     s = ctx.compute(tmp_path / "data", "2021-04", tmp_path / "out", anon_key="k")
-    sr = s.manifest["inputs"]["service_requests"]
+    sr = s.manifest.to_json()["inputs"]["service_requests"]
     # Read: rows 3-7 = 5; quarantined row 5; accepted 4, all in April.
     assert sr["rows_read"] == 5 == sr["accepted"] + sum(sr["quarantined"].values())
     assert sr["accepted"] == 4 and sr["outside_month"] == 0
     assert sr["partition_files_skipped"] == 2
     assert april_counts(s) == APRIL_BY_DAY
-    assert s.manifest["warnings"] == []
+    assert s.manifest.to_json()["warnings"] == []
 
 
 # Partitions dated wrongly, or whose footers cannot show where their rows fall:
@@ -176,7 +176,7 @@ def test_misdated_partition_is_read_and_named(ctx: Any, tmp_path: Path) -> None:
     # Read beside April's own partitions: 03-25 (received_at 10:00Z 25 Mar to 09:00Z 10 Apr
     # overlaps April) and 06-10 (no statistics: nothing shows it holds no April row).
     s = ctx.compute(data, "2021-04", tmp_path / "out", anon_key="k")
-    sr = s.manifest["inputs"]["service_requests"]
+    sr = s.manifest.to_json()["inputs"]["service_requests"]
     # Read: rows 3-7 (5) + 11, 12 + 13 = 8; quarantined row 5; accepted 7; outside the month
     # 12 (March) and 13 (June) = 2; in April 3, 4, 6, 7, 11 = 5, with 11 on 10 April.
     assert sr["rows_read"] == 8 == sr["accepted"] + sum(sr["quarantined"].values())
@@ -186,7 +186,7 @@ def test_misdated_partition_is_read_and_named(ctx: Any, tmp_path: Path) -> None:
     read = {Path(f["path"]).parent.name for f in sr["files"]}
     assert {"date=2021-03-25", "date=2021-06-10"} <= read
     assert not read & {"date=2021-02-01", "date=2021-03-31", "date=2021-05-01"}
-    warnings = s.manifest["warnings"]
+    warnings = s.manifest.to_json()["warnings"]
     assert len(warnings) == 2, warnings
     overlap, no_stats = sorted(warnings, key=lambda w: "no min/max statistics" in w)
     assert "date=2021-03-25" in overlap and "2021-04-10T09:00:00Z" in overlap

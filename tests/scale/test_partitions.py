@@ -101,7 +101,10 @@ def assert_same_results(a: Path, b: Path) -> None:
     assert ra.restricted("quarantine_rows").equals(rb.restricted("quarantine_rows"))
     for table in ("service_requests", "alerts"):
         for key in ("rows_read", "accepted", "quarantined"):
-            assert ra.manifest["inputs"][table][key] == rb.manifest["inputs"][table][key]
+            assert (
+                ra.manifest.to_json()["inputs"][table][key]
+                == rb.manifest.to_json()["inputs"][table][key]
+            )
 
 
 def test_partition_dates_and_pruning(tmp_path: Path) -> None:
@@ -152,7 +155,7 @@ def test_duckdb_reads_only_the_months_partitions(april: Path, tmp_path: Path) ->
     opmetrics.compute(april, "2021-04", tmp_path / "alone", anon_key="k")
     summary = opmetrics.compute(data, "2021-04", tmp_path / "pruned", anon_key="k")
     assert_same_results(tmp_path / "alone", tmp_path / "pruned")
-    inputs = summary.manifest["inputs"]
+    inputs = summary.manifest.to_json()["inputs"]
     assert inputs["service_requests"]["partition_files_skipped"] == 3
     assert inputs["alerts"]["partition_files_skipped"] == 1
     listed = {f["path"] for f in inputs["service_requests"]["files"]}
@@ -198,7 +201,7 @@ def _alerts_elsewhere(april: Path, data: Path) -> Path:
 def test_table_pruned_to_nothing_is_an_empty_month(april: Path, tmp_path: Path) -> None:
     data = _alerts_elsewhere(april, tmp_path / "data")
     summary = opmetrics.compute(data, "2021-04", tmp_path / "out", anon_key="k")
-    alerts = summary.manifest["inputs"]["alerts"]
+    alerts = summary.manifest.to_json()["inputs"]["alerts"]
     assert alerts["present"] and alerts["rows_read"] == 0 and alerts["files"] == []
     cpm3 = [r for r in summary.cpm.to_pylist() if r["cpm"] == "CPM3"]
     assert [r["status"] for r in cpm3] == ["no_activity"] and cpm3[0]["denominator"] == 0

@@ -62,9 +62,9 @@ def compute_cmd(
 def show_summary(summary: ComputeSummary) -> None:
     """The CPM table in the terminal, not-reportable measures first and loud."""
     m = summary.manifest
-    for w in m.get("warnings", []):
+    for w in m.warnings:
         console.warn(w)
-    if m["anonymisation"]["key_origin"] == "demo default":
+    if m.anonymisation.key_origin == "demo default":
         console.warn(
             f"party labels use the public demo key; set --anon-key or ${ENV_KEY} for real data"
         )
@@ -100,11 +100,11 @@ def show_summary(summary: ComputeSummary) -> None:
         rows,
         justify=["left", "left", "right", "right", "right", "left"],
     )
-    inp = m["inputs"]["service_requests"]
+    inp = m.inputs["service_requests"]
     console.info(
-        f"service requests: {inp['rows_read']:,} read, {inp['accepted']:,} accepted, {sum(inp['quarantined'].values()):,} quarantined, {inp.get('outside_month', 0):,} outside {summary.month}"
+        f"service requests: {inp.rows_read:,} read, {inp.accepted:,} accepted, "
+        f"{inp.quarantined_total:,} quarantined, {inp.outside_month or 0:,} outside {summary.month}"
     )
-    for cpm, rep in m["reportability"].items():
-        if rep["status"] == "not_reportable":
-            console.not_reportable(cpm, str(rep["reason"]))
+    for cpm, reason in m.not_reportable().items():
+        console.not_reportable(cpm, reason)
     console.success(f"results written to {summary.out}")

@@ -23,6 +23,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, cpm_assumptions
 from opmetrics.contract.schema import ALL
 from opmetrics.reports.spec import Assumption
+from opmetrics.results.manifest import Manifest
 
 ALERTS_TRT = "alerts.trt_seconds"
 
@@ -52,23 +53,15 @@ def default_execution(catalog: Catalog, srv: str) -> str:
 class Assumptions:
     """The assumed values behind one month's figures, from its manifest and the catalog."""
 
-    def __init__(self, manifest: Mapping[str, Any], catalog: Catalog) -> None:
+    def __init__(self, manifest: Manifest, catalog: Catalog) -> None:
         self.catalog = catalog
-        block = manifest.get("assumed_values")
+        block = manifest.assumed_values
         listed: list[Listed] = []
-        self.recorded = isinstance(block, dict) and isinstance(block.get("values"), list)
-        if isinstance(block, dict) and self.recorded:
-            for v in block["values"]:
-                if isinstance(v, dict) and isinstance(v.get("key"), str):
-                    listed.append(
-                        Listed(
-                            v["key"],
-                            str(v.get("value") or ""),
-                            str(v.get("text") or v["key"]),
-                            tuple(str(u) for u in v.get("used_by") or ()),
-                        )
-                    )
-            self.override = str(block.get("override") or OVERRIDE)
+        self.recorded = block is not None  # a version-1 folder records none
+        if block is not None:
+            for v in block.values:
+                listed.append(Listed(v.key, v.value, v.text or v.key, tuple(v.used_by)))
+            self.override = block.override or OVERRIDE
         else:
             for k, a in assumed_values(catalog).items():
                 listed.append(Listed(k, a.value, a.text, ()))

@@ -30,6 +30,7 @@ from opmetrics.reports.spec import (
     Report,
     with_footnotes,
 )
+from opmetrics.results.manifest import Percentiles
 from opmetrics.workdays import Lateness, pack_due_date
 
 SUBTITLE = "Smart Energy Code · Operational Metrics (MP122)"
@@ -61,32 +62,18 @@ class PackContext:
 
 def cover(ctx: PackContext, title: str) -> Cover:
     m = ctx.view.r.manifest
-    cat = m.get("catalog") or {}
+    cat = m.catalog
     facts: list[tuple[str, str]] = []
-    if cat:
+    if cat.version or cat.sha256:
         facts.append(
-            (
-                "Reference catalog",
-                f"version {cat.get('version', '?')} (sha256 {str(cat.get('sha256', ''))[:12]})",
-            )
+            ("Reference catalog", f"version {cat.version or '?'} (sha256 {cat.sha256[:12]})")
         )
-    engine = m.get("engine")
-    if isinstance(engine, dict) and engine:
-        facts.append(
-            (
-                "Computed with",
-                ", ".join(
-                    f"{k} {v}"
-                    for k, v in sorted(engine.items())
-                    if isinstance(v, str | int | float)
-                ),
-            )
-        )
-    perc = m.get("percentiles")
-    if isinstance(perc, dict) and perc.get("method"):
-        facts.append(("RTT percentiles", _percentile_text(perc)))
-    if m.get("opmetrics_version"):
-        facts.append(("Results written by", f"opmetrics {m['opmetrics_version']}"))
+    if m.engine:
+        facts.append(("Computed with", ", ".join(f"{k} {v}" for k, v in sorted(m.engine.items()))))
+    if m.percentiles.method:
+        facts.append(("RTT percentiles", _percentile_text(m.percentiles)))
+    if m.opmetrics_version:
+        facts.append(("Results written by", f"opmetrics {m.opmetrics_version}"))
     if ctx.history:
         facts.append(("Earlier months shown", ", ".join(v.month.title for v in ctx.history)))
     n_assumed = len(ctx.view.assumed.listed)
@@ -118,16 +105,15 @@ def cover(ctx: PackContext, title: str) -> Cover:
     )
 
 
-def _percentile_text(p: dict[str, Any]) -> str:
-    text = str(p["method"])
+def _percentile_text(p: Percentiles) -> str:
     bounds = []
-    if p.get("relative_bound") is not None:
-        bounds.append(f"within {float(p['relative_bound']) * 100:g} %")
-    if p.get("absolute_bound_s") is not None:
-        bounds.append(f"or {float(p['absolute_bound_s']):g} s")
-    if p.get("bound") is not None:
-        bounds.append(str(p["bound"]))
-    return text + (f" ({' '.join(bounds)})" if bounds else "")
+    if p.relative_bound is not None:
+        bounds.append(f"within {p.relative_bound * 100:g} %")
+    if p.absolute_bound_s is not None:
+        bounds.append(f"or {p.absolute_bound_s:g} s")
+    if p.bound is not None:
+        bounds.append(p.bound)
+    return p.method + (f" ({' '.join(bounds)})" if bounds else "")
 
 
 def not_reportable_paragraphs(

@@ -282,7 +282,7 @@ def own_failures(results: Results, label: str) -> pa.Table:
 
 
 def pack_data(results: Results, party: Party) -> PackData:
-    analytics = results.manifest.get("analytics") or {}
+    analytics = results.manifest.analytics
     if not results.has("benchmark") or not results.has("league_table"):
         raise OutputError(
             "results folder has no benchmark or league_table (computed by an older opmetrics?); run compute again",

@@ -35,6 +35,7 @@ from opmetrics.reports.customer_pdf import build_report, render
 from opmetrics.reports.typst_render import pdf_date
 from opmetrics.reports.xlsx import Sheet, write_workbook
 from opmetrics.results.io import FORMULA_CHARS, neutralise_formula, read_results
+from opmetrics.results.manifest import Manifest
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
 XLSX_FAILURE_ROWS = 100_000  # the CSV holds every failed request; the workbook the first ones
@@ -119,7 +120,7 @@ def workbook_sheets(
             else f"all of them; also in {names['csv']}",
         ),
     ]
-    assumed = assumed or Assumptions({}, catalog)
+    assumed = assumed or Assumptions(Manifest(), catalog)
     marks = {b: assumed.of_process_counts(b) for b in bp_name}
     listed = sorted({x.key: x for m in marks.values() for x in m}.values(), key=lambda x: x.key)
     if listed:

@@ -40,6 +40,7 @@ from opmetrics.reports.spec import (
     with_footnotes,
 )
 from opmetrics.reports.typst_render import chart_pdf, render_pdf
+from opmetrics.results.manifest import Manifest
 from opmetrics.workdays import Lateness, user_reports_due_date
 
 DUE_RULE = "the 10th Working Day after month end, England & Wales"
@@ -57,7 +58,7 @@ class Names:
 
     def __init__(self, catalog: Catalog, assumed: Assumptions | None = None) -> None:
         self.catalog = catalog
-        self.assumed = assumed or Assumptions({}, catalog)
+        self.assumed = assumed or Assumptions(Manifest(), catalog)
 
     def bp(self, bp: str) -> str:
         b = self.catalog.business_processes.get(bp)

@@ -20,6 +20,7 @@ from opmetrics.errors import OutputError, UsageError
 from opmetrics.month import Month
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.results.io import read_results
+from opmetrics.results.manifest import Manifest
 
 COUNTS = ("submitted", "succeeded", "failed", "excluded", "responded", "within_trt")
 # dcc_proxy's `proxy` (design §5): which DCC proxy a row's times measure.
@@ -34,7 +35,7 @@ class MonthResults:
 
     path: Path
     month: Month
-    manifest: dict[str, Any]
+    manifest: Manifest
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -42,10 +43,7 @@ class MonthResults:
 
     def reportability(self) -> dict[str, str]:
         """CPM → reason, for the measures the manifest (or the cpm table) says cannot be reported."""
-        out: dict[str, str] = {}
-        for cpm, info in (self.manifest.get("reportability") or {}).items():
-            if isinstance(info, dict) and info.get("status") == "not_reportable":
-                out[str(cpm)] = str(info.get("reason") or "inputs missing or incomplete")
+        out = self.manifest.not_reportable()
         cpm_t = self.tables["cpm"]
         for r in cpm_t[cpm_t["status"] == "not_reportable"].itertuples():
             out.setdefault(
@@ -73,10 +71,11 @@ def load_month(path: str | Path) -> MonthResults:
     """Read a results folder; its month comes from the manifest."""
     res = read_results(path)
     try:
-        month = Month.parse(str(res.manifest.get("month", "")))
+        month = Month.parse(res.manifest.month)
     except UsageError:
         raise OutputError(
-            f"manifest.json has no valid month ({res.manifest.get('month')!r})", path=str(res.path)
+            f"manifest.json has no valid month ({res.manifest.month or None!r})",
+            path=str(res.path),
         ) from None
     out = MonthResults(res.path, month, res.manifest)
     for name in TABLES:

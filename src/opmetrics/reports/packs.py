@@ -88,11 +88,10 @@ def _history(paths: tuple[str | Path, ...], month_view: View, catalog: Catalog) 
 
 def _warnings(view: View, catalog: Catalog) -> list[str]:
     out = []
-    cat = view.r.manifest.get("catalog") or {}
-    sha = cat.get("sha256") if isinstance(cat, dict) else None
-    if sha and catalog.sha256 and sha != catalog.sha256:
+    cat = view.r.manifest.catalog
+    if cat.sha256 and catalog.sha256 and cat.sha256 != catalog.sha256:
         out.append(
-            f"the results were computed with catalog version {cat.get('version', '?')} but the reports use "
+            f"the results were computed with catalog version {cat.version or '?'} but the reports use "
             f"version {catalog.meta.version}: names and order follow the reports' catalog"
         )
     known = {s.id for s in catalog.srv}

@@ -351,15 +351,12 @@ def _about(ctx: PackContext) -> Section:
         "Not reportable: the inputs needed are missing or incomplete, so no value is given."
     )
     blocks: list[Block] = [Paragraph(statuses), _definitions(v), *assumed_blocks(v)]
-    note = m.get("service_requests_note")
-    if isinstance(note, str) and note:
-        blocks.append(Paragraph(f"Service requests: {note}.", "alert"))
-    warnings = m.get("warnings") or []
-    if warnings:
+    if m.service_requests_note:
+        blocks.append(Paragraph(f"Service requests: {m.service_requests_note}.", "alert"))
+    if m.warnings:
         blocks.append(
             Paragraph(
-                "Warnings recorded when the results were computed: "
-                + "; ".join(map(str, warnings)),
+                "Warnings recorded when the results were computed: " + "; ".join(m.warnings),
                 "note",
             )
         )

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import version as _dist_version
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of_srv
 from opmetrics.contract.schema import TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
+from opmetrics.defaults import package_version
 from opmetrics.engine.base import Engine
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, rtt
@@ -52,6 +53,20 @@ from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
 from opmetrics.results.io import write_manifest, write_run_record, write_table
 from opmetrics.results.labels import label_record, label_warnings, load_registry, write_label_file
+from opmetrics.results.manifest import (
+    SCHEMA_VERSION,
+    Anonymisation,
+    AssumedValue,
+    AssumedValues,
+    CatalogRecord,
+    InputFile,
+    InputRecord,
+    Manifest,
+    Percentiles,
+    Reportability,
+    Reproduce,
+    TableRecord,
+)
 from opmetrics.validation.validate import (
     QUARANTINE_ROWS_SCHEMA,
     TableReport,
@@ -72,7 +87,7 @@ class ComputeSummary:
 
     out: Path
     month: Month
-    manifest: dict[str, Any]
+    manifest: Manifest
     tables: dict[str, pa.Table] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)  # also in run.json, not the manifest
 
@@ -227,23 +242,12 @@ def compute_month(
         task.advance()
 
     reports = {"service_requests": sr_report, **vres.tables}
-    manifest = _manifest(
-        catalog,
-        engine,
-        data_dir,
-        month,
-        sources,
-        reports,
-        agg,
-        tables,
-        anon_key,
-        sr_note,
+    warnings = (
         [w for src in sources.values() for w in src.warnings]
         + extra_column_warnings(sr_source)
         + vres.warnings
-        + label_warnings(assigned, registry),
+        + label_warnings(assigned, registry)
     )
-    manifest["anonymisation"].update(label_record(assigned, registry, labels_from))
     with atomic_output_dir(out) as tmp, progress.task("Writing results") as task:
         with timer.stage("write"):
             for name in rs.RESULT_TABLES:
@@ -255,26 +259,64 @@ def compute_month(
             names.update({u: p[0] for u, p in parties.items()})
             write_label_file(restricted / rs.PARTY_LABELS_FILE, labels, names)
             write_table(restricted, "quarantine_rows", q_rows)  # raw rows, detailed reasons
-            manifest["restricted"] = {"quarantine_rows": q_rows.num_rows}
+            restricted_rows = {"quarantine_rows": q_rows.num_rows}
             if party_failures:
-                manifest["restricted"] |= {
-                    "party_failures_rows": _write_party_failures(
-                        engine,
-                        facts.filter(may_fail(facts, lookups["service_requests"])),
-                        labels,
-                        sets,
-                        restricted / "party_failures.parquet",
-                        int(pc.sum(agg.fine["failed"]).as_py() or 0),
-                    )
-                }
-        manifest["analytics"] = found.info
-        manifest["reproduce"] = _reproduce(
-            data_dir, month, catalog, min_volume, party_failures, labels_from
+                restricted_rows["party_failures_rows"] = _write_party_failures(
+                    engine,
+                    facts.filter(may_fail(facts, lookups["service_requests"])),
+                    labels,
+                    sets,
+                    restricted / "party_failures.parquet",
+                    int(pc.sum(agg.fine["failed"]).as_py() or 0),
+                )
+        cpm = tables["cpm"].to_pylist()
+        manifest = Manifest(
+            opmetrics_version=package_version(),
+            schema_version=SCHEMA_VERSION,
+            month=str(month),
+            month_start_utc=_utc(month.start_utc),
+            month_end_utc=_utc(month.end_utc),
+            data_dir=str(data_dir),
+            catalog=CatalogRecord(
+                version=catalog.meta.version, sha256=catalog.sha256, path=catalog.path
+            ),
+            engine=engine.versions(),
+            ibis=ibis.__version__,
+            anonymisation=Anonymisation(
+                method=LABEL_METHOD,
+                key_origin=anon_key.origin,
+                key_fingerprint=anon_key.fingerprint,
+                **label_record(assigned, registry, labels_from),
+            ),
+            percentiles=Percentiles(
+                method=rtt.METHOD,
+                relative_bound=round(rtt.RELATIVE_BOUND, 6),
+                absolute_bound_s=rtt.ABSOLUTE_BOUND_S,
+            ),
+            inputs=_inputs(data_dir, sources, reports, agg),
+            reportability=_reportability(cpm),
+            assumed_values=_assumed_used(catalog, cpm),
+            service_requests_note=sr_note,
+            tables={name: TableRecord(rows=t.num_rows) for name, t in sorted(tables.items())},
+            warnings=warnings,
+            restricted=restricted_rows,
+            analytics=found.info,
+            reproduce=_reproduce(data_dir, month, catalog, min_volume, party_failures, labels_from),
         )
         write_manifest(tmp, manifest)
         task.advance()
         write_run_record(tmp, timer.stages)
     return ComputeSummary(out, month, manifest, tables, timer.stages)
+
+
+LABEL_METHOD = (
+    "HMAC-SHA256 of user_id: P- and its first 6 hex digits, or more (8, 10, "
+    "...) for a newcomer whose shorter label another party already has"
+)
+
+
+def _utc(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 def _reproduce(
@@ -284,20 +326,20 @@ def _reproduce(
     min_volume: int,
     party_failures: bool,
     labels_from: Path | None,
-) -> dict[str, Any]:
+) -> Reproduce:
     """How to run this again: the same command, inputs (by hash), catalog and key give the
     same files, byte for byte, except run.json (docs/robustness.md)."""
     custom = "" if catalog.path.startswith("opmetrics/") else f" --catalog {catalog.path}"
     given = f" --labels {labels_from}" if labels_from is not None else ""
-    return {
-        "command": f"opmetrics{custom} compute {data_dir} --month {month} --out OUT"
+    return Reproduce(
+        command=f"opmetrics{custom} compute {data_dir} --month {month} --out OUT"
         f" --min-volume {min_volume}{given}"
         f"{'' if party_failures else ' (no party failures extract)'}",
-        "needs": "the input files with the sha256 under inputs, the catalog with catalog.sha256, "
+        needs="the input files with the sha256 under inputs, the catalog with catalog.sha256, "
         "the anonymisation key with anonymisation.key_fingerprint, "
         "the earlier labels with anonymisation.labels_from.sha256 (if any), this opmetrics_version",
-        "varies": "run.json (when the run finished, time per stage); nothing else",
-    }
+        varies="run.json (when the run finished, time per stage); nothing else",
+    )
 
 
 def _sr_report(src: TableSource, agg: RequestAggregates) -> TableReport:
@@ -361,91 +403,55 @@ def _write_party_failures(
     )
 
 
-def _manifest(
-    catalog: Catalog,
-    engine: Engine,
+def _relative(path: Path, data_dir: Path) -> str:
+    return str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
+
+
+def _inputs(
     data_dir: Path,
-    month: Month,
     sources: dict[str, TableSource],
     reports: dict[str, TableReport],
     agg: RequestAggregates,
-    tables: dict[str, pa.Table],
-    anon_key: AnonKey,
-    sr_note: str | None,
-    warnings: list[str],
-) -> dict[str, Any]:
-    inputs: dict[str, Any] = {}
+) -> dict[str, InputRecord]:
+    """Each table of the contract: absent, or where it was read from and how its rows reconcile."""
+    inputs: dict[str, InputRecord] = {}
     for name in TABLES:
         if name not in sources:
-            inputs[name] = {"present": False}
+            inputs[name] = InputRecord(present=False)
             continue
         src, rep = sources[name], reports[name]
-        inputs[name] = {
-            "present": True,
-            "path": str(src.path.relative_to(data_dir))
-            if src.path.is_relative_to(data_dir)
-            else str(src.path),
-            "format": src.kind,
-            "files": [
-                {
-                    "path": str(Path(p).relative_to(data_dir))
-                    if Path(p).is_relative_to(data_dir)
-                    else p,
-                    "sha256": h,
-                }
+        extra: dict[str, int] = {}
+        if src.skipped:  # day partitions of other months, not read
+            extra["partition_files_skipped"] = len(src.skipped)
+        if name == "service_requests":
+            extra["outside_month"] = agg.outside_month
+        inputs[name] = InputRecord(
+            present=True,
+            path=_relative(src.path, data_dir),
+            format=src.kind,
+            files=[
+                InputFile(path=_relative(Path(p), data_dir), sha256=h)
                 for p, h in sorted(src.sha256().items())
             ],
-            "rows_read": rep.rows_read,
-            "accepted": rep.accepted,
-            "quarantined": rep.quarantined,
-        }
-        if src.skipped:  # day partitions of other months, not read
-            inputs[name]["partition_files_skipped"] = len(src.skipped)
-    inputs["service_requests"]["outside_month"] = agg.outside_month
-    cpm = tables["cpm"].to_pylist()
-    reportability: dict[str, Any] = {}
+            rows_read=rep.rows_read,
+            accepted=rep.accepted,
+            quarantined=rep.quarantined,
+            **extra,
+        )
+    return inputs
+
+
+def _reportability(cpm: list[dict[str, Any]]) -> dict[str, Reportability]:
+    out: dict[str, Reportability] = {}
     for c in CPM_ORDER:
-        rows = [r for r in cpm if r["cpm"] == c]
-        nr = [r for r in rows if r["status"] == "not_reportable"]
-        reportability[c] = {
-            "status": "not_reportable" if nr else "reportable",
-            "reason": nr[0]["note"] if nr else None,
-        }
-    return {
-        "opmetrics_version": _dist_version("opmetrics"),
-        "schema_version": 2,
-        "month": str(month),
-        "month_start_utc": month.start_utc.isoformat().replace("+00:00", "Z"),
-        "month_end_utc": month.end_utc.isoformat().replace("+00:00", "Z"),
-        "data_dir": str(data_dir),
-        "catalog": {
-            "version": catalog.meta.version,
-            "sha256": catalog.sha256,
-            "path": catalog.path,
-        },
-        "engine": engine.versions(),
-        "ibis": ibis.__version__,
-        "anonymisation": {
-            "method": "HMAC-SHA256 of user_id: P- and its first 6 hex digits, or more (8, 10, "
-            "...) for a newcomer whose shorter label another party already has",
-            "key_origin": anon_key.origin,
-            "key_fingerprint": anon_key.fingerprint,
-        },
-        "percentiles": {
-            "method": rtt.METHOD,
-            "relative_bound": round(rtt.RELATIVE_BOUND, 6),
-            "absolute_bound_s": rtt.ABSOLUTE_BOUND_S,
-        },
-        "inputs": inputs,
-        "reportability": reportability,
-        "assumed_values": _assumed_used(catalog, cpm),
-        "service_requests_note": sr_note,
-        "tables": {name: {"rows": t.num_rows} for name, t in sorted(tables.items())},
-        "warnings": warnings,
-    }
+        nr = [r for r in cpm if r["cpm"] == c and r["status"] == "not_reportable"]
+        out[c] = Reportability(
+            status="not_reportable" if nr else "reportable", reason=nr[0]["note"] if nr else None
+        )
+    return out
 
 
-def _assumed_used(catalog: Catalog, cpm: list[dict[str, Any]]) -> dict[str, Any]:
+def _assumed_used(catalog: Catalog, cpm: list[dict[str, Any]]) -> AssumedValues:
     """The catalog values marked `assumed` that decide a figure of this month, with the
     measures that rest on each and how to override them (design §2)."""
     known = assumed_values(catalog)
@@ -459,19 +465,14 @@ def _assumed_used(catalog: Catalog, cpm: list[dict[str, Any]]) -> dict[str, Any]
             key = f"trt.{rule.id}"
             if key in known and "srv_summary" not in used.setdefault(key, []):
                 used[key].append("srv_summary")
-    return {
-        "values": [
-            {
-                "key": k,
-                "value": known[k].value,
-                "text": known[k].text,
-                "used_by": used[k],
-            }
+    return AssumedValues(
+        values=[
+            AssumedValue(key=k, value=known[k].value, text=known[k].text, used_by=used[k])
             for k in known
             if k in used
         ],
-        "override": OVERRIDE,
-    }
+        override=OVERRIDE,
+    )
 
 
 __all__ = ["ComputeSummary", "compute_month"]

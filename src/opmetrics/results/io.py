@@ -11,14 +11,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from opmetrics.errors import OutputError
+from opmetrics.results.manifest import SCHEMA_VERSION, Manifest
 from opmetrics.results.schema import RESTRICTED_DIR, RESTRICTED_TABLES, RESULT_TABLES
 
 MANIFEST = "manifest.json"
@@ -90,11 +91,33 @@ def write_table(folder: Path, name: str, table: pa.Table) -> None:
     write_csv(table, folder / f"{name}.csv")
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+def write_manifest(folder: Path, manifest: Manifest) -> None:
     (folder / MANIFEST).write_text(
-        json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n",
-        encoding="utf-8",
+        json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+
+
+def read_manifest(path: Path) -> Manifest:
+    """A results folder's manifest.json, validated; any schema version this one can read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OutputError(f"manifest.json is not valid JSON ({exc})", path=str(path)) from None
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the top level"
+        raise OutputError(
+            f"manifest.json is not a results manifest ({where}: {first['msg']})", path=str(path)
+        ) from None
+    if manifest.schema_version > SCHEMA_VERSION:
+        raise OutputError(
+            f"results written by a newer opmetrics (schema_version {manifest.schema_version}; "
+            f"this one reads up to {SCHEMA_VERSION}): upgrade opmetrics to read them",
+            path=str(path),
+        )
+    return manifest
 
 
 def write_run_record(folder: Path, timings_s: dict[str, float]) -> None:
@@ -110,12 +133,12 @@ class Results:
     """A results folder opened for reading."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     _cache: dict[str, pa.Table] = field(default_factory=dict)
 
     @property
     def month(self) -> str:
-        return str(self.manifest.get("month", ""))
+        return self.manifest.month
 
     def has(self, name: str) -> bool:
         return (self.path / f"{name}.parquet").exists()
@@ -154,8 +177,4 @@ def read_results(path: str | Path) -> Results:
         raise OutputError(
             "not a results folder (no manifest.json); run `opmetrics compute` first", path=str(p)
         )
-    try:
-        manifest = json.loads(m.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OutputError(f"manifest.json is not valid JSON ({exc})", path=str(m)) from None
-    return Results(p, manifest)
+    return Results(p, read_manifest(m))

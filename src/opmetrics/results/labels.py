@@ -14,7 +14,6 @@ problem is a configuration error (exit 3) that names the file and the row, never
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from opmetrics.errors import ConfigError
+from opmetrics.errors import ConfigError, OutputError
 from opmetrics.measures.anonymise import AnonKey, Labels, is_label_of
-from opmetrics.results.io import MANIFEST, write_csv
+from opmetrics.results.io import MANIFEST, read_manifest, write_csv
 from opmetrics.results.schema import PARTY_LABELS, PARTY_LABELS_FILE, RESTRICTED_DIR
 
 
@@ -105,13 +104,15 @@ def _locate(given: Path) -> tuple[Path, Path | None]:
 
 def _fingerprint(manifest: Path) -> str:
     try:
-        m = json.loads(manifest.read_text(encoding="utf-8"))
-        return str(m["anonymisation"]["key_fingerprint"])
-    except (OSError, ValueError, KeyError, TypeError):
+        fingerprint = read_manifest(manifest).anonymisation.key_fingerprint
+    except (OSError, OutputError):
+        fingerprint = ""
+    if not fingerprint:
         raise ConfigError(
             "--labels: the results folder's manifest records no anonymisation key fingerprint",
             path=str(manifest),
-        ) from None
+        )
+    return fingerprint
 
 
 def load_registry(given: str | Path, key: AnonKey) -> LabelRegistry:
