@@ -14,15 +14,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 
 def _console(stderr: bool) -> Console:
@@ -75,6 +66,8 @@ def table(
     styles: Sequence[str | None] | None = None,
     justify: Sequence[str] | None = None,
 ) -> None:
+    from rich.table import Table
+
     t = Table(title=title, title_justify="left", header_style="bold")
     for i, c in enumerate(columns):
         t.add_column(c, justify=(justify[i] if justify else "left"))  # type: ignore[arg-type]
@@ -94,7 +87,7 @@ def _fmt(v: Any) -> str:
 
 
 class _RichTask:
-    def __init__(self, progress: Progress, task_id: Any) -> None:
+    def __init__(self, progress: Any, task_id: Any) -> None:
         self._p = progress
         self._id = task_id
 
@@ -114,6 +107,15 @@ class RichProgress:
     """`opmetrics.progress.Progress` drawn as Rich progress bars on stderr."""
 
     def __init__(self) -> None:
+        from rich.progress import (  # only for commands that show progress
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
