@@ -3,7 +3,7 @@
 Two levels. `atomic_output_dir` is killed at each of its critical points, reached exactly (the
 child announces them): while writing, just before the swap, just after it, and - where the
 system cannot swap in one step - between the two renames. Then `compute` and `report` are
-killed at 20 moments each spread over a whole run (slow): after every kill the output folder
+killed at 10 moments each spread over a whole run (kill tier): after every kill the output folder
 must be, file for file, the complete output of the previous run or of the killed one, and a
 final run must succeed and leave nothing behind.
 """
@@ -24,7 +24,7 @@ import pytest
 from tests.robustness.conftest import invoke
 from tests.robustness.corpus import CASE_BY_NAME, MONTH, build_case, small_catalog
 
-KILLS = 20
+KILLS = 10
 SEED = 20210401
 
 
@@ -145,13 +145,13 @@ def test_killed_between_renames_the_next_run_restores_the_old_folder(tmp_path: P
     assert _version(target) == "old"
 
 
-# -- compute and report killed at 20 moments ----------------------------------------------------
+# -- compute and report killed at 10 moments ----------------------------------------------------
 
 
 def _kill_loop(
     commands: dict[str, list[str]], target: Path, expected: dict[str, dict]
 ) -> list[str]:
-    """Run the commands in turn, each killed at one of 20 moments spread over a whole run.
+    """Run the commands in turn, each killed at one of 10 moments spread over a whole run.
 
     Each run is of the command whose output is not the current one, so every run that gets
     past its swap changes the target. `expected`: name → fingerprint of its complete output.
@@ -205,7 +205,7 @@ def two_months(base: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 @pytest.mark.kill
-def test_compute_killed_20_times(two_months: dict[str, Path], tmp_path: Path) -> None:
+def test_compute_killed_10_times(two_months: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "results"
     commands, expected = {}, {}
     for name, data in two_months.items():
@@ -219,7 +219,7 @@ def test_compute_killed_20_times(two_months: dict[str, Path], tmp_path: Path) ->
 
 
 @pytest.mark.kill
-def test_report_killed_20_times(two_months: dict[str, Path], tmp_path: Path) -> None:
+def test_report_killed_10_times(two_months: dict[str, Path], tmp_path: Path) -> None:
     """With a catalog of one SRV (one business process pack): a run takes seconds, not tens."""
     target = tmp_path / "reports"
     cat = ("--catalog", str(small_catalog(tmp_path / "small.toml")))
