@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from opmetrics.errors import UsageError
 
-UK = ZoneInfo("Europe/London")
+UK_ZONE = "Europe/London"  # the catalog's meta.timezone, the only one it accepts
+UK = ZoneInfo(UK_ZONE)
 
 
 @dataclass(frozen=True, order=True)
@@ -71,9 +72,6 @@ class Month:
 
     def next(self) -> Month:
         return Month(self.year + (self.month == 12), self.month % 12 + 1)
-
-    def previous(self) -> Month:
-        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
     @property
     def title(self) -> str:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from opmetrics.month import UK_ZONE
+
 
 class Source(StrEnum):
     """Provenance of a catalog value (the catalog file's header says what each means)."""
@@ -46,7 +48,20 @@ class _Record(BaseModel):
 class Meta(_Record):
     version: str
     title: str
-    timezone: str = "Europe/London"
+    # The Code's months, days and time bands are UK local time (design §4): `opmetrics.month.UK`
+    # everywhere. The key states it in the catalog file; any other zone is refused rather than
+    # silently ignored, since no measure could honour it.
+    timezone: str = UK_ZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _uk_local_time(cls, v: str) -> str:
+        if v != UK_ZONE:
+            raise ValueError(
+                f"the SEC's months, days and time bands are UK local time: only {UK_ZONE!r}, "
+                f"not {v!r}"
+            )
+        return v
 
 
 class Region(_Record):
