@@ -37,10 +37,6 @@ def bank_holidays(year: int) -> dict[date, str]:
     return dict(sorted(out.items()))
 
 
-def holiday_name(day: date) -> str | None:
-    return bank_holidays(day.year).get(day)
-
-
 def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in bank_holidays(day.year)
 

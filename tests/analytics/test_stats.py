@@ -8,16 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opmetrics.analytics.compare import as_comparison, summarise, versus_reference, versus_rest
-from opmetrics.analytics.stats import (
+from opmetrics.analytics.compare import summarise, versus_reference, versus_rest
+from opmetrics.analytics.stats import format_p, holm, normal_cdf, wilson_interval
+from tests.analytics.scalar_stats import (
     Stratum,
+    as_comparison,
     compare,
-    format_p,
-    holm,
-    normal_cdf,
     normal_sf,
     two_proportion_z,
-    wilson_interval,
 )
 
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from opmetrics.measures.intervals import (
     Interval,
     clip,
-    from_us,
     hours_us,
     intersect,
     length,
@@ -21,6 +20,12 @@ from opmetrics.measures.intervals import (
     subtract,
     to_us,
 )
+
+
+def from_us(us: int) -> datetime:
+    """The instant `us` microseconds after the epoch (the inverse of `to_us`)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+
 
 intervals = st.lists(
     st.tuples(st.integers(0, 60), st.integers(0, 60)).map(lambda p: (min(p), max(p))),

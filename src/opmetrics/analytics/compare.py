@@ -11,13 +11,12 @@ million (the breakdown has the same few hundred thousand rows).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from opmetrics.analytics.stats import Comparison
+from opmetrics.analytics.stats import Z95, normal_cdf
 
 TERMS = ("n", "a", "expected", "cmh_diff", "cmh_var", "mh_num", "mh_den", "gap_var_w")
 
@@ -96,7 +95,8 @@ DERIVED = (
 
 
 def derive(s: pd.DataFrame) -> pd.DataFrame:
-    """The statistics of `Comparison`, as columns of summed terms."""
+    """The statistics of a comparison over strata, as columns of summed terms (the tests check
+    them against a scalar version, tests/analytics/scalar_stats.py)."""
     s = s.copy()
     n = s["n"].astype("float64")
     s["observed_rate"] = s["a"] / n
@@ -105,27 +105,12 @@ def derive(s: pd.DataFrame) -> pd.DataFrame:
     s["excess_failures"] = s["expected"] - s["a"]
     var = s["cmh_var"].astype("float64")
     s["z"] = np.where(var > 0, s["cmh_diff"] / np.sqrt(var.where(var > 0, 1.0)), 0.0)
-    s["p_behind"] = [0.5 * math.erfc(-z / math.sqrt(2.0)) for z in s["z"]]
+    s["p_behind"] = [normal_cdf(z) for z in s["z"]]
     num, den = s["mh_num"].astype("float64"), s["mh_den"].astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         s["failure_odds_ratio"] = np.where(den > 0, num / den, np.where(num > 0, np.inf, np.nan))
-    s["gap_half_width"] = 100.0 * 1.959963984540054 * np.sqrt(s["gap_var_w"] / (n * n))
+    s["gap_half_width"] = 100.0 * Z95 * np.sqrt(s["gap_var_w"] / (n * n))
     return s
-
-
-def as_comparison(row: pd.Series) -> Comparison:
-    """A summarised row as the scalar `Comparison` of the stats module."""
-    n = int(row["n"])
-    return Comparison(
-        n=n,
-        observed=round(float(row["a"])),
-        expected=float(row["expected"]),
-        cmh_diff=float(row["cmh_diff"]),
-        cmh_var=float(row["cmh_var"]),
-        mh_num=float(row["mh_num"]),
-        mh_den=float(row["mh_den"]),
-        gap_var=float(row["gap_var_w"]) / (n * n) if n else math.nan,
-    )
 
 
 def without_worst(

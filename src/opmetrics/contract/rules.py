@@ -33,7 +33,6 @@ Record = Mapping[str, Any]  # one fetched row: contract columns and validation's
 Public = Callable[[Record], str]
 
 EUI64 = r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
-REQUEST_ID = rf"^{EUI64}:{EUI64}:[0-9]{{1,20}}$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_SPAN_DAYS = 400

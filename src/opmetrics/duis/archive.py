@@ -55,11 +55,6 @@ class RawMessage:
     mtime: datetime | None = None  # modification time of the file holding the message
 
 
-def is_archive_file(path: str) -> bool:
-    name = path.lower()
-    return name.endswith(TAR_SUFFIXES + ZIP_SUFFIXES)
-
-
 def iter_messages(archive: Path) -> Iterator[RawMessage]:
     """Every message of an archive, in a stable order (folders sorted by name)."""
     if not archive.exists():

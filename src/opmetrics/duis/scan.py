@@ -128,7 +128,6 @@ class ScanResult:
     requests_read: int = 0
     responses_read: int = 0
     alerts_read: int = 0
-    unread: int = 0  # messages quarantined before they could become a request/response/alert
     unread_by_reason: dict[str, int] = field(default_factory=dict)
     latest: datetime | None = None  # the latest instant the archive knows of
 
@@ -182,7 +181,6 @@ class _Scanner:
             self.on_messages(PROGRESS_EVERY)
 
     def reject(self, table: str, raw: RawMessage, code: str, why: str) -> None:
-        self.result.unread += 1
         self.result.unread_by_reason[code] = self.result.unread_by_reason.get(code, 0) + 1
         text = raw.data[: RAW_CHARS * 4].decode("utf-8", errors="replace")
         text = " ".join(text.split())[:RAW_CHARS]

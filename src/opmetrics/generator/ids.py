@@ -55,10 +55,6 @@ def strings_from_matrix(m: np.ndarray) -> pa.StringArray:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m))
 
 
-def eui64_strings(values: np.ndarray) -> pa.StringArray:
-    return strings_from_matrix(eui64_matrix(values))
-
-
 def eui64_text(value: int) -> str:
     h = f"{value & 0xFFFFFFFFFFFFFFFF:016X}"
     return "-".join(h[i : i + 2] for i in range(0, 16, 2))

@@ -126,10 +126,6 @@ class Intensity:
         frac = (mass - before) / width if width > 0 else 0.0
         return self.grid.start_us + h * HOUR_US + int(min(max(frac, 0.0), 1.0) * HOUR_US)
 
-    def hour_of(self, t_us: np.ndarray) -> np.ndarray:
-        h = (t_us - self.grid.start_us) // HOUR_US
-        return np.clip(h, 0, self.grid.hours - 1)
-
 
 def intensity(grid: TimeGrid, per_slot: np.ndarray, day_factor: np.ndarray) -> Intensity:
     """Intensity from a per-slot weight (already mixed over kinds) and a per-day factor."""

@@ -19,8 +19,6 @@ from opmetrics.generator.market import Market
 from opmetrics.generator.outcomes import NULL_TS, OutcomeModel
 from opmetrics.generator.timegrid import TimeGrid
 
-CLASSES = ("success", "failure", "excluded")
-
 
 def _clock(m: OutcomeModel, r: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each row's TRT (the catalog rule for its execution, command variant, SRV and device

@@ -51,10 +51,6 @@ class AnonKey:
     def fingerprint(self) -> str:
         return hashlib.sha256(b"opmetrics-anon-key:" + self.key).hexdigest()[:16]
 
-    @property
-    def is_demo(self) -> bool:
-        return self.origin == "demo default"
-
 
 def resolve_key(option: str | None) -> AnonKey:
     if option:

@@ -36,10 +36,6 @@ def to_us(instant: datetime) -> int:
     return (instant - _EPOCH) // timedelta(microseconds=1)
 
 
-def from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
 def hours_us(hours: float) -> int:
     """A duration in hours (possibly fractional) as whole microseconds."""
     return round(hours * US_PER_HOUR)

@@ -34,15 +34,6 @@ def bucket_expr(rtt_us: ir.IntegerValue) -> ir.IntegerValue:
     ).cast("int32")
 
 
-def bucket_of(rtt_us: np.ndarray) -> np.ndarray:
-    """The same bucketing in numpy (tests)."""
-    v = np.maximum(rtt_us.astype(np.float64), 0)
-    out = np.full(v.shape, -1, dtype=np.int64)
-    big = v >= BASE_US
-    out[big] = np.floor(np.log(v[big] / BASE_US) / LN_GAMMA).astype(np.int64)
-    return out
-
-
 def representative_s(bucket: np.ndarray) -> np.ndarray:
     """Seconds that stand for each bucket: the geometric middle (or 0.5 ms for bucket -1)."""
     b = bucket.astype(np.float64)

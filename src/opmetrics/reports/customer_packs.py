@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from opmetrics.catalog import Catalog, load_catalog
@@ -34,7 +33,7 @@ from opmetrics.reports.customer_data import (
 from opmetrics.reports.customer_pdf import build_report, render
 from opmetrics.reports.typst_render import pdf_date
 from opmetrics.reports.xlsx import Sheet, write_workbook
-from opmetrics.results.io import FORMULA_CHARS, neutralise_formula, read_results
+from opmetrics.results.io import csv_ready, read_results
 from opmetrics.results.manifest import Manifest
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
@@ -55,27 +54,6 @@ def pack_names(month: str, label: str) -> dict[str, str]:
         "xlsx": f"{stem}-customer-pack.xlsx",
         "csv": f"{stem}-failed-requests.csv",
     }
-
-
-def _csv_safe(t: pa.Table) -> pa.Table:
-    cols = []
-    for name in t.column_names:
-        col = t.column(name)
-        if pa.types.is_string(col.type) and any(
-            pc.any(pc.starts_with(col, ch)).as_py() for ch in FORMULA_CHARS
-        ):
-            col = pa.chunked_array(
-                [
-                    pa.array(
-                        [None if v is None else neutralise_formula(v) for v in ch.to_pylist()],
-                        pa.string(),
-                    )
-                    for ch in col.chunks
-                ],
-                pa.string(),
-            )
-        cols.append(col)
-    return pa.Table.from_arrays(cols, names=t.column_names)
 
 
 def _frame(df: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
@@ -279,7 +257,7 @@ def write_pack(
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / names["csv"]
     try:
-        pacsv.write_csv(_csv_safe(d.failures), csv)
+        pacsv.write_csv(csv_ready(d.failures, round_floats=False), csv)
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror})", path=str(csv)) from None
     month = Month.parse(d.month)

@@ -73,7 +73,7 @@ class Names:
 
     def srv(self, srv: str) -> str:
         s = self.catalog.srvs.get(srv)
-        return f"{srv} {s.name}" if s else srv
+        return fmt.srv_title(srv, s.name if s else None)
 
 
 def _rank_text(r: Mapping[Any, Any], min_volume: int) -> str:

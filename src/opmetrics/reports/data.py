@@ -18,6 +18,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 from opmetrics.errors import OutputError, UsageError
 from opmetrics.month import Month
+from opmetrics.reports import fmt
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.results.io import read_results
 from opmetrics.results.manifest import Manifest
@@ -171,8 +172,7 @@ class View:
         return self._srv_names.get(srv, "")
 
     def srv_title(self, srv: str) -> str:
-        name = self.srv_name(srv)
-        return f"SRV {srv} {name}".strip()
+        return f"SRV {fmt.srv_title(srv, self.srv_name(srv))}"
 
     def regions(self) -> list[str]:
         return list(self.catalog.regions)

@@ -17,7 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from opmetrics.errors import OutputError
@@ -25,7 +24,7 @@ from opmetrics.reports import fmt
 from opmetrics.reports.annotated import annotate, assumed_values_table
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.xlsx import EXCEL_MAX_ROWS, Sheet, write_workbook
-from opmetrics.results.io import CSV_DECIMALS, FORMULA_CHARS, Results, neutralise_formula
+from opmetrics.results.io import Results, csv_ready
 from opmetrics.results.schema import RESULT_TABLES
 
 SHEET_ROWS = EXCEL_MAX_ROWS - 1  # one header row
@@ -51,32 +50,6 @@ DESCRIPTIONS = {
     "insights": "Findings of the diagnosis, with the recommended action",
     "quarantine": "Input rows rejected, with the reason",
 }
-
-
-def _neutralised(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    if not any(pc.any(pc.starts_with(col, ch)).as_py() for ch in FORMULA_CHARS):
-        return col
-    return pa.chunked_array(
-        [
-            pa.array(
-                [None if v is None else neutralise_formula(v) for v in c.to_pylist()], pa.string()
-            )
-            for c in col.chunks
-        ],
-        pa.string(),
-    )
-
-
-def csv_ready(table: pa.Table) -> pa.Table:
-    cols = []
-    for name in table.column_names:
-        col = table.column(name)
-        if pa.types.is_floating(col.type):
-            col = pc.round(col, CSV_DECIMALS)
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            col = _neutralised(col)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, names=table.column_names)
 
 
 def write_csv(table: pa.Table, path: Path) -> None:

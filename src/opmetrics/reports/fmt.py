@@ -80,6 +80,13 @@ def seconds(v: Any) -> str:
     return f"{f:.2f}" if f < 10 else f"{f:.1f}"
 
 
+def srv_title(srv: str, name: str | None = None) -> str:
+    """An SRV by reference and name, `2.2 Top Up Device` (the reference alone when the catalog
+    has no name for it); headings put `SRV` before it. (The insights table's findings, written
+    at compute time, name it `Top Up Device (2.2)` inside a sentence.)"""
+    return f"{srv} {name}" if name else srv
+
+
 def long_date(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 

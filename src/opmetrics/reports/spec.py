@@ -177,14 +177,6 @@ class Report:
         """The report as plain JSON-ready data (what the Typst template reads)."""
         return _data(self, with_chart_specs)
 
-    def to_json(self, *, with_chart_specs: bool = True) -> str:
-        return json.dumps(
-            self.to_data(with_chart_specs=with_chart_specs),
-            indent=1,
-            ensure_ascii=False,
-            sort_keys=True,
-        )
-
 
 def _data(obj: Any, with_chart_specs: bool) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):

@@ -12,7 +12,6 @@ bytes.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,12 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from opmetrics.results.io import neutralise_formula
+from opmetrics.results.io import neutralise_formulas
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767
 CUT_MARK = " …[cut: longer than an Excel cell]"
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH_DAYS = 25_569  # days from Excel's day 0 (1899-12-30) to 1970-01-01
 
 # Cell style indexes into STYLES below.
@@ -72,13 +70,6 @@ def column_letter(i: int) -> str:
     return out
 
 
-def _text(v: str) -> str:
-    v = neutralise_formula(_ILLEGAL.sub("", v))
-    if len(v) > EXCEL_MAX_CHARS:
-        v = v[: EXCEL_MAX_CHARS - len(CUT_MARK)] + CUT_MARK
-    return escape(v)
-
-
 def _style(name: str, t: pa.DataType) -> int:
     if pa.types.is_integer(t):
         return S_INT
@@ -99,7 +90,7 @@ def _join(*parts: pa.Array | str) -> pa.Array:
 def _xml_text(col: pa.Array) -> pa.Array:
     """Cell text: control characters dropped, formulas neutralised, cut to Excel's limit, escaped."""
     s = pc.replace_substring_regex(col, "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{fffe}\\x{ffff}]", "")
-    s = pc.if_else(pc.match_substring_regex(s, "^[=+\\-@\\t\\r]"), _join("'", s), s)
+    s = neutralise_formulas(s)
     long = pc.greater(pc.utf8_length(s), EXCEL_MAX_CHARS)
     if pc.any(long).as_py():
         s = pc.if_else(
@@ -184,9 +175,10 @@ def _sheet_xml(
         + (f"<cols>{cols}</cols>" if cols else "")
         + "<sheetData>"
     )
+    names = _xml_text(pa.array(table.column_names, pa.string())).to_pylist()
     head = "".join(
-        f'<c r="{letters[i]}1" s="{S_HEADER}" t="inlineStr"><is><t>{_text(n)}</t></is></c>'
-        for i, n in enumerate(table.column_names)
+        f'<c r="{letters[i]}1" s="{S_HEADER}" t="inlineStr"><is><t>{n}</t></is></c>'
+        for i, n in enumerate(names)
     )
     write(f'<row r="1">{head}</row>')
     row0 = 2
