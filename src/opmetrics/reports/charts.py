@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import altair as alt
 
+from opmetrics.reports import fmt
 from opmetrics.reports.spec import Assumption, Chart, canonical_json
 
 ANY = "*"
@@ -32,6 +33,8 @@ STATUS_LABEL_EXPR = (
     "{'met': 'Met', 'below_target': 'Below target', 'below_minimum': 'Below minimum', "
     "'no_activity': 'No activity', 'not_reportable': 'Not reportable'}[datum.label]"
 )
+
+DEVICE_LABEL_EXPR = f"datum.value == 'NONE' ? '{fmt.NON_DEVICE}' : datum.value"
 
 
 def status_color() -> alt.Color:
@@ -292,7 +295,9 @@ def _dots(
 ) -> alt.HConcatChart:
     sort = list(order) if order is not None else None
     height = alt.Step(22)
-    yenc = alt.Y(f"{y}:N", title=y_title, sort=sort)
+    # A device type is labelled as the tables name it (NONE: non-device).
+    named = {"axis": alt.Axis(labelExpr=DEVICE_LABEL_EXPR)} if y == "device_type" else {}
+    yenc = alt.Y(f"{y}:N", title=y_title, sort=sort, **named)
     pts = base.mark_point(filled=True, size=80, opacity=1).encode(
         x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(zero=False, nice=True, padding=12)),
         y=yenc,

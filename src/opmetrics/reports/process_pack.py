@@ -464,7 +464,7 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             r = v.summary(bp, srv, ALL, d)
             drows.append(
                 (
-                    Cell(d),
+                    Cell(fmt.device_type_name(d)),
                     Cell(fmt.count(r["submitted"])),
                     Cell(fmt.count(r["failed"])),
                     Cell(fmt.percent(r["success_percent"])),
