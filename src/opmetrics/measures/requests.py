@@ -253,7 +253,9 @@ def request_facts(
     in_month = (us["received_at"] >= start_us) & (us["received_at"] < end_us)
     klass = t["_class"]
     excluded = klass == "user_caused"
-    success = (klass == "success") & (t.dsp_attempts.isnull() | (t.dsp_attempts <= MAX_DSP_ATTEMPTS))
+    success = (klass == "success") & (
+        t.dsp_attempts.isnull() | (t.dsp_attempts <= MAX_DSP_ATTEMPTS)
+    )
     trt_us, from_exec = t["_trt_us"], t["_from_exec"]
     recv_us, exec_us = us["received_at"], us["execute_at"]
     clock_us = ibis.ifelse(
