@@ -59,6 +59,7 @@ class Cell:
     status: str | None = None  # colours the cell by CPM status
     bold: bool = False
     assumed: tuple[Assumption, ...] = ()  # the renderer marks the cell after its text
+    rollup: bool = False  # the cell says its row sums others (All): the row is set apart
 
 
 @dataclass(frozen=True)
