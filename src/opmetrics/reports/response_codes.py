@@ -115,7 +115,10 @@ def _uk_times(received: pa.ChunkedArray) -> pa.Array:
     text = s.dt.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)").str.replace(
         r"([+-]\d\d)(\d\d)\)$", r"\1:\2)", regex=True
     )
-    return pa.array(text.where(s.notna(), None).tolist(), pa.string())
+    return pa.array(
+        [t if isinstance(t, str) and ok else None for t, ok in zip(text, s.notna(), strict=True)],
+        pa.string(),
+    )
 
 
 def failures_file(failures: pa.Table, catalog: Catalog) -> pa.Table:
