@@ -230,3 +230,15 @@ def test_span_floor_keeps_a_small_spread_honest() -> None:
     )
     ticks = [float(t) for t in re.findall(r">(\d+(?:\.\d+)?)</text>", svg)]
     assert min(ticks) <= 70 and max(ticks) >= 90 and max(ticks) - min(ticks) < 40  # the data's own
+
+
+@pytest.mark.slow
+def test_workbook_says_what_every_column_holds(rendered: RenderSummary) -> None:
+    wb = openpyxl.load_workbook(rendered.out_dir / "data" / "2021-04-results.xlsx", read_only=True)
+    assert wb.sheetnames[:2] == ["about", "columns"]
+    listed = {(t, c): text for t, c, text in wb["columns"].iter_rows(min_row=2, values_only=True)}
+    for name in wb.sheetnames[2:]:
+        header = [c.value for c in next(wb[name].iter_rows(max_row=1))]
+        for col in header:
+            assert listed.get((name, col)), (name, col)
+    assert listed[("srv_summary", "is_rollup")].startswith("True when the row sums other rows")

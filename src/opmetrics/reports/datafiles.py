@@ -25,6 +25,7 @@ from opmetrics.errors import OutputError
 from opmetrics.reports import fmt
 from opmetrics.reports.annotated import annotate, assumed_values_table
 from opmetrics.reports.assumed import Assumptions
+from opmetrics.reports.columns import columns_table
 from opmetrics.reports.named import name_table
 from opmetrics.reports.xlsx import EXCEL_MAX_ROWS, Sheet, write_workbook
 from opmetrics.results.io import Results, csv_ready
@@ -97,7 +98,10 @@ def write_xlsx(
     on_rows: Callable[[int], None],
     override: str = "",
 ) -> None:
-    sheets = [Sheet("about", about_table(tables, month, produced_on, override))]
+    sheets = [
+        Sheet("about", about_table(tables, month, produced_on, override)),
+        Sheet("columns", columns_table(tables)),
+    ]
     sheets += [Sheet(name[:31], t.slice(0, SHEET_ROWS)) for name, t in tables.items()]
     try:
         write_workbook(
