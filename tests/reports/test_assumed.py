@@ -160,7 +160,7 @@ def test_assumed_trt_is_named_in_the_workbook_and_not_once_confirmed(
 ) -> None:
     book = "reports/data/2021-04-results.xlsx"
     wb = openpyxl.load_workbook(month["shipped"] / book)
-    top_up = _row(wb["srv_summary"], srv="2.2", region=ALL, device_type=ALL)
+    top_up = _row(wb["srv_summary"], srv="2.2", region=ALL, device_type_id=ALL)
     assert top_up["assumed"] == "trt.on_demand"
     assert top_up["assumed_note"] == f"† rests on assumed values: {ON_DEMAND}"
     cpm1 = _row(wb["cpm"], cpm="CPM1", region=ALL)
@@ -168,12 +168,12 @@ def test_assumed_trt_is_named_in_the_workbook_and_not_once_confirmed(
     assert _row(wb["assumed_values"], key="trt.on_demand")["text"] == ON_DEMAND
     about = _row(wb["about"], table="assumed values")
     assert OVERRIDE in str(about["what it holds"])
-    delivery = _row(wb["dcc_proxy"], srv="2.2", region=ALL, device_type=ALL)
+    delivery = _row(wb["dcc_proxy"], srv="2.2", region=ALL, device_type_id=ALL)
     assert delivery["proxy"] == "delivery_to_comms_hub" and delivery["rtt_mean_s"] is None
     assert delivery["to_comms_hub_mean_s"] is not None and delivery["delivered_within_trt"] == 2
 
     wb = openpyxl.load_workbook(month["confirmed"] / book)
-    top_up = _row(wb["srv_summary"], srv="2.2", region=ALL, device_type=ALL)
+    top_up = _row(wb["srv_summary"], srv="2.2", region=ALL, device_type_id=ALL)
     assert top_up["assumed"] is None and top_up["assumed_note"] is None
     assert _row(wb["cpm"], cpm="CPM1", region=ALL)["assumed"] is None
     keys = [r[0] for r in wb["assumed_values"].iter_rows(min_row=2, values_only=True)]

@@ -128,7 +128,7 @@ def test_data_files(rendered: RenderSummary, results_dir: Path) -> None:
         "value does not parse: received_at",
     ]
     wb = openpyxl.load_workbook(data / "2021-04-results.xlsx")
-    assert wb.sheetnames == ["about", *DATA_TABLES]
+    assert wb.sheetnames == ["about", "columns", *DATA_TABLES]
     for name in DATA_TABLES:
         ws = wb[name]
         assert ws.freeze_panes == "A2"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from opmetrics import console
-from opmetrics.cli.options import ProducedOnOpt, ResultsDirArg, open_context
+from opmetrics.cli.options import ResultsDirArg, open_context, parse_date
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +32,16 @@ def customer_pack_cmd(
             "--all-parties", help="One pack per party, each in a folder named by its label."
         ),
     ] = False,
-    produced_on: ProducedOnOpt = None,
+    produced_on: Annotated[
+        date | None,
+        typer.Option(
+            "--produced-on",
+            metavar="DATE",
+            parser=parse_date("--produced-on"),
+            help="Date shown as produced on the covers, YYYY-MM-DD (default: today, and the "
+            "cover then states no timeliness).",
+        ),
+    ] = None,
 ) -> None:
     """Per party: a PDF and an XLSX against the industry average and best, its place in the
     anonymised league tables, its breakdowns, and a CSV of its own failed requests."""

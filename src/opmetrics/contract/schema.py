@@ -16,6 +16,9 @@ ColumnType = Literal["string", "int", "timestamp", "bool"]
 
 # "Every region" in an outage's or incident's regions, and a rolled-up dimension in the results.
 ALL = "ALL"
+# A success response counts as a success only if the DSP delivered the request within this many
+# automated attempts (`dsp_attempts`, design §4); after more it counts as a failure.
+MAX_DSP_ATTEMPTS = 3
 
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     "string": pa.string(),

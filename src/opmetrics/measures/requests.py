@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opmetrics.catalog import Catalog
+from opmetrics.contract.schema import MAX_DSP_ATTEMPTS
 from opmetrics.engine.base import Engine
 from opmetrics.measures.rtt import bucket_expr
 from opmetrics.month import UK, Month
@@ -252,7 +253,9 @@ def request_facts(
     in_month = (us["received_at"] >= start_us) & (us["received_at"] < end_us)
     klass = t["_class"]
     excluded = klass == "user_caused"
-    success = (klass == "success") & (t.dsp_attempts.isnull() | (t.dsp_attempts <= 3))
+    success = (klass == "success") & (
+        t.dsp_attempts.isnull() | (t.dsp_attempts <= MAX_DSP_ATTEMPTS)
+    )
     trt_us, from_exec = t["_trt_us"], t["_from_exec"]
     recv_us, exec_us = us["received_at"], us["execute_at"]
     clock_us = ibis.ifelse(
@@ -318,6 +321,7 @@ def may_fail(t: ir.Table, lookup: pa.Table) -> ir.BooleanValue:
     """True for every request that can be a failure, on its raw response code and DSP attempts.
 
     A failure's response class is neither user-caused nor success, unless DSP attempts > 3
+    (`MAX_DSP_ATTEMPTS`)
     made a success one. The class is a function of the code alone, so the codes of each class
     come from the value lookup. Filtering failed requests on this first lets the engine drop
     the other rows next to the scan, before the joins that give the class and the checks.
@@ -328,7 +332,7 @@ def may_fail(t: ir.Table, lookup: pa.Table) -> ir.BooleanValue:
     code = t.response_code
     not_user = ~code.isin(user) if user else ibis.literal(True)
     not_success = ~code.isin(success) if success else ibis.literal(True)
-    return code.isnull() | (not_user & (not_success | (t.dsp_attempts > 3)))
+    return code.isnull() | (not_user & (not_success | (t.dsp_attempts > MAX_DSP_ATTEMPTS)))
 
 
 def aggregate_expr(facts: ir.Table, engine: Engine) -> ir.Table:

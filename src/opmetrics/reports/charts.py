@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import altair as alt
 
+from opmetrics.reports import fmt
 from opmetrics.reports.spec import Assumption, Chart, canonical_json
 
 ANY = "*"
@@ -32,6 +33,8 @@ STATUS_LABEL_EXPR = (
     "{'met': 'Met', 'below_target': 'Below target', 'below_minimum': 'Below minimum', "
     "'no_activity': 'No activity', 'not_reportable': 'Not reportable'}[datum.label]"
 )
+
+DEVICE_LABEL_EXPR = f"datum.value == 'NONE' ? '{fmt.NON_DEVICE}' : datum.value"
 
 
 def status_color() -> alt.Color:
@@ -58,7 +61,7 @@ CONFIG: dict[str, Any] = {
     "legend": {
         "labelFontSize": 10,
         "titleFontSize": 10,
-        "orient": "top",
+        "orient": "right",  # beside the chart it belongs to, never between two charts
         "titleFontWeight": "normal",
     },
     "header": {"labelFontSize": 10, "titleFontSize": 10},
@@ -197,6 +200,38 @@ def _ymd(iso: str) -> str:
     return f"{y}, {m - 1}, {d}"
 
 
+# -- honest percentage axes -------------------------------------------------------------------
+
+# A percentage axis spans at least this many points (within 0-100): zero=False scales fit the data,
+# and without a floor a 0.1-point spread between regions or days would fill the whole axis and
+# read as a collapse. 5 points: the gap between a CPM's target (99) and its minimum (96) still
+# shows as a clear gap, a day 2 points down still stands out.
+MIN_SPAN = 5.0
+
+
+def span_floor(
+    base: alt.Chart, field: str, channel: str, title: str, span: float = MIN_SPAN
+) -> alt.Chart:
+    """An invisible layer over `base`'s rows that widens the shared percentage scale of
+    `channel` ("x" or "y") to at least `span` points around the middle of `field`'s values,
+    kept within 0-100 (the data still sets the axis when it spreads wider). `title`: the axis
+    title of the layers it joins (layers with different titles would join them)."""
+    half = span / 2
+    ends = (
+        base.transform_filter(f"isValid(datum.{field})")
+        .transform_aggregate(span_lo=f"min({field})", span_hi=f"max({field})")
+        .transform_calculate(span_mid="(datum.span_lo + datum.span_hi) / 2")
+        .transform_calculate(
+            span_a=f"max(0, min(datum.span_lo, datum.span_mid - {half}, {100 - span}))",
+            span_b=f"min(100, max(datum.span_hi, datum.span_mid + {half}, {span}))",
+        )
+        .transform_fold(["span_a", "span_b"], as_=["span_end", "span_at"])
+        .mark_point(opacity=0, size=1)
+    )
+    enc = alt.X if channel == "x" else alt.Y
+    return ends.encode(**{channel: enc("span_at:Q", title=title)})
+
+
 # -- daily success and failure ----------------------------------------------------------------
 
 
@@ -247,7 +282,9 @@ def daily(rows: Rows, sel: Sel, days: tuple[str, str], width: int = 440) -> dict
             ],
         )
     )
-    top = alt.layer(line, dots).properties(width=width, height=150)
+    top = alt.layer(line, dots, span_floor(base, "rate", "y", "Success %")).properties(
+        width=width, height=150
+    )
     bars = (
         base.transform_fold(["succeeded", "failed"], as_=["outcome", "requests"])
         .mark_bar()
@@ -292,7 +329,10 @@ def _dots(
 ) -> alt.HConcatChart:
     sort = list(order) if order is not None else None
     height = alt.Step(22)
+    # A device type is labelled as the tables name it (NONE: non-device).
     yenc = alt.Y(f"{y}:N", title=y_title, sort=sort)
+    if y == "device_type":
+        yenc = alt.Y(f"{y}:N", title=y_title, sort=sort, axis=alt.Axis(labelExpr=DEVICE_LABEL_EXPR))
     pts = base.mark_point(filled=True, size=80, opacity=1).encode(
         x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(zero=False, nice=True, padding=12)),
         y=yenc,
@@ -303,7 +343,7 @@ def _dots(
             alt.Tooltip("label:N", title="detail"),
         ],
     )
-    layers: list[alt.Chart] = [*extra_layers, pts]
+    layers: list[alt.Chart] = [*extra_layers, pts, span_floor(base, x, "x", x_title)]
     if rule_expr is not None:
         layers.insert(
             0,
@@ -508,6 +548,7 @@ def parties(rows: Rows, sel: Sel, top: int = 15, width: int = 170) -> dict[str, 
                 alt.Tooltip("pull:Q", format="+.3f"),
             ],
         ),
+        span_floor(base, "rate", "x", "Party success % (dashed: whole)"),
     ).properties(width=width, height=h)
     pull = (
         base.mark_bar(height=10)

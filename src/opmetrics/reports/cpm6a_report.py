@@ -85,7 +85,7 @@ def build(ctx: PackContext) -> Report:
         detail.append(
             (
                 Cell(v.bp_name(str(r["business_process"]))),
-                Cell("All" if r["region"] == ALL else str(r["region"])),
+                Cell("All" if r["region"] == ALL else str(r["region"]), rollup=r["region"] == ALL),
                 Cell(fmt.count(r["numerator"])),
                 Cell(fmt.count(r["denominator"])),
                 cpm_value_cell(r, v),

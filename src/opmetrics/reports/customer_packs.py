@@ -31,6 +31,7 @@ from opmetrics.reports.customer_data import (
     party_directory,
 )
 from opmetrics.reports.customer_pdf import build_report, render
+from opmetrics.reports.response_codes import failures_file
 from opmetrics.reports.typst_render import pdf_date
 from opmetrics.reports.xlsx import Sheet, write_workbook
 from opmetrics.results.io import csv_ready, read_results
@@ -142,10 +143,7 @@ def workbook_sheets(
     reg["assumed"] = [keys(b, s) for b, s in zip(reg["business_process"], reg["srv"], strict=True)]
     ds = d.by_device_set.rows.copy()
     ds["process"] = ds["business_process"].map(lambda b: bp_name.get(b, b))
-    fail = d.failures.slice(0, XLSX_FAILURE_ROWS)
-    fail = fail.rename_columns(
-        [c if c != "received_at" else "received_at (UTC)" for c in fail.column_names]
-    )
+    fail = failures_file(d.failures.slice(0, XLSX_FAILURE_ROWS), catalog)
     counts = ("submitted", "succeeded", "failed", "excluded")
     return [
         Sheet(
@@ -251,13 +249,16 @@ def write_pack(
     produced_on: date,
     work: Path,
     assumed: Assumptions | None = None,
+    *,
+    dated: bool = True,
 ) -> list[Path]:
-    """Write one party's three files into `folder`; `assumed`: the results' assumed values."""
+    """Write one party's three files into `folder`; `assumed`: the results' assumed values;
+    `dated`: `produced_on` was given, not defaulted to today (the cover then states timeliness)."""
     names = pack_names(d.month, d.party.label)
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / names["csv"]
     try:
-        pacsv.write_csv(csv_ready(d.failures, round_floats=False), csv)
+        pacsv.write_csv(csv_ready(failures_file(d.failures, catalog), round_floats=False), csv)
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror})", path=str(csv)) from None
     month = Month.parse(d.month)
@@ -273,7 +274,9 @@ def write_pack(
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror})", path=str(xlsx)) from None
     pdf = folder / names["pdf"]
-    report = build_report(d, catalog, produced_on, [names["csv"], names["xlsx"]], assumed)
+    report = build_report(
+        d, catalog, produced_on, [names["csv"], names["xlsx"]], assumed, dated=dated
+    )
     render(
         report,
         month,
@@ -319,7 +322,9 @@ def customer_packs(
             task.update(description=f"Customer pack {p.label}")
             d = pack_data(results, p)
             folder = tmp if one else tmp / p.label
-            files = write_pack(d, folder, cat, produced, work / p.label, assumed)
+            files = write_pack(
+                d, folder, cat, produced, work / p.label, assumed, dated=produced_on is not None
+            )
             summary.files[p.label] = [Path(out) / f.relative_to(tmp) for f in files]
             task.advance()
     return summary

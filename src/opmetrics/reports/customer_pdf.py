@@ -20,11 +20,12 @@ import pandas as pd
 
 from opmetrics.analytics.insights import ACTIONS
 from opmetrics.catalog import Catalog
-from opmetrics.contract.schema import ALL
+from opmetrics.contract.schema import ALL, MAX_DSP_ATTEMPTS
 from opmetrics.month import Month
 from opmetrics.reports import fmt
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.customer_data import MIN_OTHERS, PackData
+from opmetrics.reports.response_codes import listed_response, meaning
 from opmetrics.reports.spec import (
     Assumption,
     Block,
@@ -293,7 +294,7 @@ def device_set_table(d: PackData, names: Names) -> Table:
     rows = tuple(
         (
             names.bp_cell(x["business_process"]),
-            _c("non-device" if x["device_type"] == "NONE" else x["device_type"]),
+            _c(fmt.device_type_name(str(x["device_type"]))),
             _c(_known(x["comms_hub_model"])),
             _c(_known(x["meter_model"])),
             _c(_known(x["firmware_version"])),
@@ -371,8 +372,11 @@ def failures_blocks(d: PackData, names: Names, files: list[str]) -> list[Block]:
         )
     ]
     if n:
-        df = t.select(["srv", "response_code"]).to_pandas()
-        df["response_code"] = df["response_code"].fillna("no response")
+        df = t.select(["srv", "response_code", "dsp_attempts"]).to_pandas()
+        df["response_code"] = [
+            listed_response(c if isinstance(c, str) else None, _attempts(a), names.catalog)
+            for c, a in zip(df["response_code"], df["dsp_attempts"], strict=True)
+        ]
         top = df.value_counts(["srv", "response_code"]).reset_index(name="count").head(15)
         rows = tuple(
             (
@@ -394,11 +398,44 @@ def failures_blocks(d: PackData, names: Names, files: list[str]) -> list[Block]:
                     Column("% of your failures", width="1.3fr"),
                 ),
                 rows,
-                note="The 15 most frequent SRV and final response code pairs.",
+                note="The 15 most frequent SRV and final response code pairs; what each "
+                "response means is below.",
                 small=True,
             )
         )
+        blocks.append(meanings_table(list(dict.fromkeys(top["response_code"])), names))
     return blocks
+
+
+def _attempts(v: object) -> int | None:
+    f = fmt.num(v)
+    return None if f is None else int(f)
+
+
+def meanings_table(responses: list[str], names: Names) -> Table:
+    """What each response the pack lists means, from the catalog, and how MP122 counts it."""
+    rows = []
+    for r in sorted(responses):
+        m = meaning(r, names.catalog)
+        rows.append((_c(m.response), _c(m.klass), _c(m.description), _c(m.counts_as)))
+    return Table(
+        "response-meanings",
+        "What the responses mean",
+        (
+            Column("Final response", "left", "1.3fr"),
+            Column("Class", "left", "1.2fr"),
+            Column("Meaning", "left", "3fr"),
+            Column("Counts as", "left", "2.2fr"),
+        ),
+        tuple(rows),
+        note=(
+            f"Classes and meanings from the catalog's response codes. A success code (I0, or a W "
+            f"warning) counts as a failure when the DSP needed more than {MAX_DSP_ATTEMPTS} "
+            "delivery attempts (dsp_attempts in the failed-requests file); codes caused by the "
+            "User are excluded from every rate and never listed here."
+        ),
+        small=True,
+    )
 
 
 def build_report(
@@ -407,8 +444,13 @@ def build_report(
     produced_on: date,
     files: list[str],
     assumed: Assumptions | None = None,
+    *,
+    dated: bool = True,
 ) -> Report:
-    """The pack's spec; `assumed` (from the results' manifest) says which values are assumed."""
+    """The pack's spec; `assumed` (from the results' manifest) says which values are assumed.
+    `dated`: `produced_on` was given (`--produced-on`); without it the date is the day the pack
+    was written, and a "late by N Working Days" badge would only measure when someone ran the
+    command, so the cover states no timeliness."""
     month = Month.parse(d.month)
     names = Names(catalog, assumed)
     due = user_reports_due_date(month)
@@ -420,8 +462,8 @@ def build_report(
         month_title=month.title,
         produced_on=produced_on,
         due_on=due,
-        late=late.late,
-        lateness=late.text,
+        late=late.late and dated,
+        lateness=late.text if dated else "",
         facts=(
             ("Party label", d.party.label),
             ("User ID", d.party.user_id),

@@ -278,7 +278,7 @@ def insights_table(ctx: PackContext) -> tuple[Table, list[dict[str, str]]] | Non
     for r in records(ins):
         rows.append(
             tuple(
-                Cell(str(r.get(k) or ""))
+                Cell(fmt.kind_name(str(r.get(k) or "")) if k == "kind" else str(r.get(k) or ""))
                 for k in (
                     "kind",
                     "subject",
@@ -329,7 +329,7 @@ def index_html(
         ],
         "regions": [{"id": r, "name": r} for r in v.regions()],
         "devices": [
-            {"id": d, "name": d}
+            {"id": d, "name": fmt.device_type_name(d)}
             for d in v.catalog.device_types
             if d in set(v.summary_rows()["device_type"])
         ],

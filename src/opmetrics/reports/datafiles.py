@@ -8,6 +8,8 @@ Excel limits a sheet to 1,048,576 rows and a cell to 32,767 characters: a longer
 its first rows (the `about` sheet says so; the CSV holds every row) and a longer cell is cut with a
 marker. Each table is written as `annotated` gives it: with the assumed values its rows rest on,
 and the DCC proxy's times in columns named for what they measure; `assumed_values` lists them.
+Each also names what its ids stand for and flags its roll-up rows (`named`); the workbook's
+`columns` sheet says what every column holds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from opmetrics.errors import OutputError
 from opmetrics.reports import fmt
 from opmetrics.reports.annotated import annotate, assumed_values_table
 from opmetrics.reports.assumed import Assumptions
+from opmetrics.reports.columns import columns_table
+from opmetrics.reports.named import name_table
 from opmetrics.reports.xlsx import EXCEL_MAX_ROWS, Sheet, write_workbook
 from opmetrics.results.io import Results, csv_ready
 from opmetrics.results.schema import RESULT_TABLES
@@ -30,7 +34,7 @@ from opmetrics.results.schema import RESULT_TABLES
 SHEET_ROWS = EXCEL_MAX_ROWS - 1  # one header row
 DESCRIPTIONS = {
     "cpm": "Code Performance Measures: value, target, minimum and status per measure and dimension",
-    "srv_summary": "Business process reporting per SRV, region and device type (ALL = roll-up)",
+    "srv_summary": "Business process reporting per SRV, region and device type (roll-up rows: is_rollup)",
     "srv_daily": "Daily success and failure per SRV and region, with the Category 1/2 incident flag",
     "srv_party": "Per anonymised SEC Party, SRV, region and device type",
     "dcc_proxy": (
@@ -67,6 +71,8 @@ def about_table(
         names.append(name)
         rows.append(t.num_rows)
         note = DESCRIPTIONS.get(name, "")
+        if "is_rollup" in t.column_names and "is_rollup" not in note:
+            note += ". Rows with is_rollup true sum other rows (rolled_up says over what): filter them out before a pivot"
         if t.num_rows > SHEET_ROWS:
             note += f". This sheet holds the first {SHEET_ROWS:,} rows (Excel's limit); csv/{name}.csv holds all"
         notes.append(note)
@@ -92,7 +98,10 @@ def write_xlsx(
     on_rows: Callable[[int], None],
     override: str = "",
 ) -> None:
-    sheets = [Sheet("about", about_table(tables, month, produced_on, override))]
+    sheets = [
+        Sheet("about", about_table(tables, month, produced_on, override)),
+        Sheet("columns", columns_table(tables)),
+    ]
     sheets += [Sheet(name[:31], t.slice(0, SHEET_ROWS)) for name, t in tables.items()]
     try:
         write_workbook(
@@ -108,9 +117,12 @@ def shared_tables(results: Results) -> dict[str, pa.Table]:
 
 
 def data_tables(results: Results, assumed: Assumptions) -> dict[str, pa.Table]:
-    """The tables of the data files: every shared results table, annotated, and the assumed
-    values they rest on."""
-    tables = {name: annotate(name, t, assumed) for name, t in shared_tables(results).items()}
+    """The tables of the data files: every shared results table, annotated and named (names
+    beside ids, roll-up rows flagged: `named`), and the assumed values they rest on."""
+    tables = {
+        name: name_table(annotate(name, t, assumed), assumed.catalog)
+        for name, t in shared_tables(results).items()
+    }
     tables["assumed_values"] = assumed_values_table(assumed)
     return tables
 

@@ -121,3 +121,52 @@ def seconds_text(v: Any) -> str:
     if f is None:
         return DASH
     return f"{f:g} s"
+
+
+# -- names: what a reader sees instead of a catalog id -------------------------------------------
+
+ALL_NAMES = {
+    "business_process": "All business processes",
+    "srv": "All SRVs",
+    "region": "All regions",
+    "device_type": "All device types",
+}
+KIND_NAMES = {
+    "service_provider": "Service provider difference",
+    "firmware": "Firmware difference",
+    "device": "Device difference",
+    "user": "User difference",
+}
+STATUS_NAMES = {
+    "met": "Met",
+    "below_target": "Below target",
+    "below_minimum": "Below minimum",
+    "no_activity": "No activity",
+    "not_reportable": "Not reportable",
+}
+
+
+def humanise(slug: str) -> str:
+    """An id no table names, in words: `no_post_ic` -> `No post ic` (a fallback, never a slug)."""
+    return slug.replace("_", " ").strip().capitalize()
+
+
+def kind_name(kind: str) -> str:
+    """A finding's kind in words: `service_provider` -> `Service provider difference`."""
+    return KIND_NAMES.get(kind, humanise(kind))
+
+
+def status_name(status: str) -> str:
+    """A CPM status in words: `below_target` -> `Below target`."""
+    return STATUS_NAMES.get(status, humanise(status))
+
+
+NON_DEVICE = "Non-device"  # device type NONE: a request the DCC serves itself
+
+
+def device_type_name(device_type: str) -> str:
+    """A device type as a table or chart shows it: its id, an abbreviation a reader knows (ESME,
+    CHF), except `NONE`, which no reader should see: `Non-device`."""
+    if device_type == "ALL":
+        return ALL_NAMES["device_type"]
+    return NON_DEVICE if device_type == "NONE" else device_type

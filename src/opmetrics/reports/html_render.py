@@ -134,6 +134,7 @@ def table_html(t: Table, attrs: list[dict[str, str]] | None = None) -> str:
     rows = []
     for i, r in enumerate(t.rows):
         data = "".join(f' data-{k}="{e(v)}"' for k, v in (attrs[i] if attrs else {}).items())
+        data += ' class="rollup"' if any(c.rollup for c in r) else ""
         rows.append(
             f"<tr{data}>"
             + "".join(cell_html(c, t.columns[k].align) for k, c in enumerate(r))

@@ -156,7 +156,7 @@ def trend(
     header = alt.Header(labelFontSize=10)
     chart = (
         alt.layer(tgt, mn, line)
-        .properties(width=130, height=90)
+        .properties(width=130, height=72)
         .facet(
             facet=alt.Facet("series:N", title=None, sort=list(series_order), header=header),
             columns=columns,

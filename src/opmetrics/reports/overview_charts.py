@@ -20,6 +20,7 @@ from opmetrics.reports.charts import (
     Sel,
     _data,
     finish,
+    span_floor,
     templated,
 )
 
@@ -37,7 +38,8 @@ def srv_trend(rows: Rows, sel: Sel, width: int = 440) -> dict[str, Any]:
         y=alt.Y("success_percent:Q", title="Success %", scale=alt.Scale(zero=False, nice=True)),
         tooltip=["month:O", alt.Tooltip("success_percent:Q", format=".2f")],
     )
-    return finish(chart.properties(width=width, height=140), sel, rows)
+    floor = span_floor(base, "success_percent", "y", "Success %")
+    return finish(alt.layer(chart, floor).properties(width=width, height=140), sel, rows)
 
 
 @templated
@@ -68,7 +70,9 @@ def standing(rows: Rows, order: Sequence[str], sel: Sel, width: int = 240) -> di
         ),
         tooltip=["name:N", "measure:N", alt.Tooltip("value:Q", format=".2f")],
     )
-    left = pts.properties(width=width, height=height)
+    left = alt.layer(pts, span_floor(base, "value", "x", "%")).properties(
+        width=width, height=height
+    )
     right = (
         alt.Chart(_data(rows))
         .mark_text(align="left", baseline="middle", fontSize=10)
@@ -114,4 +118,5 @@ def daily_by_process(
             alt.Tooltip("rate:Q", format=".2f"),
         ],
     )
-    return finish(chart.properties(width=width - 130, height=170), sel, rows)
+    floor = span_floor(base, "rate", "y", "Success %")
+    return finish(alt.layer(chart, floor).properties(width=width - 130, height=170), sel, rows)

@@ -148,7 +148,7 @@ def proxy_rows(
                         (srv, dev, reg),
                         (
                             Cell(srv, bold=reg == ALL),
-                            Cell("All" if reg == ALL else reg),
+                            Cell("All" if reg == ALL else reg, rollup=reg == ALL),
                             Cell(dev if dev != ALL else "+".join(types) or ALL),
                             Cell(fmt.count(r["submitted"])),
                             Cell(fmt.count(counted)),
@@ -265,7 +265,10 @@ def _overview(ctx: PackContext, bp: str, srvs: list[str]) -> Section:
         for r in cpm6a:
             cells.append(
                 (
-                    Cell("All" if r["region"] == ALL else str(r["region"])),
+                    Cell(
+                        "All" if r["region"] == ALL else str(r["region"]),
+                        rollup=r["region"] == ALL,
+                    ),
                     Cell(fmt.count(r["numerator"])),
                     Cell(fmt.count(r["denominator"])),
                     cpm_value_cell(r, v),
@@ -313,7 +316,7 @@ def _summary_row(
     label: str, r: dict[str, Any], assumed: tuple[Assumption, ...] = ()
 ) -> tuple[Cell, ...]:
     return (
-        Cell(label, bold=label == "All"),
+        Cell(label, bold=label == "All", rollup=label == "All"),
         Cell(fmt.count(r["submitted"])),
         Cell(fmt.count(r["succeeded"])),
         Cell(fmt.count(r["failed"])),
@@ -464,7 +467,7 @@ def _srv_section(ctx: PackContext, bp: str, srv: str) -> Section:
             r = v.summary(bp, srv, ALL, d)
             drows.append(
                 (
-                    Cell(d),
+                    Cell(fmt.device_type_name(d)),
                     Cell(fmt.count(r["submitted"])),
                     Cell(fmt.count(r["failed"])),
                     Cell(fmt.percent(r["success_percent"])),

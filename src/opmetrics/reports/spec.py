@@ -59,6 +59,7 @@ class Cell:
     status: str | None = None  # colours the cell by CPM status
     bold: bool = False
     assumed: tuple[Assumption, ...] = ()  # the renderer marks the cell after its text
+    rollup: bool = False  # the cell says its row sums others (All): the row is set apart
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ class Section:
     title: str
     blocks: tuple[Block, ...]
     anchor: str = ""
+    # A new part rather than a continuation of the previous section: it gets its own footnote
+    # (`with_footnotes`). The PDF runs every section on from the one before (report.typ).
     new_page: bool = True
     page_note: str = ""  # repeated at the top of every page of the section (HTML: under its title)
 
