@@ -2,7 +2,9 @@
 
 Each finding says what was observed, what it was compared with, the evidence (volumes, rates,
 the gap with its confidence interval, the failure odds ratio, the Mantel-Haenszel z and the
-Holm-adjusted p-value) and the action the seed's tree recommends for its kind. Impact is the
+Holm-adjusted p-value) and the action the OPSG slides' tree gives its branch: a service provider
+difference, a device difference (the same device set does worse for everyone) or a user
+difference (the same device set works for other users). Impact is the
 number of requests affected: the failures the subject had beyond what it would have had at its
 comparison's rates. Subjects are regions, devices and party *labels*: the table is shared, so it
 names no party.
@@ -21,15 +23,26 @@ from opmetrics.analytics.stats import format_p, wilson_interval
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 
-# The actions of the seed's decision tree; every recommended_action starts with one of these.
+# The actions of the slides' decision tree, by `action_code`; every recommended_action starts
+# with one of these. The branch (`kind`) each belongs to is in ACTION_KIND.
 ACTIONS = {
     "service_provider": "work with the service provider",
-    "device": "work with device manufacturers",
-    "firmware": "recommend a firmware upgrade",
-    "user": "recommend a trilateral best-practice meeting",
-    "top_issues": "recommend raising it at the Top Issues Forum",
+    "manufacturers": "work with the device manufacturers",
+    "firmware_upgrade": "recommend the firmware upgrade through service management",
+    "top_issues_forum": "raise it at the Top Issues Forum for best practice",
+    "trilateral_meeting": "hold a trilateral meeting with a better-performing user of the same set-up",
+    "live_calls": "hold multi-party live calls to diagnose",
 }
-KINDS = ("service_provider", "firmware", "device", "user")
+ACTION_KIND = {
+    "service_provider": "service_provider",
+    "manufacturers": "device",
+    "firmware_upgrade": "device",
+    "top_issues_forum": "user",
+    "trilateral_meeting": "user",
+    "live_calls": "user",
+}
+# The tree's branches, in the order it asks them.
+KINDS = ("service_provider", "device", "user")
 
 
 def _pct(x: float) -> str:
@@ -124,7 +137,7 @@ class Writer:
     def row(
         self,
         c: Candidate,
-        kind: str,
+        code: str,
         subject: str,
         observed: str,
         comparison: str,
@@ -132,6 +145,7 @@ class Writer:
         party: str | None,
         headline: str,
     ) -> dict[str, Any]:
+        kind = ACTION_KIND[code]
         bp, srv = self.scope(c)
         s = c.summary
         key = {k: str(v) for k, v in c.key.items()}
@@ -149,6 +163,7 @@ class Writer:
             "comparison": comparison,
             "evidence": self.evidence(c),
             "recommended_action": action,
+            "action_code": code,
             "requests_affected": max(0, round(float(s["excess_failures"]))),
             "party_label": party,
             "requests": int(s["n"]),
@@ -192,12 +207,12 @@ class Writer:
         subject = f"{model} {dt} on firmware {versions}"
         return self.row(
             c,
-            "firmware",
+            "firmware_upgrade",
             subject,
             f"{subject}: {_pct(s['observed_rate'])} success on {_requests(s['n'])} of {self.on(c)}",
             f"the same model on its latest firmware {latest}, for the same SRVs, regions, comms "
             f"hubs and parties: {_pct(s['comparison_rate'])}",
-            f"{ACTIONS['firmware']} of {model} {dt}s from {versions} to {latest}",
+            f"{ACTIONS['firmware_upgrade']}: {model} {dt}s from {versions} to {latest}",
             None,
             self.headline(
                 c,
@@ -227,6 +242,9 @@ class Writer:
             makers = f"comms hub {k['comms_hub_model']}"
         lead = f"{self.asked(c)} to {what}"
         if party:
+            # The same set works for other users: a user difference (the slides' use case of
+            # an inherited comms hub and meter set), best practice from the Top Issues Forum.
+            code = "top_issues_forum"
             lead = f"{self.asked(c)} from {party} to {what}"
             compared = "other parties' requests to the same devices"
             subject = f"{party}: {what}"
@@ -234,8 +252,12 @@ class Writer:
                 f"other parties' requests to the same device set, for the same SRVs and regions: "
                 f"{_pct(s['comparison_rate'])}"
             )
-            action = f"{ACTIONS['device']} ({makers}) with {party}, whose set alone falls short"
+            action = (
+                f"{ACTIONS[code]} on running {what}: other users run the same set at "
+                f"{_pct(s['comparison_rate'])}, {party}'s falls short"
+            )
         else:
+            code = "manufacturers"
             subject = what
             comparison = (
                 f"other {k.get('device_type', 'device')} models and sets, for the same SRVs, "
@@ -244,7 +266,7 @@ class Writer:
                 else f"the other comms hub models of the same regions, for the same SRVs, meters "
                 f"and parties: {_pct(s['comparison_rate'])}"
             )
-            action = f"{ACTIONS['device']} ({makers})"
+            action = f"{ACTIONS[code]} ({makers})"
             compared = (
                 f"other {k['device_type']} models and sets"
                 if "device_type" in k
@@ -252,7 +274,7 @@ class Writer:
             )
         return self.row(
             c,
-            "device",
+            code,
             subject,
             f"{subject}: {_pct(s['observed_rate'])} success on {_requests(s['n'])} of {self.on(c)}",
             comparison,
@@ -269,17 +291,23 @@ class Writer:
             f"parties on the same adaptor and device sets, in the same regions "
             f"({c.extra.get('peers', 0)} with enough volume): {_pct(s['comparison_rate'])}"
         )
+        better = peer is not None and float(c.extra.get("best_peer_gap_points", 0.0)) > 0.0  # type: ignore[arg-type]
         if peer:
             comparison += (
                 f"; best practice: {peer} at {float(c.extra['best_peer_percent']):.1f} %, "  # type: ignore[arg-type]
                 f"{float(c.extra['best_peer_gap_points']):+.1f} points against the same peers"  # type: ignore[arg-type]
             )
-            action = f"{ACTIONS['user']} between the DCC, {party} and {peer}"
+        if better:
+            # A better-performing user of the same set-up to learn from.
+            code = "trilateral_meeting"
+            action = f"{ACTIONS[code]}: the DCC, {party} and {peer}"
         else:
-            action = f"{ACTIONS['user']} between the DCC, {party} and a party on the same adaptor"
+            # No user of the same set-up does better: the cause has to be found first.
+            code = "live_calls"
+            action = f"{ACTIONS[code]}: the DCC, {party} and the parties on its adaptor"
         return self.row(
             c,
-            "user",
+            code,
             party,
             f"{party}: {_pct(s['observed_rate'])} success on {_requests(s['n'])} of {self.on(c)}",
             comparison,
@@ -311,13 +339,14 @@ class Writer:
         subject = f"{len(labels)} parties ({', '.join(labels)})"
         return self.row(
             merged,
-            "user",
+            "top_issues_forum",
             subject,
             f"{subject}: {_pct(summary['observed_rate'])} success on "
             f"{_requests(summary['n'])} of {self.on(merged)}",
             f"parties on the same adaptor and device sets, in the same regions: "
             f"{_pct(summary['comparison_rate'])}",
-            f"{ACTIONS['top_issues']}: {len(labels)} parties fall short on the same SRV",
+            f"{ACTIONS['top_issues_forum']}: {len(labels)} parties fall short on the same SRV "
+            f"with the same adaptors and device sets as parties that do not",
             None,
             self.headline(
                 merged,

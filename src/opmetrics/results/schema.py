@@ -170,6 +170,9 @@ INSIGHTS = _schema(
     ("comparison", _s),
     ("evidence", _s),
     ("recommended_action", _s),
+    # What the recommended action is, as a code (analytics.insights.ACTIONS): service_provider,
+    # manufacturers, firmware_upgrade, top_issues_forum, trilateral_meeting, live_calls.
+    ("action_code", _s),
     ("requests_affected", _i),
     ("party_label", _s),  # the party a user or party device-set finding is about, else null
     ("requests", _i),
