@@ -26,9 +26,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import opmetrics
+from opmetrics.analytics.insights import ACTIONS
 from opmetrics.catalog import load_catalog
 from opmetrics.generator import generate_month
 from opmetrics.generator.scenario import parse_scenario
+from opmetrics.reports.customer_data import _findings
+from opmetrics.results.io import read_results
 from opmetrics.results.schema import PARTY_LABELS_FILE, RESTRICTED_DIR
 from tests.analytics.scoring import score_folders
 
@@ -75,6 +78,9 @@ def test_a_supplier_behind_with_a_better_peer_on_the_same_set_up_gets_a_trilater
     )
     assert r["observed_percent"] == pytest.approx(real["success_percent"], abs=1.0)
     assert r["headline"].startswith(f"Top Up Device (2.2) requests from {label} succeeded")
+    # The party's own pack gives the canonical action, without the peer's label.
+    own = _findings(read_results(tmp_path / "results"), label)
+    assert list(own["recommended_action"]) == [ACTIONS["trilateral_meeting"]]
 
 
 def test_an_inherited_set_others_run_well_is_a_user_difference_for_the_top_issues_forum(
