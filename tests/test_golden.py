@@ -36,6 +36,7 @@ DIMENSIONS = {
     "device_type",
     "date",
     "party_label",
+    "alert_group",
 }
 
 

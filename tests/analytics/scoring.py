@@ -3,7 +3,7 @@
 The generator (`opmetrics.generator`) lists the anomalies it injected with their kind, subject,
 business process / SRV and realised rates; here each is looked for among the findings: the right
 kind, the right subject (the party's label, the device set, the model, the region), the right
-SRV where the anomaly is about one, and the action the decision tree gives that kind. A finding
+SRV where the anomaly is about one, and the action truth.json says the slides' tree gives it. A finding
 that matches no injected anomaly counts as not injected.
 """
 
@@ -39,47 +39,40 @@ class Score:
         return len(self.found) / self.findings if self.findings else 1.0
 
 
-def _action(r: Row, kind: str) -> bool:
-    return str(r.get("recommended_action") or "").startswith(ACTIONS[kind])
+def _action(r: Row, code: str) -> bool:
+    return r.get("action_code") == code and str(r.get("recommended_action") or "").startswith(
+        ACTIONS[code]
+    )
 
 
 def _matcher(a: dict[str, Any], labels: dict[str, str]) -> Callable[[Row], bool]:
+    """A finding of the anomaly's branch (`kind`), subject and SRV, with its `action`."""
     subject = a["subject"]
-    kind = a["kind"]
-    if kind == "user":
-        label = labels.get(subject["user_id"])
-        return lambda r: (
-            r["kind"] == "user"
-            and r.get("party_label") == label
-            and r["srv"] == a["srv"]
-            and _action(r, "user")
-        )
-    if kind == "device":
+    kind, code = a["kind"], a["action"]
+
+    def branch(r: Row) -> bool:
+        return bool(r["kind"] == kind and _action(r, code))
+
+    if "device_set" in subject:  # a party's own device set
         label = labels.get(subject["user_id"])
         ds = subject["device_set"]
         parts = (ds["comms_hub_model"], ds["model"], ds["firmware_version"])
         return lambda r: (
-            r["kind"] == "device"
+            branch(r)
             and r.get("party_label") == label
             and all(p in str(r["subject"]) for p in parts)
-            and _action(r, "device")
         )
-    if kind == "firmware":
+    if "user_id" in subject:  # a party on one SRV
+        label = labels.get(subject["user_id"])
+        return lambda r: branch(r) and r.get("party_label") == label and r["srv"] == a["srv"]
+    if "model" in subject:  # a device model
         model = subject["model"]
         return lambda r: (
-            r["kind"] == "firmware"
-            and model in str(r["subject"])
-            and subject["device_type"] in str(r["subject"])
-            and _action(r, "firmware")
+            branch(r) and model in str(r["subject"]) and subject["device_type"] in str(r["subject"])
         )
-    if kind == "service_provider":
+    if "region" in subject:
         region = subject["region"]
-        return lambda r: (
-            r["kind"] == "service_provider"
-            and str(r["subject"]).startswith(region)
-            and r["srv"] == a["srv"]
-            and _action(r, "service_provider")
-        )
+        return lambda r: branch(r) and str(r["subject"]).startswith(region) and r["srv"] == a["srv"]
     return lambda r: False
 
 

@@ -8,7 +8,9 @@ one effect it must find that one, with the right kind, subject and action.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -99,9 +101,11 @@ def test_older_firmware_behind_the_latest() -> None:
     rows = findings(lambda c: 0.88 if c["firmware_version"] == "1.9" else 0.95)
     assert len(rows) == 1
     r = rows[0]
-    assert r["kind"] == "firmware" and r["subject"] == "Maker G1 GSME on firmware 1.9"
-    assert (
-        r["recommended_action"] == "recommend a firmware upgrade of Maker G1 GSMEs from 1.9 to 1.10"
+    # A device difference (the same model does worse on its older firmware for everyone).
+    assert r["kind"] == "device" and r["subject"] == "Maker G1 GSME on firmware 1.9"
+    assert r["action_code"] == "firmware_upgrade"
+    assert r["recommended_action"] == (
+        "recommend the firmware upgrade through service management: Maker G1 GSMEs from 1.9 to 1.10"
     )
     assert (r["business_process"], r["srv"]) == ("ALL", "ALL")
 
@@ -121,8 +125,9 @@ def test_a_party_behind_its_peers_on_one_srv() -> None:
     assert len(rows) == 1
     r = rows[0]
     assert (r["kind"], r["subject"], r["party_label"], r["srv"]) == ("user", "P-05", "P-05", "2.2")
+    assert r["action_code"] == "trilateral_meeting"
     assert str(r["recommended_action"]).startswith(
-        ACTIONS["user"] + " between the DCC, P-05 and P-"
+        ACTIONS["trilateral_meeting"] + ": the DCC, P-05 and P-"
     )
     # The best-practice peer is on the same adaptor.
     peer = str(r["recommended_action"]).rsplit(" and ", 1)[1]
@@ -141,9 +146,11 @@ def test_a_party_device_set_behind_the_same_set_elsewhere() -> None:
     )
     assert len(rows) == 1
     r = rows[0]
-    assert r["kind"] == "device" and r["party_label"] == "P-07"
+    # The same set works for the other users: a user difference, for the Top Issues Forum.
+    assert r["kind"] == "user" and r["party_label"] == "P-07"
     assert r["subject"] == "P-07: Maker M1 ESMEs on firmware 1.0 with H-C1 comms hubs"
-    assert str(r["recommended_action"]).startswith(ACTIONS["device"])
+    assert r["action_code"] == "top_issues_forum"
+    assert str(r["recommended_action"]).startswith(ACTIONS["top_issues_forum"])
     assert r["srv"] == "ALL"
 
 
@@ -154,7 +161,8 @@ def test_several_parties_behind_on_one_srv_go_to_the_top_issues_forum() -> None:
     r = rows[0]
     assert r["kind"] == "user" and r["srv"] == "4.8.1" and r["party_label"] is None
     assert r["subject"] == "3 parties (P-02, P-06, P-10)"
-    assert str(r["recommended_action"]).startswith(ACTIONS["top_issues"])
+    assert r["action_code"] == "top_issues_forum"
+    assert str(r["recommended_action"]).startswith(ACTIONS["top_issues_forum"])
 
 
 def test_no_finding_from_a_handful_of_requests() -> None:
@@ -185,3 +193,94 @@ def test_findings_are_ranked_by_requests_affected() -> None:
     assert [r["rank"] for r in rows] == [1, 2]
     assert [r["kind"] for r in rows] == ["service_provider", "user"]
     assert rows[0]["requests_affected"] > rows[1]["requests_affected"]
+
+
+def _several(c: Cell) -> float:
+    """Five effects at once: a region, a firmware, two single parties and a party's set."""
+    if (c["region"], c["srv"]) == ("North", "1.1.1"):
+        return 0.80
+    if c["firmware_version"] == "1.9":
+        return 0.88
+    if (c["party_label"], c["srv"]) in {("P-05", "2.2"), ("P-08", "4.8.1")}:
+        return 0.80
+    if (c["party_label"], c["comms_hub_model"], c["meter_model"]) == ("P-07", "H-C1", "Maker M1"):
+        return 0.5
+    return 0.95
+
+
+def test_finding_ids_are_unique_and_survive_a_rerun_and_another_draw() -> None:
+    first = findings(_several, seed=7)
+    assert {str(r["kind"]) for r in first} == {"service_provider", "user", "device"}
+    ids = [str(r["finding_id"]) for r in first]
+    assert len(ids) == len(set(ids)) == len(first) >= 5
+    assert all(re.fullmatch(r"F-[0-9A-F]{8}", i) for i in ids)
+    # A re-run of the same month gives the same ids; so does another month with the same
+    # findings but different figures (another draw, another month name).
+    assert [str(r["finding_id"]) for r in findings(_several, seed=7)] == ids
+    again = insight_rows(diagnose(breakdown(_several, 8), CATALOG), CATALOG, "2021-05")
+    by_subject = {str(r["subject"]): str(r["finding_id"]) for r in again}
+    assert {str(r["subject"]): str(r["finding_id"]) for r in first} == by_subject
+    # From what identifies the finding: the kind, the question and its key, hashed.
+    region = next(r for r in first if r["kind"] == "service_provider")
+    identity = "\x1f".join(
+        [
+            "service_provider",
+            "region",
+            "business_process=tariff_updates",
+            "region=North",
+            "srv=1.1.1",
+        ]
+    )
+    assert region["finding_id"] == "F-" + hashlib.sha256(identity.encode()).hexdigest()[:8].upper()
+
+
+def test_headline_says_what_where_and_how_big() -> None:
+    rows = findings(lambda c: 0.80 if (c["region"], c["srv"]) == ("North", "1.1.1") else 0.95)
+    r = rows[0]
+    excess = int(r["requests_affected"])  # type: ignore[call-overload]
+    assert r["headline"] == (
+        f"Update Import Tariff (Primary Element) (1.1.1) requests in the North region (Arqiva) succeeded "
+        f"{float(r['observed_percent']):.1f} % of the time against "  # type: ignore[arg-type]
+        f"{float(r['comparison_percent']):.1f} % for the same parties and devices in the "  # type: ignore[arg-type]
+        f"other regions: about {excess:,} more failed requests than at that rate, out of "
+        f"{int(r['requests']):,} requests."  # type: ignore[call-overload]
+    )
+    fw = findings(lambda c: 0.88 if c["firmware_version"] == "1.9" else 0.95)[0]
+    assert str(fw["headline"]).startswith("Requests to Maker G1 GSMEs on firmware 1.9")
+
+
+def test_a_device_set_worse_for_everyone_goes_to_the_manufacturers() -> None:
+    # The same set does worse for every party: a device difference, not a user one.
+    bad = ("H-N1", "Maker M2", "2.0")
+    rows = findings(
+        lambda c: (
+            0.80 if (c["comms_hub_model"], c["meter_model"], c["firmware_version"]) == bad else 0.95
+        )
+    )
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["kind"], r["action_code"], r["party_label"]) == ("device", "manufacturers", None)
+    assert r["subject"] == "Maker M2 ESMEs on firmware 2.0 with H-N1 comms hubs"
+    assert r["recommended_action"] == (
+        "work with the device manufacturers (Maker M2, comms hub H-N1)"
+    )
+
+
+def test_a_party_behind_with_no_better_user_of_its_set_up_gets_live_calls() -> None:
+    # Found behind its peers, but none of them with enough volume to learn from: the cause is
+    # to be diagnosed on multi-party live calls, not at a trilateral meeting.
+    rows = findings(lambda c: 0.85 if (c["party_label"], c["srv"]) == ("P-05", "2.2") else 0.95)
+    d = diagnose(
+        breakdown(lambda c: 0.85 if (c["party_label"], c["srv"]) == ("P-05", "2.2") else 0.95),
+        CATALOG,
+    )
+    (cand,) = d.candidates
+    assert cand.extra["peers"] == 3 and rows[0]["action_code"] == "trilateral_meeting"
+    for extra in ({"peers": 0}, {**cand.extra, "best_peer_gap_points": -0.4}):
+        cand.extra = dict(extra)
+        (r,) = insight_rows(d, CATALOG, "2021-04")
+        assert (r["kind"], r["action_code"]) == ("user", "live_calls")
+        assert r["recommended_action"] == (
+            "hold multi-party live calls to diagnose: the DCC, P-05 and the parties on its adaptor"
+        )
+        assert r["finding_id"] == rows[0]["finding_id"]  # the same finding, another action

@@ -111,6 +111,7 @@ def test_there_are_golden_event_cases() -> None:
         "incidents_resolution",
         "incidents_initial_response",
         "alerts_cpm3",
+        "alerts_ad1_device",
         "firmware_cpm6bc",
     } <= names
     for case in CASES:

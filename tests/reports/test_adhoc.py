@@ -38,3 +38,19 @@ def test_limit_keeps_every_shortfall_and_the_findings(ctx: PackContext) -> None:
 def test_without_history_no_moves(ctx: PackContext) -> None:
     bare = PackContext(ctx.view, (), ctx.produced_on)
     assert not any("month on month" in i.title for i in adhoc.select(bare, limit=50))
+
+
+def test_findings_read_in_plain_english_with_their_action_and_id(ctx: PackContext) -> None:
+    ins = ctx.view.r["insights"]
+    south = ins[ins["subject"] == "South"].iloc[0]
+    item = next(
+        i
+        for i in adhoc.select(ctx, limit=20)
+        if i.title == "Service provider finding: South on SRV 2.2"
+    )
+    # The headline and the action for OPSG; the statistics stay in the data files.
+    assert item.sentence == (
+        f"{south['headline']} Recommended action: Work with the service provider. "
+        f"Finding {south['finding_id']}: its statistics are in the data files (insights)."
+    )
+    assert str(south["evidence"]) not in item.sentence and "z = " not in item.sentence

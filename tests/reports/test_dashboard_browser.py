@@ -141,3 +141,29 @@ def test_dashboard_of_a_nearly_empty_month(browser: Any, tmp_path: Path, results
     p.choose("#f-region", "North")
     assert p.errors == []
     p.page.close()
+
+
+def test_dashboard_alerts_split_draws_and_follows_the_region_filter(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The Alerts section of a month with alerts (the golden AD1 / device case)."""
+    from datetime import date
+
+    import opmetrics
+    from opmetrics.reports import render
+
+    golden = Path(__file__).resolve().parent.parent / "golden" / "alerts_ad1_device"
+    results = tmp_path / "2021-04"
+    opmetrics.compute(golden, "2021-04", results, anon_key="golden")
+    s = render(results, tmp_path / "out", produced_on=date(2021, 6, 1))
+    p = Page(browser, s.dashboard)
+    assert "AD1 (power outage)" in p.page.inner_text("#alerts")
+    before = p.drawn("alerts-daily")
+    p.choose("#f-region", "SMETS1")  # SMETS1 had AD1 alerts on 12 April only
+    assert p.drawn("alerts-daily") != before
+    assert p.errors == []
+    p.page.close()
+    summary = Page(browser, s.dashboard.parent / "summary.html")
+    assert summary.page.query_selector("#chart-alerts-daily svg") is not None
+    assert summary.errors == []
+    summary.page.close()

@@ -1,10 +1,11 @@
-"""The questions of the seed's decision tree, asked of the month's device-set breakdown.
+"""The questions of the OPSG slides' decision tree, asked of the month's device-set breakdown.
 
-For each SRV whose success falls short of the business process target, the seed asks, in this
-order: is it a service provider difference (a region behind the others)? a device difference (a
-firmware version behind its model's latest, a party's device set behind the same set elsewhere,
-a device set or model behind its peers)? a user difference (a party behind peers on the same
-adaptor and device set)? Each question is a family of like-for-like comparisons
+For each SRV whose success falls short of the business process target, the slides ask, in this
+order: is it a service provider difference (a region behind the others)? else a device
+difference, the same device set doing worse for everyone (a firmware version behind its model's
+latest, a device set, meter model or comms hub model behind its peers)? else a user difference,
+the same device set working for other users (a party's device set behind the same set run by
+other parties, a party behind its peers on the same adaptor and device sets)? Each question is a family of like-for-like comparisons
 (`opmetrics.analytics.compare`): a candidate is a finding only when it is
 
 - statistically supported: its one-sided Mantel-Haenszel test survives Holm's adjustment over
@@ -49,10 +50,10 @@ HUB_TARGETS = ("CHF", "GPF")  # their "meter" columns hold the comms hub itself
 FAMILIES = (
     "region",
     "firmware",
-    "party_device_set",
     "device_set",
     "meter_model",
     "hub_model",
+    "party_device_set",
     "user",
 )
 
@@ -68,6 +69,9 @@ class InsightSettings:
     min_excess_failures: float = 50.0
     min_requests: int = 300
     top_issues_parties: int = 3
+    # A device difference is for everyone: the other parties, without the worst, still behind
+    # by this many points (smaller than min_gap_points: the rest is smaller and noisier).
+    everyone_gap_points: float = 2.0
 
 
 @dataclass
@@ -152,6 +156,7 @@ class Tree:
         key: Sequence[str],
         leave_out: Sequence[Sequence[str]],
         min_excess: float | None = None,
+        for_everyone: bool = False,
     ) -> list[Candidate]:
         """Test every key of a family; keep the supported, material and specific ones."""
         summ = summarise(rows, key)
@@ -175,7 +180,9 @@ class Tree:
             for c, v in k.items():
                 mask &= rows[c].to_numpy() == v
             krows = rows[mask]
-            if all(self._specific(krows, dim) for dim in leave_out):
+            if all(self._specific(krows, dim) for dim in leave_out) and (
+                not for_everyone or self._for_everyone(krows)
+            ):
                 out.append(Candidate(family, k, s, krows, m, float(s["p_adjusted"])))
         return out
 
@@ -185,6 +192,22 @@ class Tree:
             return True
         rest, _ = without_worst(krows, dim)
         return self._supported(self._total(rest))
+
+    def _everyone_behind(self, rest: pd.Series) -> bool:
+        """The other parties, without the one doing worst, still behind (one-sided p at most
+        alpha) and by `everyone_gap_points` or more."""
+        return self._supported(rest) and bool(
+            float(rest["gap_points"]) <= -self.settings.everyone_gap_points
+        )
+
+    def _for_everyone(self, krows: pd.DataFrame) -> bool:
+        """A device difference is the same devices doing worse for everyone. Otherwise the
+        devices work for other users, and what is left is a user difference for the tree's
+        last questions."""
+        if krows[["party_label"]].drop_duplicates().shape[0] < 2:
+            return True
+        rest, _ = without_worst(krows, ["party_label"])
+        return self._everyone_behind(self._total(rest))
 
     def _open(self, extra: np.ndarray | None = None) -> pd.DataFrame:
         keep = ~self.explained if extra is None else (~self.explained & extra)
@@ -277,7 +300,7 @@ class Tree:
                 ["firmware_version"],
                 strata,
             )
-            if rest.empty or not self._supported(self._total(rest)):
+            if rest.empty or not self._everyone_behind(self._total(rest)):
                 continue
             by_model.setdefault((cand.key["device_type"], cand.key["meter_model"]), []).append(cand)
         for (dt, model), group in by_model.items():
@@ -314,7 +337,9 @@ class Tree:
             ["comms_hub_model", "meter_model", "firmware_version"],
             ["device_type", "srv", "region", "party_label"],
         )
-        for cand in self.ask("device_set", rows, list(SET), [["party_label"], ["srv"]]):
+        for cand in self.ask(
+            "device_set", rows, list(SET), [["party_label"], ["srv"]], for_everyone=True
+        ):
             self.found.append(cand)
             self._explain(cand.key)
 
@@ -325,7 +350,11 @@ class Tree:
             c, ["meter_model"], ["device_type", "srv", "region", "comms_hub_model", "party_label"]
         )
         for cand in self.ask(
-            "meter_model", rows, ["device_type", "meter_model"], [["party_label"], ["srv"]]
+            "meter_model",
+            rows,
+            ["device_type", "meter_model"],
+            [["party_label"], ["srv"]],
+            for_everyone=True,
         ):
             self.found.append(cand)
             self._explain(cand.key)
@@ -337,7 +366,13 @@ class Tree:
         rows = versus_rest(
             c, ["comms_hub_model"], ["device_type", "_meter", "srv", "region", "party_label"]
         )
-        for cand in self.ask("hub_model", rows, ["comms_hub_model"], [["party_label"], ["srv"]]):
+        for cand in self.ask(
+            "hub_model",
+            rows,
+            ["comms_hub_model"],
+            [["party_label"], ["srv"]],
+            for_everyone=True,
+        ):
             self.found.append(cand)
             self._explain(cand.key)
 
@@ -375,10 +410,10 @@ class Tree:
         steps: tuple[Callable[[], None], ...] = (
             self.region,
             self.firmware,
-            self.party_device_set,
             self.device_set,
             self.meter_model,
             self.hub_model,
+            self.party_device_set,
             self.user,
         )
         if not self.cells.empty:

@@ -2,7 +2,9 @@
 
 Each finding says what was observed, what it was compared with, the evidence (volumes, rates,
 the gap with its confidence interval, the failure odds ratio, the Mantel-Haenszel z and the
-Holm-adjusted p-value) and the action the seed's tree recommends for its kind. Impact is the
+Holm-adjusted p-value) and the action the OPSG slides' tree gives its branch: a service provider
+difference, a device difference (the same device set does worse for everyone) or a user
+difference (the same device set works for other users). Impact is the
 number of requests affected: the failures the subject had beyond what it would have had at its
 comparison's rates. Subjects are regions, devices and party *labels*: the table is shared, so it
 names no party.
@@ -10,6 +12,7 @@ names no party.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -20,15 +23,26 @@ from opmetrics.analytics.stats import format_p, wilson_interval
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 
-# The actions of the seed's decision tree; every recommended_action starts with one of these.
+# The actions of the slides' decision tree, by `action_code`; every recommended_action starts
+# with one of these. The branch (`kind`) each belongs to is in ACTION_KIND.
 ACTIONS = {
     "service_provider": "work with the service provider",
-    "device": "work with device manufacturers",
-    "firmware": "recommend a firmware upgrade",
-    "user": "recommend a trilateral best-practice meeting",
-    "top_issues": "recommend raising it at the Top Issues Forum",
+    "manufacturers": "work with the device manufacturers",
+    "firmware_upgrade": "recommend the firmware upgrade through service management",
+    "top_issues_forum": "raise it at the Top Issues Forum for best practice",
+    "trilateral_meeting": "hold a trilateral meeting with a better-performing user of the same set-up",
+    "live_calls": "hold multi-party live calls to diagnose",
 }
-KINDS = ("service_provider", "firmware", "device", "user")
+ACTION_KIND = {
+    "service_provider": "service_provider",
+    "manufacturers": "device",
+    "firmware_upgrade": "device",
+    "top_issues_forum": "user",
+    "trilateral_meeting": "user",
+    "live_calls": "user",
+}
+# The tree's branches, in the order it asks them.
+KINDS = ("service_provider", "device", "user")
 
 
 def _pct(x: float) -> str:
@@ -37,6 +51,20 @@ def _pct(x: float) -> str:
 
 def _requests(n: float) -> str:
     return f"{int(n):,} request" + ("" if int(n) == 1 else "s")
+
+
+def finding_id(kind: str, family: str, key: dict[str, str]) -> str:
+    """A finding's id: `F-` and 8 hex digits of a SHA-256 of what identifies it.
+
+    What identifies a finding is its kind, the tree's question that found it and the key it was
+    found on (business process, SRV, region, device set, party label): never the month, so the
+    same finding recurring next month keeps its id, and never a figure, so a re-run of the same
+    month gives the same id. A firmware finding is one per model, so its key leaves out the
+    older versions pooled into it. Party labels are keyed pseudonyms, never an id or a name.
+    """
+    parts = [kind, family, *(f"{k}={key[k]}" for k in sorted(key))]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"F-{digest[:8].upper()}"
 
 
 class Writer:
@@ -71,6 +99,25 @@ class Writer:
             return f"{self.catalog.business_processes[bp].name} SRVs"
         return "all SRVs"
 
+    def asked(self, c: Candidate) -> str:
+        """The requests a finding is about, to start a sentence: "Top Up Device (2.2) requests"."""
+        bp, srv = self.scope(c)
+        if srv != ALL:
+            return f"{self.srv_title(srv)} requests"
+        if bp != ALL:
+            return f"{self.catalog.business_processes[bp].name} requests"
+        return "Requests"
+
+    def headline(self, c: Candidate, lead: str, compared: str) -> str:
+        """One plain sentence for OPSG: what, where, how big (the figures of the row)."""
+        s = c.summary
+        excess = max(0, round(float(s["excess_failures"])))
+        return (
+            f"{lead} succeeded {_pct(s['observed_rate'])} of the time against "
+            f"{_pct(s['comparison_rate'])} for {compared}: about {excess:,} more failed "
+            f"request{'' if excess == 1 else 's'} than at that rate, out of {_requests(s['n'])}."
+        )
+
     def evidence(self, c: Candidate) -> str:
         s = c.summary
         half = float(s["gap_half_width"])
@@ -90,25 +137,33 @@ class Writer:
     def row(
         self,
         c: Candidate,
-        kind: str,
+        code: str,
         subject: str,
         observed: str,
         comparison: str,
         action: str,
         party: str | None,
+        headline: str,
     ) -> dict[str, Any]:
+        kind = ACTION_KIND[code]
         bp, srv = self.scope(c)
         s = c.summary
+        key = {k: str(v) for k, v in c.key.items()}
+        if c.family == "firmware":
+            key.pop("firmware_version", None)
         return {
             "month": self.month,
+            "finding_id": finding_id(kind, c.family, key),
             "kind": kind,
             "subject": subject,
+            "headline": headline,
             "business_process": bp,
             "srv": srv,
             "observed": observed,
             "comparison": comparison,
             "evidence": self.evidence(c),
             "recommended_action": action,
+            "action_code": code,
             "requests_affected": max(0, round(float(s["excess_failures"]))),
             "party_label": party,
             "requests": int(s["n"]),
@@ -137,6 +192,11 @@ class Writer:
             f"{_pct(s['comparison_rate'])}",
             f"{ACTIONS['service_provider']} ({provider}) on {self.on(c)} in {region}",
             None,
+            self.headline(
+                c,
+                f"{self.asked(c)} in the {region} region ({provider})",
+                "the same parties and devices in the other regions",
+            ),
         )
 
     def firmware(self, c: Candidate) -> dict[str, Any]:
@@ -147,13 +207,18 @@ class Writer:
         subject = f"{model} {dt} on firmware {versions}"
         return self.row(
             c,
-            "firmware",
+            "firmware_upgrade",
             subject,
             f"{subject}: {_pct(s['observed_rate'])} success on {_requests(s['n'])} of {self.on(c)}",
             f"the same model on its latest firmware {latest}, for the same SRVs, regions, comms "
             f"hubs and parties: {_pct(s['comparison_rate'])}",
-            f"{ACTIONS['firmware']} of {model} {dt}s from {versions} to {latest}",
+            f"{ACTIONS['firmware_upgrade']}: {model} {dt}s from {versions} to {latest}",
             None,
+            self.headline(
+                c,
+                f"{self.asked(c)} to {model} {dt}s on firmware {versions}",
+                f"the same model on its latest firmware {latest}",
+            ),
         )
 
     def device(self, c: Candidate) -> dict[str, Any]:
@@ -175,14 +240,24 @@ class Writer:
         else:
             what = f"{k['comms_hub_model']} comms hubs"
             makers = f"comms hub {k['comms_hub_model']}"
+        lead = f"{self.asked(c)} to {what}"
         if party:
+            # The same set works for other users: a user difference (the slides' use case of
+            # an inherited comms hub and meter set), best practice from the Top Issues Forum.
+            code = "top_issues_forum"
+            lead = f"{self.asked(c)} from {party} to {what}"
+            compared = "other parties' requests to the same devices"
             subject = f"{party}: {what}"
             comparison = (
                 f"other parties' requests to the same device set, for the same SRVs and regions: "
                 f"{_pct(s['comparison_rate'])}"
             )
-            action = f"{ACTIONS['device']} ({makers}) with {party}, whose set alone falls short"
+            action = (
+                f"{ACTIONS[code]} on running {what}: other users run the same set at "
+                f"{_pct(s['comparison_rate'])}, {party}'s falls short"
+            )
         else:
+            code = "manufacturers"
             subject = what
             comparison = (
                 f"other {k.get('device_type', 'device')} models and sets, for the same SRVs, "
@@ -191,15 +266,21 @@ class Writer:
                 else f"the other comms hub models of the same regions, for the same SRVs, meters "
                 f"and parties: {_pct(s['comparison_rate'])}"
             )
-            action = f"{ACTIONS['device']} ({makers})"
+            action = f"{ACTIONS[code]} ({makers})"
+            compared = (
+                f"other {k['device_type']} models and sets"
+                if "device_type" in k
+                else "the other comms hub models"
+            )
         return self.row(
             c,
-            "device",
+            code,
             subject,
             f"{subject}: {_pct(s['observed_rate'])} success on {_requests(s['n'])} of {self.on(c)}",
             comparison,
             action,
             party,
+            self.headline(c, lead, compared),
         )
 
     def user(self, c: Candidate) -> dict[str, Any]:
@@ -210,22 +291,33 @@ class Writer:
             f"parties on the same adaptor and device sets, in the same regions "
             f"({c.extra.get('peers', 0)} with enough volume): {_pct(s['comparison_rate'])}"
         )
+        better = peer is not None and float(c.extra.get("best_peer_gap_points", 0.0)) > 0.0  # type: ignore[arg-type]
         if peer:
             comparison += (
                 f"; best practice: {peer} at {float(c.extra['best_peer_percent']):.1f} %, "  # type: ignore[arg-type]
                 f"{float(c.extra['best_peer_gap_points']):+.1f} points against the same peers"  # type: ignore[arg-type]
             )
-            action = f"{ACTIONS['user']} between the DCC, {party} and {peer}"
+        if better:
+            # A better-performing user of the same set-up to learn from.
+            code = "trilateral_meeting"
+            action = f"{ACTIONS[code]}: the DCC, {party} and {peer}"
         else:
-            action = f"{ACTIONS['user']} between the DCC, {party} and a party on the same adaptor"
+            # No user of the same set-up does better: the cause has to be found first.
+            code = "live_calls"
+            action = f"{ACTIONS[code]}: the DCC, {party} and the parties on its adaptor"
         return self.row(
             c,
-            "user",
+            code,
             party,
             f"{party}: {_pct(s['observed_rate'])} success on {_requests(s['n'])} of {self.on(c)}",
             comparison,
             action,
             party,
+            self.headline(
+                c,
+                f"{self.asked(c)} from {party}",
+                "other parties on the same adaptor and devices",
+            ),
         )
 
     def top_issues(self, group: list[Candidate]) -> dict[str, Any]:
@@ -236,7 +328,7 @@ class Writer:
         summary = derive(rows[list(TERMS)].sum().to_frame().T).iloc[0]
         first = group[0]
         merged = Candidate(
-            "user",
+            "top_issues",
             {k: first.key[k] for k in ("business_process", "srv")},
             summary,
             rows,
@@ -247,14 +339,20 @@ class Writer:
         subject = f"{len(labels)} parties ({', '.join(labels)})"
         return self.row(
             merged,
-            "user",
+            "top_issues_forum",
             subject,
             f"{subject}: {_pct(summary['observed_rate'])} success on "
             f"{_requests(summary['n'])} of {self.on(merged)}",
             f"parties on the same adaptor and device sets, in the same regions: "
             f"{_pct(summary['comparison_rate'])}",
-            f"{ACTIONS['top_issues']}: {len(labels)} parties fall short on the same SRV",
+            f"{ACTIONS['top_issues_forum']}: {len(labels)} parties fall short on the same SRV "
+            f"with the same adaptors and device sets as parties that do not",
             None,
+            self.headline(
+                merged,
+                f"{self.asked(merged)} from {len(labels)} parties ({', '.join(labels)})",
+                "other parties on the same adaptor and devices",
+            ),
         )
 
 

@@ -177,6 +177,9 @@ def anomalies_truth(
             {
                 "id": "a",
                 "kind": "user",
+                "action": "trilateral_meeting",
+                "why": "a user difference: a peer on the same adaptor, comms hubs, meters and "
+                "firmware does better, so a trilateral meeting with it",
                 "subject": party(subj.a_bad),
                 "peer": party(subj.a_peer),
                 "business_process": m.c.srvs[an.a.srv].business_process,
@@ -208,7 +211,11 @@ def anomalies_truth(
         out.append(
             {
                 "id": "b",
-                "kind": "device",
+                "kind": "user",
+                "action": "top_issues_forum",
+                "why": "a user difference: the same comms hub, meter and firmware set runs at 80 % "
+                "or more for the other parties, so not the devices; best practice from the Top "
+                "Issues Forum",
                 "subject": {
                     **party(subj.b_party),
                     "device_set": {
@@ -237,7 +244,10 @@ def anomalies_truth(
         out.append(
             {
                 "id": "c",
-                "kind": "firmware",
+                "kind": "device",
+                "action": "firmware_upgrade",
+                "why": "a device difference: the model's older firmware does worse for everyone, "
+                "its latest firmware does better; the upgrade through service management",
                 "subject": {
                     "device_type": "GSME",
                     "manufacturer": gas.manufacturer,
@@ -271,6 +281,9 @@ def anomalies_truth(
             {
                 "id": "d",
                 "kind": "service_provider",
+                "action": "service_provider",
+                "why": "a service provider difference: the region is behind the other CSP "
+                "regions for the same parties and devices",
                 "subject": {
                     "region": region,
                     "service_provider": m.c.regions[region].service_provider,

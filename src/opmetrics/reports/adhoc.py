@@ -318,21 +318,32 @@ def _insight_items(ctx: PackContext) -> list[Item]:
         kind = str(r.get("kind") or "finding")
         subject = str(r.get("subject") or "")
         chart = _insight_chart(v, kind, bp, srv)
-        parts = [str(r.get("observed") or subject)]
-        if r.get("comparison"):
-            parts.append(f"against {r['comparison']}")
-        sentence = " ".join(parts)
-        if r.get("evidence"):
-            sentence += f" ({r['evidence']})"
-        if r.get("recommended_action"):
-            sentence += f"; recommended action: {r['recommended_action']}"
-        sentence += "."
+        sentence = _finding_sentence(r, subject)
         affected = num(r.get("requests_affected")) or 0.0
         where = f" on SRV {srv}" if srv and srv != ALL else ""
         title = f"{kind.replace('_', ' ').capitalize()} finding: {subject}{where}"
         dedupe = ("region", srv, subject) if kind == "service_provider" else ()
         out.append(Item(affected * 1.5 + 1, 1, title, sentence, chart, dedupe))
     return out
+
+
+def _finding_sentence(r: dict[str, Any], subject: str) -> str:
+    """A finding in plain English for OPSG: its headline (what, where, how big) and the
+    recommended action; the statistics stay in the data files' insights table, which the
+    finding's id finds. Results from before headlines were written say what they observed."""
+    if r.get("headline"):
+        sentence = str(r["headline"])
+    else:
+        sentence = str(r.get("observed") or subject)
+        if r.get("comparison"):
+            sentence += f" against {r['comparison']}"
+        sentence += "."
+    if r.get("recommended_action"):
+        action = str(r["recommended_action"])
+        sentence += f" Recommended action: {action[:1].upper()}{action[1:]}."
+    if r.get("finding_id"):
+        sentence += f" Finding {r['finding_id']}: its statistics are in the data files (insights)."
+    return sentence
 
 
 def _insight_chart(v: View, kind: str, bp: str, srv: str) -> Chart | None:

@@ -4,7 +4,7 @@
   for machines) and `assumed_note` (the same values in words, after the mark, for people) on
   every table whose figures can rest on one: the TRT for `cpm`, `srv_summary` and `dcc_proxy`,
   and a process's SRVs for the process totals (`srv` ALL) of `srv_party`, `benchmark` and
-  `league_table`. Results written before the `cpm` table carried `assumed` get it worked out
+  `league_table`, and the alert TRT for `alerts_summary` and `alerts_daily`. Results written before the `cpm` table carried `assumed` get it worked out
   from the catalog.
 - `dcc_proxy`'s time columns named for what they measure: the results hold both proxies in the
   `rtt_*` and `within_trt` columns (column `proxy` says which); here the delivery proxy's rows
@@ -28,6 +28,7 @@ from opmetrics.reports.data import PROXY_DELIVERY, PROXY_RTT
 from opmetrics.reports.spec import Assumption
 
 PROCESS_TOTALS = ("srv_party", "benchmark", "league_table")
+ALERT_TABLES = ("alerts_summary", "alerts_daily")
 TIME_COLUMNS = ("rtt_mean_s", "rtt_p50_s", "rtt_p90_s", "rtt_p95_s")
 DELIVERY_COLUMNS = {
     "within_trt": "delivered_within_trt",
@@ -110,6 +111,8 @@ def annotate(name: str, table: pa.Table, a: Assumptions) -> pa.Table:
         return _dcc_proxy(table, a)
     if name in PROCESS_TOTALS:
         return _with_assumed(table, _process_totals(a), ["business_process", "srv"])
+    if name in ALERT_TABLES:  # within_trt rests on the alert TRT
+        return _with_assumed(table, lambda combo: a.of_alerts(), ["alert_group"])
     return table
 
 

@@ -248,7 +248,7 @@ def _by_device_set(results: Results, label: str) -> Breakdown:
 
 
 def _findings(results: Results, label: str) -> pd.DataFrame:
-    """The findings about the party itself. The action is the canonical one of its kind: the
+    """The findings about the party itself. The action is the canonical one of its code: the
     table's own text can name the best-practice peer, another party's label."""
     from opmetrics.analytics.insights import ACTIONS
 
@@ -265,8 +265,10 @@ def _findings(results: Results, label: str) -> pd.DataFrame:
         "gap_points",
         "requests_affected",
     ]
-    mine = ins[ins["party_label"] == label][cols].reset_index(drop=True)
-    mine["recommended_action"] = [ACTIONS.get(str(k), str(k)) for k in mine["kind"]]
+    mine = ins[ins["party_label"] == label].reset_index(drop=True)
+    codes = mine["action_code"] if "action_code" in mine else mine["kind"]
+    mine = mine[cols].copy()
+    mine["recommended_action"] = [ACTIONS.get(str(k), str(k)) for k in codes]
     return mine
 
 

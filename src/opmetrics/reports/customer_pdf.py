@@ -347,7 +347,7 @@ def findings_blocks(d: PackData, names: Names) -> list[Block]:
         what = str(f["subject"]).removeprefix(d.party.label).removeprefix(": ")
         if what and what != d.party.label:
             scope = f"{what}, {scope}"
-        action = ACTIONS.get(str(f["kind"]), str(f["kind"]))
+        action = str(f.get("recommended_action") or ACTIONS.get(str(f["kind"]), str(f["kind"])))
         out.append(
             Paragraph(
                 f"{scope}: {fmt.percent(f['observed_percent'], 1)} % success on {fmt.count(f['requests'])} "

@@ -19,7 +19,7 @@ import pandas as pd
 import vl_convert as vlc
 
 from opmetrics.contract.schema import ALL
-from opmetrics.reports import charts, fmt, measure_charts, overview_charts
+from opmetrics.reports import alerts_section, charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
     CLOCKS,
     RTT_PAGE_NOTE,
@@ -310,6 +310,14 @@ def _footnote(assumed: tuple[Assumption, ...], override: str) -> str:
     return footnote_html(footnote(assumed, override)) if assumed else ""
 
 
+def _alerts_html(t: Table, c: Chart, override: str) -> str:
+    """The Alerts section: AD1 and device alerts (the chart follows the region filter)."""
+    return (
+        f'<section id="alerts"><h2>Alerts: AD1 and device alerts</h2><div class="scroll">'
+        f"{table_html(t)}</div>{chart_html(c)}{_footnote(assumptions_of(t), override)}</section>"
+    )
+
+
 def _filterable(t: Table, attrs: list[dict[str, str]]) -> str:
     return table_html(t, attrs).replace('<table class="data', '<table class="filterable data', 1)
 
@@ -320,6 +328,9 @@ def index_html(
     v = ctx.view
     pairs = dashboard_charts(ctx)
     data = datasets(ctx)
+    alerts = alerts_section.dashboard_part(ctx)  # AD1 and device alerts: table, chart, rows
+    if alerts:
+        data.update(alerts[2])
     filters = {
         "bps": [{"id": bp, "name": v.bp_name(bp)} for bp in v.packs()],
         "srvs": [
@@ -335,7 +346,8 @@ def index_html(
         ],
     }
     payload = {
-        "charts": [{"key": c.key, "datasets": list(ds)} for c, ds in pairs],
+        "charts": [{"key": c.key, "datasets": list(ds)} for c, ds in pairs]
+        + ([{"key": alerts[1].key, "datasets": list(alerts[2])}] if alerts else []),
         "datasets": data,
         "filters": filters,
     }
@@ -377,6 +389,7 @@ def index_html(
             else ""
         )
         + f'<section id="charts"><h2>Charts</h2><p class="note clock">{e(RTT_PAGE_NOTE)}</p><div class="grid">{grid}</div>{chart_note}</section>'
+        + (_alerts_html(alerts[0], alerts[1], override) if alerts else "")
         + (f'<section id="insights"><h2>Findings</h2>{_filterable(*ins)}</section>' if ins else "")
         + f'<section id="files"><h2>Files</h2><ul>{files_html}</ul></section>'
         + "</main>"

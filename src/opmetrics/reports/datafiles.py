@@ -49,6 +49,15 @@ DESCRIPTIONS = {
         "assumed column of a table names them for each row, assumed_note in words"
     ),
     "srv_device_set": "Per anonymised party, adaptor, region and device set",
+    "alerts_summary": (
+        "The Alerts process split into AD1 (the DCC's power outage alert) and device alerts, per "
+        "region (ALL = roll-up): raised, consolidated, counted (not consolidated, as CPM3), "
+        "delivered and delivered within the alert TRT"
+    ),
+    "alerts_daily": (
+        "Alerts per UK local day, AD1 and device alerts and region (ALL = roll-up): counted, "
+        "delivered within the alert TRT, with the Category 1/2 incident flag"
+    ),
     "benchmark": "Each party against the industry average and best",
     "league_table": "Anonymised league tables per business process and SRV",
     "insights": "Findings of the diagnosis, with the recommended action",

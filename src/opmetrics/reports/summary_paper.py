@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from opmetrics.contract.schema import ALL
-from opmetrics.reports import adhoc, charts, fmt, measure_charts, overview_charts
+from opmetrics.reports import adhoc, alerts_section, charts, fmt, measure_charts, overview_charts
 from opmetrics.reports.common import (
     RTT_PAGE_NOTE,
     PackContext,
@@ -164,8 +164,10 @@ def build(ctx: PackContext) -> Report:
             head_marks,
         )
     )
+    alerts = alerts_section.section(ctx)  # the Alerts metric split into AD1 and device alerts
     sections = [
         Section("Standing metrics", tuple(blocks), anchor="standing", page_note=RTT_PAGE_NOTE),
+        *([alerts] if alerts else []),
         _adhoc(ctx),
     ]
     return finished(Report("summary", TITLE, cover(ctx, TITLE), tuple(sections)), ctx)

@@ -33,7 +33,7 @@ from opmetrics.defaults import package_version
 from opmetrics.engine.base import Engine
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, rtt
-from opmetrics.measures.alerts import cpm3
+from opmetrics.measures.alerts import alert_counts, alerts_daily, alerts_summary, cpm3_from_counts
 from opmetrics.measures.anonymise import AnonKey, assign_labels
 from opmetrics.measures.availability import cpm6
 from opmetrics.measures.firmware import cpm6bc
@@ -168,7 +168,9 @@ def compute_month(
         timer.stage("event_measures"),
     ):
         cpm_rows: list[dict[str, Any]] = []
-        cpm_rows += cpm3(accepted.get("alerts"), engine, catalog, month)
+        alerts = accepted.get("alerts")
+        counts = None if alerts is None else alert_counts(alerts, engine, catalog, month)
+        cpm_rows += cpm3_from_counts(counts, catalog, month)
         task.advance()
         cpm_rows += incident_cpms(accepted.get("incidents"), engine, catalog, month)
         incident_days = cat12_incident_days(
@@ -222,6 +224,13 @@ def compute_month(
                 rs.SRV_DEVICE_SET,
             ),
         }
+        if counts is not None:  # no alerts table: CPM3 says not reportable, no Alerts tables
+            tables["alerts_summary"] = derive.to_arrow(
+                alerts_summary(counts, catalog, month), rs.ALERTS_SUMMARY
+            )
+            tables["alerts_daily"] = derive.to_arrow(
+                alerts_daily(counts, incident_days, catalog, month), rs.ALERTS_DAILY
+            )
         cpm_rows += derive.request_cpms(fine, catalog, month, sr_note)
         order = {c: i for i, c in enumerate(CPM_ORDER)}
         cpm_rows.sort(

@@ -107,6 +107,32 @@ DCC_PROXY = _schema(
     *_RTT,
 )
 
+# The Alerts business process split as the OPSG slides ask: AD1 (the DCC's power outage alert,
+# alert_type `dcc`) and device alerts, with ALL roll-ups of alert_group and region. `counted`
+# are the alerts CPM3 counts (not consolidated); `delivered` and `within_trt` are of those.
+ALERTS_SUMMARY = _schema(
+    ("month", _s),
+    ("alert_group", _s),
+    ("region", _s),
+    ("raised", _i),
+    ("consolidated", _i),
+    ("counted", _i),
+    ("delivered", _i),
+    ("within_trt", _i),
+    ("within_trt_percent", _f),
+    ("trt_s", _f),
+)
+
+ALERTS_DAILY = _schema(
+    ("date", pa.date32()),
+    ("alert_group", _s),
+    ("region", _s),
+    ("counted", _i),
+    ("within_trt", _i),
+    ("within_trt_percent", _f),
+    ("incident_cat12", _b),
+)
+
 # The party x device set x region breakdown customer packs and insights read (no real ids).
 SRV_DEVICE_SET = _schema(
     ("month", _s),
@@ -158,14 +184,21 @@ LEAGUE_TABLE = _schema(
 INSIGHTS = _schema(
     ("month", _s),
     ("rank", _i),
+    # Stable across re-runs of the month and across months: from what identifies the finding.
+    ("finding_id", _s),
     ("kind", _s),
     ("subject", _s),
+    # One plain-English sentence for OPSG: what, where, how big.
+    ("headline", _s),
     ("business_process", _s),
     ("srv", _s),
     ("observed", _s),
     ("comparison", _s),
     ("evidence", _s),
     ("recommended_action", _s),
+    # What the recommended action is, as a code (analytics.insights.ACTIONS): service_provider,
+    # manufacturers, firmware_upgrade, top_issues_forum, trilateral_meeting, live_calls.
+    ("action_code", _s),
     ("requests_affected", _i),
     ("party_label", _s),  # the party a user or party device-set finding is about, else null
     ("requests", _i),
@@ -206,6 +239,8 @@ RESULT_TABLES: dict[str, pa.Schema] = {
     "srv_party": SRV_PARTY,
     "dcc_proxy": DCC_PROXY,
     "srv_device_set": SRV_DEVICE_SET,
+    "alerts_summary": ALERTS_SUMMARY,
+    "alerts_daily": ALERTS_DAILY,
     "benchmark": BENCHMARK,
     "league_table": LEAGUE_TABLE,
     "insights": INSIGHTS,
