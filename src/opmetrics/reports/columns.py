@@ -88,6 +88,13 @@ COLUMNS: dict[str, str] = {
     "failure_odds_ratio": "Odds of failure against the comparison's",
     "z_statistic": "Test statistic of the difference",
     "p_value_adjusted": "p-value, adjusted for the number of comparisons",
+    "finding_id": "Stable id of the finding (the same on a re-run of the month; the review file uses it)",
+    "headline": "The finding in one plain-English sentence",
+    "action_code": "Recommended action id: service_provider, manufacturers, firmware_upgrade, top_issues_forum, trilateral_meeting or live_calls",
+    "alert_group": "AD1 (the DCC's power outage alerts), Device alerts, or ALL: both",
+    "raised": "Alerts raised (UK local date of raising)",
+    "consolidated": "Alerts consolidated into another alert: shown, in no percentage",
+    "counted": "Alerts that count towards CPM3 (raised and not consolidated)",
     "table": "Input table of the row",
     "source": "Input file",
     "row": "Row in the input file",
@@ -100,6 +107,17 @@ COLUMNS: dict[str, str] = {
 }
 
 
+# where a column means something else in one table than in the others
+BY_TABLE: dict[tuple[str, str], str] = {
+    ("alerts_summary", "delivered"): "Counted alerts delivered to their recipient",
+    ("alerts_daily", "delivered"): "Counted alerts delivered to their recipient",
+    ("alerts_summary", "within_trt"): "Counted alerts delivered within the alert Target Response Time",
+    ("alerts_daily", "within_trt"): "Counted alerts delivered within the alert Target Response Time",
+    ("alerts_summary", "within_trt_percent"): "within_trt / counted, in % (CPM3 on the ALL rows)",
+    ("alerts_daily", "within_trt_percent"): "within_trt / counted, in %",
+}
+
+
 def columns_table(tables: dict[str, pa.Table]) -> pa.Table:
     """Every column of every data file table, with what it holds."""
     names, cols, texts = [], [], []
@@ -107,7 +125,7 @@ def columns_table(tables: dict[str, pa.Table]) -> pa.Table:
         for c in t.column_names:
             names.append(name)
             cols.append(c)
-            texts.append(COLUMNS.get(c, ""))
+            texts.append(BY_TABLE.get((name, c), COLUMNS.get(c, "")))
     return pa.table({"table": names, "column": cols, "what it holds": texts})
 
 

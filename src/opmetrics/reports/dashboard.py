@@ -279,30 +279,15 @@ def insights_table(ctx: PackContext) -> tuple[Table, list[dict[str, str]]] | Non
         rows.append(
             tuple(
                 Cell(fmt.kind_name(str(r.get(k) or "")) if k == "kind" else str(r.get(k) or ""))
-                for k in (
-                    "kind",
-                    "subject",
-                    "srv",
-                    "observed",
-                    "comparison",
-                    "evidence",
-                    "recommended_action",
-                )
+                for k in ("finding_id", "kind", "headline", "recommended_action", "evidence")
             )
         )
         attrs.append({"bp": str(r.get("business_process") or ""), "srv": str(r.get("srv") or "")})
     cols = tuple(
         Column(c, "left")
-        for c in (
-            "Kind",
-            "Subject",
-            "SRV",
-            "Observed",
-            "Compared with",
-            "Evidence",
-            "Recommended action",
-        )
-    )
+        for c in ("Finding", "Where the difference lies", "What was found", "Recommended action",
+                  "Statistics")
+    )  # fmt: skip
     return Table("insights", "Findings of the diagnosis", cols, tuple(rows), small=True), attrs
 
 

@@ -133,7 +133,6 @@ ALL_NAMES = {
 }
 KIND_NAMES = {
     "service_provider": "Service provider difference",
-    "firmware": "Firmware difference",
     "device": "Device difference",
     "user": "User difference",
 }
