@@ -40,6 +40,7 @@ from opmetrics.reports.html_render import (
     table_html,
 )
 from opmetrics.reports.pmr import cpm6_rows, trend_rows
+from opmetrics.reports.review import review_html
 from opmetrics.reports.process_pack import (
     DELIVERY_PROXY_TEXT,
     RTT_PROXY_TEXT,
@@ -371,6 +372,7 @@ def index_html(
         + bar
         + '<p class="error" id="dashboard-error"></p>'
         + f'<section id="measures"><h2>Code Performance Measures</h2><div class="scroll">{_filterable(t, attrs)}</div>{cpm_note}<p class="note">{e(CLOCKS)}</p></section>'
+        + review_html(ctx)
         + (
             f'<section id="proxy"><h2>DCC proxy</h2>{proxy_html}{proxy_note}</section>'
             if proxies

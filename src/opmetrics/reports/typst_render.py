@@ -49,8 +49,10 @@ def typst_data(
     prepared_for: str | None = None,
     due_rule: str = DUE_RULE,
     h1_above_pt: int = 20,
+    watermark: str = "",
 ) -> dict[str, Any]:
-    """The spec as the template reads it, with the cover's texts and the pack's layout."""
+    """The spec as the template reads it, with the cover's texts and the pack's layout;
+    `watermark` (e.g. "DRAFT") is set across every page."""
     data = report.to_data(with_chart_specs=False)
     c = report.cover
     data["cover"]["produced_on_text"] = fmt.long_date(c.produced_on)
@@ -58,6 +60,7 @@ def typst_data(
     data["cover"]["due_rule"] = due_rule
     data["cover"]["prepared_for"] = prepared_for
     data["layout"] = {"h1_above_pt": h1_above_pt}
+    data["watermark"] = watermark
     d = pdf_date(month)
     data["pdf_date"] = [d.year, d.month, d.day]
     data["outline"] = outline
@@ -76,7 +79,8 @@ def render_pdf(
 ) -> int:
     """Typeset one report into `target`; returns its page count. `work` is a private folder.
 
-    `cover`: a customer pack's `prepared_for`, `due_rule` and `h1_above_pt` (see `typst_data`).
+    `cover`: a customer pack's `prepared_for`, `due_rule` and `h1_above_pt`, a paper's
+    `watermark` (see `typst_data`).
     """
     template = (
         resources.files("opmetrics.reports")
