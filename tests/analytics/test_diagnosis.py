@@ -8,7 +8,9 @@ one effect it must find that one, with the right kind, subject and action.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -185,3 +187,57 @@ def test_findings_are_ranked_by_requests_affected() -> None:
     assert [r["rank"] for r in rows] == [1, 2]
     assert [r["kind"] for r in rows] == ["service_provider", "user"]
     assert rows[0]["requests_affected"] > rows[1]["requests_affected"]
+
+
+def _several(c: Cell) -> float:
+    """Five effects at once: a region, a firmware, two single parties and a party's set."""
+    if (c["region"], c["srv"]) == ("North", "1.1.1"):
+        return 0.80
+    if c["firmware_version"] == "1.9":
+        return 0.88
+    if (c["party_label"], c["srv"]) in {("P-05", "2.2"), ("P-08", "4.8.1")}:
+        return 0.80
+    if (c["party_label"], c["comms_hub_model"], c["meter_model"]) == ("P-07", "H-C1", "Maker M1"):
+        return 0.5
+    return 0.95
+
+
+def test_finding_ids_are_unique_and_survive_a_rerun_and_another_draw() -> None:
+    first = findings(_several, seed=7)
+    assert {str(r["kind"]) for r in first} == {"service_provider", "firmware", "user", "device"}
+    ids = [str(r["finding_id"]) for r in first]
+    assert len(ids) == len(set(ids)) == len(first) >= 5
+    assert all(re.fullmatch(r"F-[0-9A-F]{8}", i) for i in ids)
+    # A re-run of the same month gives the same ids; so does another month with the same
+    # findings but different figures (another draw, another month name).
+    assert [str(r["finding_id"]) for r in findings(_several, seed=7)] == ids
+    again = insight_rows(diagnose(breakdown(_several, 8), CATALOG), CATALOG, "2021-05")
+    by_subject = {str(r["subject"]): str(r["finding_id"]) for r in again}
+    assert {str(r["subject"]): str(r["finding_id"]) for r in first} == by_subject
+    # From what identifies the finding: the kind, the question and its key, hashed.
+    region = next(r for r in first if r["kind"] == "service_provider")
+    identity = "\x1f".join(
+        [
+            "service_provider",
+            "region",
+            "business_process=tariff_updates",
+            "region=North",
+            "srv=1.1.1",
+        ]
+    )
+    assert region["finding_id"] == "F-" + hashlib.sha256(identity.encode()).hexdigest()[:8].upper()
+
+
+def test_headline_says_what_where_and_how_big() -> None:
+    rows = findings(lambda c: 0.80 if (c["region"], c["srv"]) == ("North", "1.1.1") else 0.95)
+    r = rows[0]
+    excess = int(r["requests_affected"])  # type: ignore[call-overload]
+    assert r["headline"] == (
+        f"Update Import Tariff (Primary Element) (1.1.1) requests in the North region (Arqiva) succeeded "
+        f"{float(r['observed_percent']):.1f} % of the time against "  # type: ignore[arg-type]
+        f"{float(r['comparison_percent']):.1f} % for the same parties and devices in the "  # type: ignore[arg-type]
+        f"other regions: about {excess:,} more failed requests than at that rate, out of "
+        f"{int(r['requests']):,} requests."  # type: ignore[call-overload]
+    )
+    fw = findings(lambda c: 0.88 if c["firmware_version"] == "1.9" else 0.95)[0]
+    assert str(fw["headline"]).startswith("Requests to Maker G1 GSMEs on firmware 1.9")

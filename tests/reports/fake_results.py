@@ -386,8 +386,17 @@ def _insights(month: Month, bad_party: str) -> pd.DataFrame:
     cols = ["kind", "subject", "business_process", "srv", "observed", "comparison", "evidence",
             "recommended_action", "requests_affected"]  # fmt: skip
     df = pd.DataFrame(rows, columns=cols)
+    df.insert(0, "finding_id", ["F-1A2B3C4D", "F-5E6F7A8B", "F-9C0D1E2F"])
     df.insert(0, "rank", range(1, len(df) + 1))
     df.insert(0, "month", str(month))
+    df["headline"] = [
+        "Top Up Device (2.2) requests in the South region succeeded 93.1 % of the time against "
+        "98.4 % in the other regions: about 5,100 more failed requests than at that rate.",
+        f"Change of Supplier requests from {bad_party} succeeded 86.2 % of the time against "
+        "98.5 % for peers on the same adaptor and devices: about 2,590 more failed requests.",
+        "Meter read requests to GSMEs on firmware 4.1 succeeded 97.9 % of the time against "
+        "98.6 % for ESMEs: about 1,200 more failed requests than at that rate.",
+    ]
     return df
 
 

@@ -10,6 +10,7 @@ names no party.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -37,6 +38,20 @@ def _pct(x: float) -> str:
 
 def _requests(n: float) -> str:
     return f"{int(n):,} request" + ("" if int(n) == 1 else "s")
+
+
+def finding_id(kind: str, family: str, key: dict[str, str]) -> str:
+    """A finding's id: `F-` and 8 hex digits of a SHA-256 of what identifies it.
+
+    What identifies a finding is its kind, the tree's question that found it and the key it was
+    found on (business process, SRV, region, device set, party label): never the month, so the
+    same finding recurring next month keeps its id, and never a figure, so a re-run of the same
+    month gives the same id. A firmware finding is one per model, so its key leaves out the
+    older versions pooled into it. Party labels are keyed pseudonyms, never an id or a name.
+    """
+    parts = [kind, family, *(f"{k}={key[k]}" for k in sorted(key))]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"F-{digest[:8].upper()}"
 
 
 class Writer:
@@ -71,6 +86,25 @@ class Writer:
             return f"{self.catalog.business_processes[bp].name} SRVs"
         return "all SRVs"
 
+    def asked(self, c: Candidate) -> str:
+        """The requests a finding is about, to start a sentence: "Top Up Device (2.2) requests"."""
+        bp, srv = self.scope(c)
+        if srv != ALL:
+            return f"{self.srv_title(srv)} requests"
+        if bp != ALL:
+            return f"{self.catalog.business_processes[bp].name} requests"
+        return "Requests"
+
+    def headline(self, c: Candidate, lead: str, compared: str) -> str:
+        """One plain sentence for OPSG: what, where, how big (the figures of the row)."""
+        s = c.summary
+        excess = max(0, round(float(s["excess_failures"])))
+        return (
+            f"{lead} succeeded {_pct(s['observed_rate'])} of the time against "
+            f"{_pct(s['comparison_rate'])} for {compared}: about {excess:,} more failed "
+            f"request{'' if excess == 1 else 's'} than at that rate, out of {_requests(s['n'])}."
+        )
+
     def evidence(self, c: Candidate) -> str:
         s = c.summary
         half = float(s["gap_half_width"])
@@ -96,13 +130,19 @@ class Writer:
         comparison: str,
         action: str,
         party: str | None,
+        headline: str,
     ) -> dict[str, Any]:
         bp, srv = self.scope(c)
         s = c.summary
+        key = {k: str(v) for k, v in c.key.items()}
+        if c.family == "firmware":
+            key.pop("firmware_version", None)
         return {
             "month": self.month,
+            "finding_id": finding_id(kind, c.family, key),
             "kind": kind,
             "subject": subject,
+            "headline": headline,
             "business_process": bp,
             "srv": srv,
             "observed": observed,
@@ -137,6 +177,11 @@ class Writer:
             f"{_pct(s['comparison_rate'])}",
             f"{ACTIONS['service_provider']} ({provider}) on {self.on(c)} in {region}",
             None,
+            self.headline(
+                c,
+                f"{self.asked(c)} in the {region} region ({provider})",
+                "the same parties and devices in the other regions",
+            ),
         )
 
     def firmware(self, c: Candidate) -> dict[str, Any]:
@@ -154,6 +199,11 @@ class Writer:
             f"hubs and parties: {_pct(s['comparison_rate'])}",
             f"{ACTIONS['firmware']} of {model} {dt}s from {versions} to {latest}",
             None,
+            self.headline(
+                c,
+                f"{self.asked(c)} to {model} {dt}s on firmware {versions}",
+                f"the same model on its latest firmware {latest}",
+            ),
         )
 
     def device(self, c: Candidate) -> dict[str, Any]:
@@ -175,7 +225,10 @@ class Writer:
         else:
             what = f"{k['comms_hub_model']} comms hubs"
             makers = f"comms hub {k['comms_hub_model']}"
+        lead = f"{self.asked(c)} to {what}"
         if party:
+            lead = f"{self.asked(c)} from {party} to {what}"
+            compared = "other parties' requests to the same devices"
             subject = f"{party}: {what}"
             comparison = (
                 f"other parties' requests to the same device set, for the same SRVs and regions: "
@@ -192,6 +245,11 @@ class Writer:
                 f"and parties: {_pct(s['comparison_rate'])}"
             )
             action = f"{ACTIONS['device']} ({makers})"
+            compared = (
+                f"other {k['device_type']} models and sets"
+                if "device_type" in k
+                else "the other comms hub models"
+            )
         return self.row(
             c,
             "device",
@@ -200,6 +258,7 @@ class Writer:
             comparison,
             action,
             party,
+            self.headline(c, lead, compared),
         )
 
     def user(self, c: Candidate) -> dict[str, Any]:
@@ -226,6 +285,11 @@ class Writer:
             comparison,
             action,
             party,
+            self.headline(
+                c,
+                f"{self.asked(c)} from {party}",
+                "other parties on the same adaptor and devices",
+            ),
         )
 
     def top_issues(self, group: list[Candidate]) -> dict[str, Any]:
@@ -236,7 +300,7 @@ class Writer:
         summary = derive(rows[list(TERMS)].sum().to_frame().T).iloc[0]
         first = group[0]
         merged = Candidate(
-            "user",
+            "top_issues",
             {k: first.key[k] for k in ("business_process", "srv")},
             summary,
             rows,
@@ -255,6 +319,11 @@ class Writer:
             f"{_pct(summary['comparison_rate'])}",
             f"{ACTIONS['top_issues']}: {len(labels)} parties fall short on the same SRV",
             None,
+            self.headline(
+                merged,
+                f"{self.asked(merged)} from {len(labels)} parties ({', '.join(labels)})",
+                "other parties on the same adaptor and devices",
+            ),
         )
 
 

@@ -158,8 +158,12 @@ LEAGUE_TABLE = _schema(
 INSIGHTS = _schema(
     ("month", _s),
     ("rank", _i),
+    # Stable across re-runs of the month and across months: from what identifies the finding.
+    ("finding_id", _s),
     ("kind", _s),
     ("subject", _s),
+    # One plain-English sentence for OPSG: what, where, how big.
+    ("headline", _s),
     ("business_process", _s),
     ("srv", _s),
     ("observed", _s),
