@@ -320,7 +320,7 @@ def actions_section(ctx: PackContext) -> Section | None:
     ]
     tables = action_tables(r)
     blocks += tables or [Paragraph("No actions are open, answered or closed this month.")]
-    return Section("Actions log", tuple(blocks), anchor="actions")
+    return Section("Actions log", tuple(blocks), anchor="actions", new_page=False)
 
 
 # -- the dashboard ----------------------------------------------------------------------------------
