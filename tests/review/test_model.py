@@ -72,7 +72,9 @@ def test_a_good_file_reads(tmp_path: Path) -> None:
     assert r.opsg_meeting == date(2021, 6, 16)
     assert r.commentary.of_metric("CPM1") == "Below target again."
     assert r.adhoc.remove == ("cpm:CPM6",)
-    assert r.adhoc.add == (AddedItem(title="Firmware roll-out", text="The OPSG asked to see the roll-out plan."),)
+    assert r.adhoc.add == (
+        AddedItem(title="Firmware roll-out", text="The OPSG asked to see the roll-out plan."),
+    )
     assert [a.id for a in r.actions] == ["OPSG-2021-06-01", "OPSG-2021-06-02"]
     assert r.actions[1].response == "" and r.actions[1].status == "open"
 
@@ -107,7 +109,12 @@ def test_an_unknown_key_is_named(tmp_path: Path) -> None:
 
 
 def test_answered_needs_a_response_and_due_follows_raised(tmp_path: Path) -> None:
-    err = _error(tmp_path, GOOD.replace('status = "open"\nrequest = "Explain', 'status = "answered"\nrequest = "Explain'))
+    err = _error(
+        tmp_path,
+        GOOD.replace(
+            'status = "open"\nrequest = "Explain', 'status = "answered"\nrequest = "Explain'
+        ),
+    )
     assert err.key == "actions[1]" and "response" in err.message and err.line == 19
     err = _error(tmp_path, GOOD.replace("due = 2021-07-21", "due = 2021-05-19", 1))
     assert err.key == "actions[1]" and "before the meeting" in err.message
@@ -165,7 +172,10 @@ def test_written_text_reads_back_equal() -> None:
         month="2021-04",
         status="final",
         opsg_meeting=date(2021, 6, 16),
-        commentary={"metrics": {"CPM1": 'Two lines:\nthe "first" and a back\\slash'}, "findings": {"F-1": "ok"}},  # type: ignore[arg-type]
+        commentary={
+            "metrics": {"CPM1": 'Two lines:\nthe "first" and a back\\slash'},
+            "findings": {"F-1": "ok"},
+        },  # type: ignore[arg-type]
         adhoc={"remove": ["cpm:CPM6"], "add": [{"title": "T | x", "text": "Tab\there"}]},  # type: ignore[arg-type]
         actions=(_action("A1", "answered", "Yes."),),
     )
@@ -178,5 +188,13 @@ def test_written_text_reads_back_equal() -> None:
 
 
 def test_string_escapes() -> None:
-    for s in ['plain', 'a "quote"', "back\\slash", "two\nlines", 'end quote"', "ctl\x01"]:
+    for s in ["plain", 'a "quote"', "back\\slash", "two\nlines", 'end quote"', "ctl\x01"]:
         assert tomllib.loads(f"k = {string(s)}")["k"] == s
+
+
+def test_the_documented_example_is_a_valid_review_file() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "review.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    r = Review.model_validate(tomllib.loads(example))
+    assert r.final and len(r.actions) == 2 and r.adhoc.add[0].text.startswith("The OPSG asked")
+    assert r.commentary.of_finding("F-1A2B3C4D")

@@ -45,9 +45,7 @@ def init_cmd(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out", "-o", help="File to write (default: opsg-review-YYYY-MM.toml here)."
-        ),
+        typer.Option("--out", "-o", help="File to write (default: opsg-review-YYYY-MM.toml here)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:

@@ -40,7 +40,6 @@ from opmetrics.reports.html_render import (
     table_html,
 )
 from opmetrics.reports.pmr import cpm6_rows, trend_rows
-from opmetrics.reports.review import review_html
 from opmetrics.reports.process_pack import (
     DELIVERY_PROXY_TEXT,
     RTT_PROXY_TEXT,
@@ -49,6 +48,7 @@ from opmetrics.reports.process_pack import (
     proxy_rows,
     records,
 )
+from opmetrics.reports.review import review_html
 from opmetrics.reports.spec import (
     Assumption,
     Cell,

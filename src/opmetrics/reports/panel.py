@@ -70,11 +70,15 @@ def build(ctx: PackContext) -> Report:
         if with_comments and r is not None:
             row.append(Cell(r.commentary.of_metric(rv.metric_id(h)) or fmt.DASH))
         rows.append(tuple(row))
-    blocks.append(Table("panel-cpm", "Code Performance Measures", tuple(cols), tuple(rows), small=True))
+    blocks.append(
+        Table("panel-cpm", "Code Performance Measures", tuple(cols), tuple(rows), small=True)
+    )
     blocks += _concerns(ctx)
     blocks.append(Heading("Actions", 2))
     if r is None:
-        blocks.append(Paragraph("No review file was given: the OPSG's actions are not shown.", "note"))
+        blocks.append(
+            Paragraph("No review file was given: the OPSG's actions are not shown.", "note")
+        )
     else:
         blocks.append(Paragraph(f"Actions raised by the OPSG: {rv.actions_counts(r)}."))
         blocks += rv.action_tables(r)
@@ -96,7 +100,11 @@ def _concerns(ctx: PackContext) -> list[Block]:
         out.append(Paragraph(f"{extra.title}. {extra.text}"))
     if len(items) > MAX_CONCERNS:
         more = len(items) - MAX_CONCERNS
-        out.append(Paragraph(f"{more} further item{'s' if more != 1 else ''} in the OPSG summary paper.", "note"))
+        out.append(
+            Paragraph(
+                f"{more} further item{'s' if more != 1 else ''} in the OPSG summary paper.", "note"
+            )
+        )
     return out
 
 
@@ -118,7 +126,9 @@ def to_markdown(report: Report, watermark: str = "") -> str:
     if watermark:
         out += [f"**{watermark}**", ""]
     out += [f"- Date: {fmt.long_date(c.produced_on)}"]
-    out += [f"- {label}: {value}" for label, value in c.facts if label in ("OPSG meeting", "Review")]
+    out += [
+        f"- {label}: {value}" for label, value in c.facts if label in ("OPSG meeting", "Review")
+    ]
     out += [f"- {a}" for a in c.alerts]
     for s in report.sections:
         out += ["", f"## {s.title}"]

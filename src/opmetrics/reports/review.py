@@ -53,7 +53,10 @@ def metric_entries(ctx: PackContext) -> list[Entry]:
     """The standing metrics: each standing business process, then each headline CPM."""
     from opmetrics.reports.summary_paper import standing_rows  # it shows this module's blocks
 
-    out = [Entry(str(r["business_process"]), str(r["name"]), str(r["label"])) for r in standing_rows(ctx)]
+    out = [
+        Entry(str(r["business_process"]), str(r["name"]), str(r["label"]))
+        for r in standing_rows(ctx)
+    ]
     for h in headline(ctx.view):
         status = STATUS_LABELS.get(str(h["status"]), str(h["status"]))
         value = "" if h["value_percent"] is None else f"{fmt.percent(h['value_percent'])} %, "
@@ -99,7 +102,9 @@ def carry_forward(previous: Review) -> tuple[Action, ...]:
     return tuple(out)
 
 
-def starter(ctx: PackContext, meeting: date, previous: Review | None = None) -> tuple[Review, Guide]:
+def starter(
+    ctx: PackContext, meeting: date, previous: Review | None = None
+) -> tuple[Review, Guide]:
     """A review file for the month: empty commentary on every standing metric and finding, the
     automatic ad-hoc list, and the previous review's actions that are not closed."""
     month = ctx.view.month
@@ -110,7 +115,10 @@ def starter(ctx: PackContext, meeting: date, previous: Review | None = None) -> 
         month=str(month),
         status="draft",
         opsg_meeting=meeting,
-        commentary={"metrics": {e.id: "" for e in metrics}, "findings": {e.id: "" for e in findings}},  # type: ignore[arg-type]
+        commentary={
+            "metrics": {e.id: "" for e in metrics},
+            "findings": {e.id: "" for e in findings},
+        },  # type: ignore[arg-type]
         actions=carry_forward(previous) if previous is not None else (),
     )
     guide = Guide(
@@ -141,11 +149,17 @@ def check(review: Review, path: str | Path, ctx: PackContext) -> None:
     metrics = {e.id for e in metric_entries(ctx)}
     for k in review.commentary.metrics:
         if k not in metrics:
-            raise fail(f"no standing metric has this id in {month} (ids: {', '.join(sorted(metrics))})", ("commentary", "metrics", k))
+            raise fail(
+                f"no standing metric has this id in {month} (ids: {', '.join(sorted(metrics))})",
+                ("commentary", "metrics", k),
+            )
     findings = {e.id for e in finding_entries(ctx)}
     for k in review.commentary.findings:
         if k not in findings:
-            raise fail(f"no finding of {month} has this id (was the month re-run with other data?)", ("commentary", "findings", k))
+            raise fail(
+                f"no finding of {month} has this id (was the month re-run with other data?)",
+                ("commentary", "findings", k),
+            )
     items = _adhoc_ids(ctx)
     for k in review.adhoc.remove:
         if k not in items:
@@ -168,7 +182,14 @@ def paper_cover(ctx: PackContext, c: Cover) -> Cover:
         ("Review", "final" if r.final else "draft: not yet agreed by SECAS and the DCC"),
         *c.facts,
     )
-    return replace(c, produced_on=max(day, ctx.produced_on), due_on=day, late=late.late, lateness=late.text, facts=facts)
+    return replace(
+        c,
+        produced_on=max(day, ctx.produced_on),
+        due_on=day,
+        late=late.late,
+        lateness=late.text,
+        facts=facts,
+    )
 
 
 def paper_due_rule(review: Review) -> str:
@@ -209,7 +230,9 @@ def commentary_table(ctx: PackContext, which: str) -> Table | None:
             rows.append((Cell(e.name, bold=True), Cell(e.note), Cell(text)))
     if not rows:
         return None
-    title = "Reviewers' commentary: " + ("standing processes" if which == "processes" else "Code Performance Measures")
+    title = "Reviewers' commentary: " + (
+        "standing processes" if which == "processes" else "Code Performance Measures"
+    )
     return Table(f"commentary-{which}", title, COMMENT_COLUMNS, tuple(rows))
 
 
@@ -238,7 +261,11 @@ def added_blocks(ctx: PackContext, first: int) -> list[Block]:
         return []
     out: list[Block] = []
     for n, item in enumerate(ctx.review.adhoc.add, start=first):
-        out += [Heading(f"{n}. {item.title}", 2), Paragraph(item.text), Paragraph("Added by the reviewers.", "note")]
+        out += [
+            Heading(f"{n}. {item.title}", 2),
+            Paragraph(item.text),
+            Paragraph("Added by the reviewers.", "note"),
+        ]
     return out
 
 
@@ -287,7 +314,10 @@ def action_tables(review: Review) -> list[Table]:
                 Cell(a.id, bold=True),
                 Cell(_date(a.raised)),
                 Cell(a.owner),
-                Cell(_date(a.due), "below_target" if status == "open" and a.due < review.opsg_meeting else None),
+                Cell(
+                    _date(a.due),
+                    "below_target" if status == "open" and a.due < review.opsg_meeting else None,
+                ),
                 Cell(a.request),
                 Cell(a.response or fmt.DASH),
             )
@@ -296,7 +326,16 @@ def action_tables(review: Review) -> list[Table]:
         note = ""
         if status == "open" and any(a.due < review.opsg_meeting for a in acts):
             note = "Shaded due dates have passed: the action was due at an earlier meeting."
-        out.append(Table(f"actions-{status}", f"{title} ({len(acts)})", ACTION_COLUMNS, rows, note=note, small=True))
+        out.append(
+            Table(
+                f"actions-{status}",
+                f"{title} ({len(acts)})",
+                ACTION_COLUMNS,
+                rows,
+                note=note,
+                small=True,
+            )
+        )
     return out
 
 
@@ -392,7 +431,9 @@ def write_starter(
             path=str(target),
         )
     if opsg <= month.last_day:
-        raise UsageError(f"--opsg {opsg} is not after {month}: the OPSG reviews a month once it has ended")
+        raise UsageError(
+            f"--opsg {opsg} is not after {month}: the OPSG reviews a month once it has ended"
+        )
     prev = load_review(previous) if previous is not None else None
     if prev is not None and prev.month_obj >= month:
         raise ReviewFileError(

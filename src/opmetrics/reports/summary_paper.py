@@ -179,7 +179,7 @@ def build(ctx: PackContext) -> Report:
 def _adhoc(ctx: PackContext) -> Section:
     items = reviewed.reviewed(ctx, adhoc.select(ctx))
     blocks: list[Block] = []
-    if not items:
+    if not items and not reviewed.added_blocks(ctx, 1):
         blocks.append(
             Paragraph(
                 f"Nothing stood out in {ctx.month_title}: every measure met its target and no region or SRV was out of line.",

@@ -69,8 +69,7 @@ class Action(_Strict):
     def _id(cls, v: str) -> str:
         if not _ID.match(v):
             raise ValueError(
-                "an action id is letters, digits and . _ : - (e.g. OPSG-2021-06-01), "
-                f"not {v!r}"
+                f"an action id is letters, digits and . _ : - (e.g. OPSG-2021-06-01), not {v!r}"
             )
         return v
 

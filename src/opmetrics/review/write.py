@@ -47,7 +47,9 @@ def key(k: str) -> str:
 def string(s: str) -> str:
     """A TOML basic string; a text of several lines becomes a multi-line string."""
     esc = s.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
-    esc = "".join(c if c == "\n" or ord(c) >= 0x20 and c != "\x7f" else f"\\u{ord(c):04x}" for c in esc)
+    esc = "".join(
+        c if c == "\n" or (ord(c) >= 0x20 and c != "\x7f") else f"\\u{ord(c):04x}" for c in esc
+    )
     if "\n" in s:
         return '"""\n' + esc + '"""'
     return f'"{esc}"'
@@ -133,7 +135,9 @@ def review_text(review: Review, guide: Guide) -> str:
         out += ["[[adhoc.add]]", f"title = {string(item.title)}", f"text = {string(item.text)}"]
     out += ["", *ACTIONS_HELP]
     if guide.carried_from:
-        out.append(f"# The actions below that are not closed were carried forward from {guide.carried_from}.")
+        out.append(
+            f"# The actions below that are not closed were carried forward from {guide.carried_from}."
+        )
     for a in review.actions:
         out += ["", *action_lines(a)]
     return "\n".join(out) + "\n"
