@@ -376,6 +376,11 @@ class Context:
         """compute into `out/results`, then render the packs into `out/reports`: what a reporting
         analyst does each month."""
         out = Path(out)
+        if review is not None:  # a file that cannot be used stops the run before computing
+            from opmetrics.review.model import check_month, load_review
+
+            m = month if isinstance(month, Month) else Month.parse(month)
+            check_month(load_review(review), review, m)
         results, reports = out / "results", out / "reports"
         summary = self.compute(data_dir, month, results, anon_key=anon_key, labels=labels)
         rendered = self.render(

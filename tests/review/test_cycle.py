@@ -253,3 +253,12 @@ def test_dashboard_shows_commentary_and_actions(cycle: Cycle) -> None:
     for ident, owner, request in (A1, A2):
         assert ident in actions and owner in actions and request in actions
     assert errors == []
+
+
+def test_run_refuses_a_review_for_another_month_before_computing(cycle: Cycle) -> None:
+    done = run_cli("run", "no-data-here", "--month", "2021-05", "--out", "run05", "--review", "r04.toml", cwd=cycle.root)  # fmt: skip
+    assert done.returncode == 3
+    assert (
+        "r04.toml:11: month: the file is for 2021-04 but the results are for 2021-05" in done.stderr
+    )
+    assert not (cycle.root / "run05").exists()  # nothing computed

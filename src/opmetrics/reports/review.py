@@ -33,7 +33,7 @@ from opmetrics.reports.spec import (
     Section,
     Table,
 )
-from opmetrics.review.model import Action, Review, line_of, load_review
+from opmetrics.review.model import Action, Review, check_month, line_of, load_review
 from opmetrics.review.write import Entry, Guide, review_text
 from opmetrics.workdays import OPSG_PAPER_WORKING_DAYS, Lateness, opsg_paper_day
 
@@ -144,8 +144,7 @@ def check(review: Review, path: str | Path, ctx: PackContext) -> None:
         return ReviewFileError(msg, path=str(p), key=".".join(loc), line=line_of(text, loc))
 
     month = str(ctx.view.month)
-    if review.month != month:
-        raise fail(f"the file is for {review.month} but the results are for {month}", ("month",))
+    check_month(review, p, month)
     metrics = {e.id for e in metric_entries(ctx)}
     for k in review.commentary.metrics:
         if k not in metrics:

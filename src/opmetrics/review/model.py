@@ -212,6 +212,18 @@ def load_review(path: str | Path) -> Review:
         ) from None
 
 
+def check_month(review: Review, path: str | Path, month: Month | str) -> None:
+    """Refuse a review file for another month than `month` (naming the file's `month` line)."""
+    if review.month != str(month):
+        text = Path(path).read_text(encoding="utf-8")
+        raise ReviewFileError(
+            f"the file is for {review.month} but the results are for {month}",
+            path=str(path),
+            key="month",
+            line=line_of(text, ("month",)),
+        )
+
+
 def _root_loc(raw: dict[str, Any]) -> tuple[Any, ...]:
     """Where a whole-file check failed: the meeting date, or the second use of an action id."""
     seen: set[object] = set()
