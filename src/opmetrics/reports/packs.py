@@ -74,11 +74,15 @@ PAPERS = ("summary", "panel")  # dated for the OPSG paper day; DRAFT until the r
 PANEL_MARKDOWN = "panel-summary.md"
 
 
-def paper_options(report: Report, ctx: PackContext) -> dict[str, str]:
-    """A paper's watermark and, with a review file, its due rule (the OPSG paper day)."""
+def paper_options(report: Report, ctx: PackContext) -> dict[str, str | bool]:
+    """A paper's watermark and, with a review file, its due rule (the OPSG paper day); the
+    Panel summary's cover is a title block, so that it stays within two pages."""
     if report.key not in PAPERS:
         return {}
-    out = {"watermark": reviewed.watermark(ctx.review)}
+    out: dict[str, str | bool] = {
+        "watermark": reviewed.watermark(ctx.review),
+        "compact_cover": report.key == "panel",
+    }
     if ctx.review is not None:
         out["due_rule"] = reviewed.paper_due_rule(ctx.review)
     return out

@@ -9,6 +9,8 @@ Markdown (`to_markdown`), which pastes into the sub-committee's own report.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from opmetrics.reports import adhoc, fmt
 from opmetrics.reports import review as rv
 from opmetrics.reports.common import PackContext, cover, cpm_value_cell, finished, headline
@@ -26,9 +28,19 @@ from opmetrics.reports.spec import (
     Section,
     Table,
 )
+from opmetrics.review.model import Action, Review
 
 TITLE = "Panel summary"
 MAX_CONCERNS = 5
+COVER_FACTS = ("OPSG meeting", "Review", "Assumed values")  # the rest is in the other packs
+ACTION_COLUMNS = (
+    Column("Action", "left"),
+    Column("Owner", "left"),
+    Column("Due", "left"),
+    Column("State", "left"),
+    Column("Request", "left", "1fr"),
+    Column("Response", "left", "1fr"),
+)
 
 
 def build(ctx: PackContext) -> Report:
@@ -81,10 +93,36 @@ def build(ctx: PackContext) -> Report:
         )
     else:
         blocks.append(Paragraph(f"Actions raised by the OPSG: {rv.actions_counts(r)}."))
-        blocks += rv.action_tables(r)
+        if r.actions:
+            blocks.append(_actions(r))
     section = Section(f"Outcome for {ctx.month_title}", tuple(blocks), anchor="outcome")
     front = rv.paper_cover(ctx, cover(ctx, TITLE))
+    front = replace(front, facts=tuple(f for f in front.facts if f[0] in COVER_FACTS))
     return finished(Report("panel", TITLE, front, (section,)), ctx)
+
+
+def _actions(r: Review) -> Table:
+    """Every action in one table, open first, then answered, then closed."""
+    order = {status: n for n, (status, _) in enumerate(rv.GROUPS)}
+    names = dict(rv.GROUPS)
+    rows = tuple(
+        (
+            Cell(a.id, bold=True),
+            Cell(a.owner),
+            Cell(f"{a.due:%d %b %Y}"),
+            _state(a, r, names[a.status]),
+            Cell(a.request),
+            Cell(a.response or fmt.DASH),
+        )
+        for a in sorted(r.actions, key=lambda a: order[a.status])
+    )
+    return Table("panel-actions", "", ACTION_COLUMNS, rows, small=True)
+
+
+def _state(a: Action, r: Review, name: str) -> Cell:
+    if a.status == "open" and a.due < r.opsg_meeting:
+        return Cell(f"{name}, overdue", "below_target")
+    return Cell(name, "met" if a.status == "closed" else None)
 
 
 def _concerns(ctx: PackContext) -> list[Block]:
