@@ -162,7 +162,7 @@ def test_panel_summary_pdf_and_markdown(cycle: Cycle) -> None:
         assert cycle.removed[1] not in out
     assert "| CPM1 |" in md and "Below target" in md
     pages = [p for p in text.split("\f") if p.strip()]
-    assert len(pages) <= 3  # the cover, then one or two pages
+    assert len(pages) <= 2  # a title block, not a cover page: one or two pages
 
 
 def test_next_month_carries_the_open_actions(cycle: Cycle) -> None:

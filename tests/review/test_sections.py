@@ -148,13 +148,36 @@ def test_ids_must_name_something_in_the_month(plain: PackContext, tmp_path: Path
 
 
 def test_panel_markdown(plain: PackContext) -> None:
-    review = _review(status="final", actions=[_act("A1", "open")])
+    review = _review(
+        status="final",
+        actions=[
+            _act("A4", "closed", response="Done."),
+            _act("A1", "open"),
+            _act("A2", "open", due=date(2021, 5, 19)),
+        ],
+    )
     report = panel.build(replace(plain, review=review))
     md = panel.to_markdown(report, rv.watermark(review))
     assert md.startswith(
         "# Panel summary: April 2021\n\n- Date: 9 June 2021\n- OPSG meeting: 16 June 2021\n- Review: final"
     )
     assert "DRAFT" not in md
-    assert "| Action | Raised | Owner | Due | Request | Response |" in md
-    assert "| A1 | 19 May 2021 | SECAS | 21 Jul 2021 | Request A1. | – |" in md
-    assert "1 open, 0 answered this month, 0 closed" in md
+    assert "| Action | Owner | Due | State | Request | Response |" in md
+    assert "| A1 | SECAS | 21 Jul 2021 | Open | Request A1. | – |" in md
+    assert "| A2 | SECAS | 19 May 2021 | Open, overdue |" in md
+    assert md.index("| A1 |") < md.index("| A2 |") < md.index("| A4 |")  # open first, closed last
+    assert "2 open, 0 answered this month, 1 closed" in md
+
+
+def test_the_papers_are_drafts_until_final(plain: PackContext) -> None:
+    from opmetrics.reports.packs import paper_options
+
+    summary, pmr_like = summary_paper.build(plain), replace(summary_paper.build(plain), key="pmr")
+    assert paper_options(summary, plain) == {"watermark": "DRAFT", "compact_cover": False}
+    assert paper_options(pmr_like, plain) == {}  # the machine packs carry no watermark
+    final = replace(plain, review=_review(status="final"))
+    assert paper_options(panel.build(final), final) == {
+        "watermark": "",
+        "compact_cover": True,
+        "due_rule": "the OPSG paper day, 5 Working Days before the meeting on 16 June 2021",
+    }
