@@ -262,3 +262,13 @@ def test_run_refuses_a_review_for_another_month_before_computing(cycle: Cycle) -
         "r04.toml:11: month: the file is for 2021-04 but the results are for 2021-05" in done.stderr
     )
     assert not (cycle.root / "run05").exists()  # nothing computed
+
+
+def test_previous_must_be_an_earlier_month(cycle: Cycle, tmp_path: Path) -> None:
+    done = run_cli("review", "init", "2021-04", "--opsg", "2021-06-16", "--previous", "r05.toml", "--out", str(tmp_path / "x.toml"), cwd=cycle.root)  # fmt: skip
+    assert done.returncode == 3
+    assert (
+        "r05.toml: month: is for 2021-05: --previous takes an earlier month's review file than 2021-04"
+        in done.stderr
+    )
+    assert not (tmp_path / "x.toml").exists()
