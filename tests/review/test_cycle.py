@@ -268,7 +268,7 @@ def test_previous_must_be_an_earlier_month(cycle: Cycle, tmp_path: Path) -> None
     done = run_cli("review", "init", "2021-04", "--opsg", "2021-06-16", "--previous", "r05.toml", "--out", str(tmp_path / "x.toml"), cwd=cycle.root)  # fmt: skip
     assert done.returncode == 3
     assert (
-        "r05.toml: month: is for 2021-05: --previous takes an earlier month's review file than 2021-04"
+        "r05.toml:11: month: is for 2021-05: --previous takes an earlier month's review file than 2021-04"
         in done.stderr
     )
     assert not (tmp_path / "x.toml").exists()

@@ -439,6 +439,7 @@ def write_starter(
             f"is for {prev.month}: --previous takes an earlier month's review file than {month}",
             path=str(previous),
             key="month",
+            line=line_of(Path(str(previous)).read_text(encoding="utf-8"), ("month",)),
         )
     ctx = PackContext(view, (), date.today())
     review, guide = starter(ctx, opsg, prev)
