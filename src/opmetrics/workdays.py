@@ -3,17 +3,20 @@
 The SEC counts deadlines in Working Days: not a Saturday, a Sunday or an England & Wales bank
 holiday, substitute ("observed") days included. Bank holidays come from the `holidays` package,
 which carries the one-off days (the 2022 Platinum Jubilee and State Funeral, the 2023
-Coronation), so no date is hard-coded here. Named `workdays` so it never shadows the standard
+Coronation), so no date is hard-coded here: for 2015-2040 they are read from
+`bank_holidays.csv`, written from the package by `scripts/bank_holidays.py` (importing the
+package loads every calendar it knows, about 0.15 s of a light command's start-up; a test holds
+the table to the package), and other years ask the package itself. Named `workdays` so it never shadows the standard
 library's `calendar` module.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-
-import holidays
+from functools import cache, lru_cache
+from importlib import resources
 
 from opmetrics.errors import UsageError
 from opmetrics.month import Month
@@ -29,11 +32,30 @@ USER_REPORT_WORKING_DAY = 10  # per-User monthly service reports: by the 10th Wo
 _SUBDIVISIONS = ("ENG", "WLS")  # England and Wales share their bank holidays
 
 
+@cache
+def _shipped() -> dict[int, dict[date, str]]:
+    """The shipped table, by year (the years it covers are the years of its dates)."""
+    by_year: dict[int, dict[date, str]] = {}
+    text = resources.files("opmetrics").joinpath("bank_holidays.csv").read_text(encoding="utf-8")
+    for day_text, name in list(csv.reader(text.splitlines()))[1:]:
+        day = date.fromisoformat(day_text)
+        by_year.setdefault(day.year, {})[day] = name
+    return by_year
+
+
 @lru_cache(maxsize=64)
 def bank_holidays(year: int) -> dict[date, str]:
     """England & Wales bank holidays of one year, substitute days included, by date."""
     if not 1970 <= year <= 2099:
         raise UsageError(f"year {year} is outside the supported calendar (1970-2099)")
+    shipped = _shipped().get(year)
+    return dict(shipped) if shipped is not None else holidays_from_package(year)
+
+
+def holidays_from_package(year: int) -> dict[date, str]:
+    """England & Wales bank holidays of one year as the `holidays` package gives them."""
+    import holidays
+
     out: dict[date, str] = {}
     for sub in _SUBDIVISIONS:
         for day, name in holidays.country_holidays("GB", subdiv=sub, years=year).items():

@@ -155,20 +155,27 @@ def test_debug_shows_the_traceback(tmp_path: Path, debug: bool) -> None:
     assert ("Traceback" in proc.stderr) is debug
 
 
-def test_validate_writes_quarantine_files_only_when_rows_are_quarantined(tmp_path: Path) -> None:
-    """`validate DATA` in some folder: a clean month leaves nothing there; bad rows give the
-    value-free quarantine.csv and restricted/quarantine_rows.csv; a clean run after that
-    empties both (header only) rather than leaving another run's list behind."""
+def test_validate_writes_quarantine_files_only_when_asked_and_rows_are_quarantined(
+    tmp_path: Path,
+) -> None:
+    """`validate DATA` writes nothing, wherever it is run, unless `--quarantine FILE` is given;
+    with it, a clean month writes nothing; bad rows give the value-free FILE and
+    restricted/<stem>_rows.csv; a clean run after that empties both (header only) rather than
+    leaving another run's list behind."""
     data, here = tmp_path / "data", tmp_path / "here"
     data.mkdir()
     here.mkdir()
+    q = ["--quarantine", str(here / "quarantine.csv")]
     write_parquet(data / "service_requests.parquet", [request(i) for i in range(1, 4)])
-    proc = run_cli("validate", str(data), cwd=here)
+    proc = run_cli("validate", str(data), *q, cwd=here)
     assert proc.returncode == 0, proc.stderr
     assert list(here.iterdir()) == [] and "no row quarantined" in proc.stderr
     bad = [request(1), request(2, srv="99.9"), request(1)]
     write_parquet(data / "service_requests.parquet", bad)
     proc = run_cli("validate", str(data), cwd=here)
+    assert proc.returncode == 0, proc.stderr
+    assert list(here.iterdir()) == [] and "2 row(s) quarantined; nothing written" in proc.stderr
+    proc = run_cli("validate", str(data), *q, cwd=here)
     assert proc.returncode == 0, proc.stderr
     shared = (here / "quarantine.csv").read_text(encoding="utf-8").splitlines()
     rows = (here / "restricted" / "quarantine_rows.csv").read_text(encoding="utf-8").splitlines()
@@ -176,7 +183,7 @@ def test_validate_writes_quarantine_files_only_when_rows_are_quarantined(tmp_pat
     assert "90-B3-D5-1F-30-01-00-00" not in "\n".join(shared)  # the party's user_id
     assert "90-B3-D5-1F-30-01-00-00" in "\n".join(rows)
     write_parquet(data / "service_requests.parquet", [request(i) for i in range(1, 4)])
-    proc = run_cli("validate", str(data), cwd=here)
+    proc = run_cli("validate", str(data), *q, cwd=here)
     assert proc.returncode == 0, proc.stderr
     assert len((here / "quarantine.csv").read_text(encoding="utf-8").splitlines()) == 1
     emptied = here / "restricted" / "quarantine_rows.csv"

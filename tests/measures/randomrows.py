@@ -101,30 +101,32 @@ def random_requests(
     return rows
 
 
+def noon_request(n: int, t: datetime) -> dict[str, Any]:
+    """A valid non-device 11.1 request received at `t` and answered 2 s later with I0."""
+    return {
+        "request_id": f"90-B3-D5-1F-30-01-00-FF:00-00-00-00-00-00-00-01:{n}",
+        "user_id": "90-B3-D5-1F-30-01-00-FF",
+        "user_role": "OU",
+        "srv": "11.1",
+        "command_variant": 8,
+        "target_id": "00-00-00-00-00-00-00-01",
+        "device_type": "NONE",
+        "smets": "SMETS2",
+        "region": "South",
+        "execution": "non_device",
+        "execute_at": None,
+        "received_at": t,
+        "delivered_at": None,
+        "device_response_at": None,
+        "responded_at": t + timedelta(seconds=2),
+        "response_code": "I0",
+        "dsp_attempts": None,
+    }
+
+
 def daily_background(year: int, month: int, days: int) -> list[dict[str, Any]]:
     """One non-device 11.1 request each day at noon UTC, so no day of the month is empty."""
-    out = []
-    for d in range(1, days + 1):
-        t = datetime(year, month, d, 12, 0, tzinfo=UTC)
-        out.append(
-            {
-                "request_id": f"90-B3-D5-1F-30-01-00-FF:00-00-00-00-00-00-00-01:{900000 + d}",
-                "user_id": "90-B3-D5-1F-30-01-00-FF",
-                "user_role": "OU",
-                "srv": "11.1",
-                "command_variant": 8,
-                "target_id": "00-00-00-00-00-00-00-01",
-                "device_type": "NONE",
-                "smets": "SMETS2",
-                "region": "South",
-                "execution": "non_device",
-                "execute_at": None,
-                "received_at": t,
-                "delivered_at": None,
-                "device_response_at": None,
-                "responded_at": t + timedelta(seconds=2),
-                "response_code": "I0",
-                "dsp_attempts": None,
-            }
-        )
-    return out
+    return [
+        noon_request(900000 + d, datetime(year, month, d, 12, 0, tzinfo=UTC))
+        for d in range(1, days + 1)
+    ]

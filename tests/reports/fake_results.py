@@ -26,6 +26,7 @@ from opmetrics.catalog.assumptions import (
     cpm_assumptions,
     trt_rules_of_srv,
 )
+from opmetrics.catalog.model import CPM_IDS
 from opmetrics.contract.schema import ALL
 from opmetrics.measures.cpm_rows import status_of
 from opmetrics.measures.derive import default_trt_s
@@ -490,21 +491,7 @@ def write_fake_results(
         "user_id,name,party_label\nSECRET-ID,Secret Energy Ltd,P-000000\n"
     )
     write_table(restricted, "quarantine_rows", _table(_quarantine_rows(), rs.QUARANTINE_ROWS))
-    reportability = {
-        c: {"status": "reportable", "reason": None}
-        for c in (
-            "CPM1",
-            "CPM2",
-            "CPM3",
-            "CPM4",
-            "CPM5",
-            "CPM5A",
-            "CPM6",
-            "CPM6A",
-            "CPM6B",
-            "CPM6C",
-        )
-    }
+    reportability = {c: {"status": "reportable", "reason": None} for c in CPM_IDS}
     if not cpm6_reportable:
         reportability["CPM6"] = {"status": "not_reportable", "reason": CPM6_REASON}
     manifest = {

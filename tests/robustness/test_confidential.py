@@ -20,10 +20,7 @@ import csv
 import html
 import io
 import json
-import os
 import re
-import sys
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,10 +32,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from opmetrics.catalog import default_catalog
-from opmetrics.cli import main
 from opmetrics.reports.assumed import Assumptions
 from opmetrics.reports.datafiles import write_data_files
 from opmetrics.results.io import read_results
+from tests.cli_runner import run_cli
 from tests.robustness.conftest import Ran, pdfinfo, pdftotext
 from tests.robustness.corpus import MONTH, read, to_csv, write
 
@@ -186,33 +183,8 @@ def _leaky_month(base: Path, dest: Path) -> Month:
 def _run(*args: str) -> Ran:
     """`opmetrics ARGS...` in this process, with everything it writes (Python's streams, and
     file descriptors 1 and 2 for anything below them), without --quiet: what a user sees."""
-    saved = [os.dup(1), os.dup(2)]
-    streams = sys.stdout, sys.stderr
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        os.dup2(out.fileno(), 1)
-        os.dup2(err.fileno(), 2)
-        sys.stdout = io.TextIOWrapper(os.fdopen(os.dup(1), "wb"), "utf-8", write_through=True)
-        sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(2), "wb"), "utf-8", write_through=True)
-        try:
-            try:
-                main(list(args))
-                code = 0
-            except SystemExit as exc:
-                code = int(exc.code or 0)
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-                stream.close()
-            sys.stdout, sys.stderr = streams
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-        out.seek(0)
-        err.seek(0)
-        return Ran(
-            code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
-        )
+    ran = run_cli(*args)
+    return Ran(ran.returncode, ran.stdout, ran.stderr)
 
 
 @dataclass

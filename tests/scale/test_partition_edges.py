@@ -23,6 +23,7 @@ from opmetrics.contract.schema import ALERTS, SERVICE_REQUESTS, TABLES
 from opmetrics.contract.sources import locate, locate_all
 from opmetrics.errors import UnreadableFileError
 from opmetrics.month import UK, Month
+from tests.measures.randomrows import noon_request
 
 APRIL = Month.parse("2021-04")
 
@@ -34,26 +35,7 @@ def _utc(text: str) -> datetime:
 def request(n: int, received: str, srv: str = "11.1") -> dict[str, Any]:
     """A valid non-device request answered 2 s later with I0 (a success), unless `srv` is
     not in the catalog (quarantined as `unknown_srv`)."""
-    t = _utc(received)
-    return {
-        "request_id": f"90-B3-D5-1F-30-01-00-FF:00-00-00-00-00-00-00-01:{n}",
-        "user_id": "90-B3-D5-1F-30-01-00-FF",
-        "user_role": "OU",
-        "srv": srv,
-        "command_variant": 8,
-        "target_id": "00-00-00-00-00-00-00-01",
-        "device_type": "NONE",
-        "smets": "SMETS2",
-        "region": "South",
-        "execution": "non_device",
-        "execute_at": None,
-        "received_at": t,
-        "delivered_at": None,
-        "device_response_at": None,
-        "responded_at": t + timedelta(seconds=2),
-        "response_code": "I0",
-        "dsp_attempts": None,
-    }
+    return {**noon_request(n, _utc(received)), "srv": srv}
 
 
 # n  received_at (UTC)      UK local time        month   UTC date  local date

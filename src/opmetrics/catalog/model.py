@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from opmetrics.month import UK_ZONE
 
+# every Code Performance Measure a catalog must give a target and a minimum for
+CPM_IDS = ("CPM1", "CPM2", "CPM3", "CPM4", "CPM5", "CPM5A", "CPM6", "CPM6A", "CPM6B", "CPM6C")
+
 
 class Source(StrEnum):
     """Provenance of a catalog value (the catalog file's header says what each means)."""
@@ -310,19 +313,7 @@ class Catalog(BaseModel):
                 raise CatalogKeyError(
                     f"trt[{i}].device_type", f"unknown device type {t.device_type!r}"
                 )
-        required_cpms = {
-            "CPM1",
-            "CPM2",
-            "CPM3",
-            "CPM4",
-            "CPM5",
-            "CPM5A",
-            "CPM6",
-            "CPM6A",
-            "CPM6B",
-            "CPM6C",
-        }
-        missing = required_cpms - {c.id for c in self.cpm}
+        missing = set(CPM_IDS) - {c.id for c in self.cpm}
         if missing:
             raise CatalogKeyError("cpm", f"missing measure(s) {', '.join(sorted(missing))}")
         if {c.category for c in self.incident_category} != {1, 2, 3, 4, 5}:

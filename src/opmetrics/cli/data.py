@@ -34,14 +34,15 @@ def register(app: typer.Typer) -> None:
 def validate_cmd(
     data_dir: DataDirArg,
     quarantine: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--quarantine",
-            help="Where to write the list of quarantined rows (CSV, no values: shareable); their "
+            help="Write the list of quarantined rows to this CSV (no values: shareable); their "
             "raw rows, which may name parties, go to restricted/<name>_rows.csv beside it. "
-            "Nothing is written when no row is quarantined.",
+            "Without it validate writes nothing.",
+            dir_okay=False,
         ),
-    ] = Path("quarantine.csv"),
+    ] = None,
     strict: StrictOpt = False,
     engine: EngineOpt = DEFAULT_ENGINE,
     spark_master: SparkMasterOpt = None,
@@ -63,14 +64,21 @@ def validate_cmd(
         rows,
         justify=["left", "left", "right", "right", "right", "left"],
     )
-    written = summary.write_quarantine(quarantine)
-    if summary.quarantined_total:
+    if quarantine is None:
+        if summary.quarantined_total:
+            console.info(
+                f"{summary.quarantined_total:,} row(s) quarantined; nothing written (pass "
+                "--quarantine FILE for the list of rows and reasons)"
+            )
+    elif summary.quarantined_total:
+        summary.write_quarantine(quarantine)
         console.info(
             f"{summary.quarantined_total:,} quarantined row(s) written to {quarantine} (reasons "
             f"without values); their raw rows to {restricted_rows_path(quarantine)} (may name "
             "parties: do not share)"
         )
     else:
+        written = summary.write_quarantine(quarantine)
         emptied = f" ({', '.join(map(str, written))} emptied)" if written else ""
         console.info(f"no row quarantined: no quarantine file written{emptied}")
     if strict and summary.quarantined_total:

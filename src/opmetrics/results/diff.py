@@ -39,12 +39,15 @@ CHANGES_SCHEMA = pa.schema(
         ("old", pa.float64()),
         ("new", pa.float64()),
         ("delta", pa.float64()),
-        ("old_status", pa.string()),
-        ("new_status", pa.string()),
-        ("old_numerator", pa.float64()),
-        ("new_numerator", pa.float64()),
-        ("old_denominator", pa.float64()),
-        ("new_denominator", pa.float64()),
+    ]
+    + [
+        (f"{side}_{what}", kind)
+        for what, kind in (
+            ("status", pa.string()),
+            ("numerator", pa.float64()),
+            ("denominator", pa.float64()),
+        )
+        for side in ("old", "new")
     ]
 )
 
@@ -164,17 +167,31 @@ def _ordered(a: dict[tuple[str, ...], Any], b: dict[tuple[str, ...], Any]) -> li
     return [*a, *(k for k in b if k not in a)]
 
 
+def _kind(
+    o: dict[str, Any] | None,
+    n: dict[str, Any] | None,
+    same: bool,
+) -> ChangeKind | None:
+    """What became of a key's row: None when it is in both folders and the same there."""
+    if o is not None and n is not None:
+        return None if same else "changed"
+    return "added" if o is None else "removed"
+
+
 def _cpm_changes(a: Results, b: Results, tolerance: float) -> list[Change]:
     old, new = _rows(a, "cpm", CPM_KEY), _rows(b, "cpm", CPM_KEY)
     out = []
     for k in _ordered(old, new):
         o, n = old.get(k), new.get(k)
-        if o is not None and n is not None:
-            if all(_same(o[f], n[f], tolerance) for f in CPM_FIELDS) and o["status"] == n["status"]:
-                continue
-            kind: ChangeKind = "changed"
-        else:
-            kind = "added" if o is None else "removed"
+        same = (
+            o is not None
+            and n is not None
+            and all(_same(o[f], n[f], tolerance) for f in CPM_FIELDS)
+            and o["status"] == n["status"]
+        )
+        kind = _kind(o, n, same)
+        if kind is None:
+            continue
         out.append(
             Change(
                 "cpm",
@@ -201,12 +218,10 @@ def _summary_changes(a: Results, b: Results, tolerance: float) -> list[Change]:
         o, n = old.get(k), new.get(k)
         for rate in SUMMARY_RATES:
             numerator = "succeeded" if rate == "success_percent" else "within_trt"
-            if o is not None and n is not None:
-                if _same(o[rate], n[rate], tolerance):
-                    continue
-                kind: ChangeKind = "changed"
-            else:
-                kind = "added" if o is None else "removed"
+            same = o is not None and n is not None and _same(o[rate], n[rate], tolerance)
+            kind = _kind(o, n, same)
+            if kind is None:
+                continue
             out.append(
                 Change(
                     "srv_summary",
