@@ -377,10 +377,14 @@ def review_html(ctx: PackContext) -> str:
         f"(paper day {e(fmt.long_date(opsg_paper_day(r.opsg_meeting)))}): {e(state)}.</p>"
     )
     blocks: list[Block] = [t for w in ("processes", "cpms") if (t := commentary_table(ctx, w))]
-    for e_ in finding_entries(ctx):
-        text = r.commentary.of_finding(e_.id)
-        if text:
-            blocks.append(Paragraph(f"{e_.name}: {text}"))
+    found = tuple(
+        (Cell(f.name), Cell(r.commentary.of_finding(f.id)))
+        for f in finding_entries(ctx)
+        if r.commentary.of_finding(f.id)
+    )
+    if found:
+        cols = (Column("Finding", "left", "1fr"), Column("Reviewers' commentary", "left", "1fr"))
+        blocks.append(Table("commentary-findings", "Reviewers' commentary: findings", cols, found))
     if not blocks:
         blocks.append(Paragraph("The reviewers wrote no commentary this month.", "note"))
     section = actions_section(ctx)
