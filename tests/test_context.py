@@ -28,6 +28,7 @@ OPERATIONS = (
     "diff",
     "run",
     "demo",
+    "review_init",
 )
 HEAVY = ("pandas", "pyarrow", "ibis", "duckdb", "altair", "vl_convert", "typst", "numpy")
 

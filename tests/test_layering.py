@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "opmetrics"
 # bottom to top; a unit may import units of its own layer or of any layer below it
 LAYERS: list[set[str]] = [
     {"errors", "month", "workspace", "defaults", "progress", "console"},  # foundations
-    {"workdays", "catalog"},  # reference data and the reporting calendar
+    {"workdays", "catalog", "review"},  # reference data, the calendar, a month's review file
     {"contract"},  # the data contract: table schemas, row rules, sources
     {"engine"},  # DuckDB and Spark behind one interface
     {"validation"},  # reading and checking a data dir on the engine

@@ -17,6 +17,7 @@ from opmetrics.api import (
     generate,
     ingest_duis,
     render,
+    review_init,
     run,
     validate,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ingest_duis",
     "load_catalog",
     "render",
+    "review_init",
     "run",
     "validate",
 ]

@@ -8,6 +8,7 @@ one engine, open a `Context` yourself.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from opmetrics.generator import GenerationSummary
     from opmetrics.reports import RenderSummary
     from opmetrics.reports.customer_packs import PacksSummary
+    from opmetrics.reports.review import ReviewInitSummary
     from opmetrics.results.compute import ComputeSummary
     from opmetrics.results.diff import ResultsDiff
 
@@ -71,6 +73,19 @@ def render(
     """`Context.render` with a one-off `Context`."""
     with _open(catalog, None, progress) as ctx:
         return ctx.render(results_dir, out_dir, **options)
+
+
+def review_init(
+    results_dir: str | Path,
+    opsg: date,
+    *,
+    catalog: CatalogLike = None,
+    progress: Progress = NO_PROGRESS,
+    **options: Any,
+) -> ReviewInitSummary:
+    """`Context.review_init` with a one-off `Context`."""
+    with _open(catalog, None, progress) as ctx:
+        return ctx.review_init(results_dir, opsg, **options)
 
 
 def customer_packs(

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from opmetrics.generator import GenerationSummary, Scenario
     from opmetrics.reports import RenderSummary
     from opmetrics.reports.customer_packs import PacksSummary
+    from opmetrics.reports.review import ReviewInitSummary
     from opmetrics.results.compute import ComputeSummary
     from opmetrics.results.diff import ResultsDiff
     from opmetrics.validation.validate import TableReport
@@ -234,11 +235,12 @@ class Context:
         *,
         history: Sequence[str | Path] = (),
         produced_on: date | None = None,
+        review: str | Path | None = None,
     ) -> RenderSummary:
         """Render a results folder's PDF packs, dashboard and data files (design §2).
 
         `history`: earlier months' results folders, for the trends; `produced_on` (default
-        today) is the date on the covers.
+        today) is the date on the covers; `review`: the month's review file (docs/review.md).
         """
         from opmetrics.reports.packs import render
 
@@ -249,7 +251,25 @@ class Context:
             produced_on,
             self.progress,
             catalog=self.catalog,
+            review=review,
         )
+
+    def review_init(
+        self,
+        results_dir: str | Path,
+        opsg: date,
+        *,
+        previous: str | Path | None = None,
+        out: str | Path | None = None,
+        force: bool = False,
+    ) -> ReviewInitSummary:
+        """Write a month's starter review file (docs/review.md): its standing metrics and
+        findings to comment on, its ad-hoc list, and the actions of the `previous` review file
+        that are not closed. `out` defaults to `opsg-review-YYYY-MM.toml` in the current folder;
+        an existing file is kept unless `force`."""
+        from opmetrics.reports.review import write_starter
+
+        return write_starter(results_dir, opsg, previous, out, force, self.catalog)
 
     def customer_packs(
         self,
@@ -351,13 +371,21 @@ class Context:
         history: Sequence[str | Path] = (),
         produced_on: date | None = None,
         labels: str | Path | None = None,
+        review: str | Path | None = None,
     ) -> RunSummary:
         """compute into `out/results`, then render the packs into `out/reports`: what a reporting
         analyst does each month."""
         out = Path(out)
+        if review is not None:  # a file that cannot be used stops the run before computing
+            from opmetrics.review.model import check_month, load_review
+
+            m = month if isinstance(month, Month) else Month.parse(month)
+            check_month(load_review(review), review, m)
         results, reports = out / "results", out / "reports"
         summary = self.compute(data_dir, month, results, anon_key=anon_key, labels=labels)
-        rendered = self.render(results, reports, history=history, produced_on=produced_on)
+        rendered = self.render(
+            results, reports, history=history, produced_on=produced_on, review=review
+        )
         return RunSummary(Path(data_dir), results, reports, summary, rendered)
 
     def demo(

@@ -160,3 +160,17 @@ class OutputError(OpmetricsError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass
+class ReviewFileError(ConfigError):
+    """A review file cannot be used: `line` (1-based) and `key` (e.g. `actions[2].owner`) say
+    where, so the one-line message reads `FILE:LINE: KEY: what is wrong`."""
+
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or "review file"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"

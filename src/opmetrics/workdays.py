@@ -23,6 +23,10 @@ from opmetrics.month import Month
 
 PACK_DUE_WORKING_DAYS = 25  # MP122 packs: 25 Working Days after month end
 OPSG_LEAD_WORKING_DAYS = 10  # the OPSG receives the business process report 10 WD before it meets
+# The OPSG paper day: meeting papers (the summary paper with the reviewers' commentary) are issued
+# 5 Working Days before the meeting, as SEC sub-committee papers are. Assumed: the design gives
+# only the 10-Working-Day lead of the business process report (docs/decisions.md).
+OPSG_PAPER_WORKING_DAYS = 5
 USER_REPORT_WORKING_DAY = 10  # per-User monthly service reports: by the 10th Working Day
 
 _SUBDIVISIONS = ("ENG", "WLS")  # England and Wales share their bank holidays
@@ -112,6 +116,11 @@ def opsg_send_by(meeting: date) -> date:
     return add_working_days(meeting, -OPSG_LEAD_WORKING_DAYS)
 
 
+def opsg_paper_day(meeting: date) -> date:
+    """The OPSG meeting's paper day: the summary paper is issued 5 Working Days before it."""
+    return add_working_days(meeting, -OPSG_PAPER_WORKING_DAYS)
+
+
 @dataclass(frozen=True)
 class Lateness:
     """Whether a pack produced on a date meets its due date, in Working Days."""
@@ -165,6 +174,13 @@ def deadlines(month: Month, opsg_meeting: date | None = None) -> tuple[Deadline,
                 opsg_send_by(opsg_meeting),
                 f"{OPSG_LEAD_WORKING_DAYS} Working Days before the meeting on "
                 f"{opsg_meeting:%d %B %Y}",
+            )
+        )
+        out.append(
+            Deadline(
+                "Summary paper to the OPSG (paper day)",
+                opsg_paper_day(opsg_meeting),
+                f"{OPSG_PAPER_WORKING_DAYS} Working Days before the meeting (assumed)",
             )
         )
     return tuple(sorted(out, key=lambda d: d.due_on))

@@ -25,7 +25,13 @@ DATA_TABLES = [*RESULT_TABLES, "assumed_values"]  # the data files: results tabl
 def test_files(rendered: RenderSummary) -> None:
     out = rendered.out_dir
     bps = [b for b in default_catalog().business_processes if default_catalog().srvs_of(b)]
-    assert len(rendered.pdfs) == 3 + len(bps)
+    assert len(rendered.pdfs) == 4 + len(bps)  # PMR, CPM6A, summary paper, Panel summary
+    assert rendered.pdfs["panel"] == out / "panel-summary.pdf"
+    assert (
+        (out / "panel-summary.md")
+        .read_text(encoding="utf-8")
+        .startswith("# Panel summary: April 2021")
+    )
     for p in rendered.pdfs.values():
         assert p.is_file() and p.read_bytes().startswith(b"%PDF")
     assert (out / "dashboard" / "index.html").is_file()

@@ -15,6 +15,7 @@ from opmetrics.workdays import (
     deadlines,
     is_working_day,
     nth_working_day,
+    opsg_paper_day,
     opsg_send_by,
     pack_due_date,
     user_reports_due_date,
@@ -123,7 +124,16 @@ def test_deadlines_in_date_order() -> None:
         "Per-User monthly service reports",
         "MP122 reporting packs",
         "Business process report to the OPSG",
+        "Summary paper to the OPSG (paper day)",
     }
+
+
+def test_opsg_paper_day_counts_working_days_back_from_the_meeting() -> None:
+    # Meeting Wed 2 June 2021; Mon 31 May is the Spring bank holiday, so five Working Days back
+    # are Tue 1 June, Fri 28, Thu 27, Wed 26 and Tue 25 May.
+    assert opsg_paper_day(date(2021, 6, 2)) == date(2021, 5, 25)
+    # No holiday in the way: Wed 16 June 2021 -> Wed 9 June 2021.
+    assert opsg_paper_day(date(2021, 6, 16)) == date(2021, 6, 9)
 
 
 def test_year_out_of_range() -> None:

@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "duis",
     "generate",
     "report",
+    "review",
     "pipeline",
     "customer",
     "diff",

@@ -87,6 +87,16 @@ LabelsOpt = Annotated[
         "the same key: every party labelled there keeps its label.",
     ),
 ]
+ReviewOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--review",
+        metavar="FILE",
+        dir_okay=False,
+        help="The month's review file (TOML, from `opmetrics review init`): commentary, "
+        "ad-hoc list and actions in the summary paper, Panel summary and dashboard.",
+    ),
+]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Exit with code 1 when anything is quarantined.")
 ]

@@ -20,6 +20,7 @@ from opmetrics.cli.options import (
     MemoryOpt,
     MonthOpt,
     ProducedOnOpt,
+    ReviewOpt,
     SparkMasterOpt,
     ThreadsOpt,
     open_context,
@@ -45,6 +46,7 @@ def run_cmd(
     produced_on: ProducedOnOpt = None,
     anon_key: AnonKeyOpt = None,
     labels: LabelsOpt = None,
+    review: ReviewOpt = None,
     engine: EngineOpt = DEFAULT_ENGINE,
     spark_master: SparkMasterOpt = None,
     threads: ThreadsOpt = None,
@@ -60,6 +62,7 @@ def run_cmd(
             history=history or (),
             produced_on=produced_on,
             labels=labels,
+            review=review,
         )
     _show(summary)
 

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.options import HistoryOpt, ProducedOnOpt, ResultsDirArg, open_context, parse_date
+from opmetrics.cli.options import (
+    HistoryOpt,
+    ProducedOnOpt,
+    ResultsDirArg,
+    ReviewOpt,
+    open_context,
+    parse_date,
+)
 from opmetrics.month import Month
 from opmetrics.reports.fmt import long_date
 
@@ -29,10 +36,13 @@ def report_cmd(
     ],
     history: HistoryOpt = None,
     produced_on: ProducedOnOpt = None,
+    review: ReviewOpt = None,
 ) -> None:
     """Render the month's PDF packs, the offline HTML dashboard and the data files."""
     with open_context() as ctx:
-        summary = ctx.render(results_dir, out, history=history or (), produced_on=produced_on)
+        summary = ctx.render(
+            results_dir, out, history=history or (), produced_on=produced_on, review=review
+        )
     show_summary(summary)
 
 

@@ -11,6 +11,7 @@ plain: a gap is worth discussing when it is at least `MIN_GAP_POINTS` and at lea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ class Item:
     chart: Chart | None
     dedupe: tuple[str, ...] = ()
     assumed: tuple[Assumption, ...] = ()  # what the marks in the sentence stand for
+    item_id: str = ""  # stable across re-runs of the month: what a review file removes it by
 
 
 def select(ctx: PackContext, limit: int = LIMIT, insight_slots: int = INSIGHT_SLOTS) -> list[Item]:
@@ -75,6 +77,7 @@ def _rekey(item: Item, n: int) -> Item:
         Chart(f"adhoc-{n}", c.title, c.caption, c.vega_lite, c.assumed),
         item.dedupe,
         item.assumed,
+        item.item_id,
     )
 
 
@@ -97,6 +100,7 @@ def _cpm_items(ctx: PackContext) -> list[Item]:
                     f"{cpm} cannot be reported for {ctx.month_title} ({reasons.get(cpm, 'inputs missing')}), "
                     "and an unreported month is scored as zero.",
                     _cpm_trend_chart(ctx, cpm),
+                    item_id=f"cpm:{cpm}",
                 )
             )
             continue
@@ -140,7 +144,9 @@ def _cpm_items(ctx: PackContext) -> list[Item]:
             measure_charts.cpm_dots(labelled, order, charts.Sel(), long_labels=False),
         )
         score = (2e9 if low else 1e9) + len(low or short)
-        out.append(Item(score, 0, f"{cpm} below its {level}", sentence, chart, (), assumed))
+        out.append(
+            Item(score, 0, f"{cpm} below its {level}", sentence, chart, (), assumed, f"cpm:{cpm}")
+        )
     return out
 
 
@@ -215,6 +221,7 @@ def _region_items(ctx: PackContext) -> list[Item]:
                         sentence,
                         chart,
                         ("region", srv, reg),
+                        item_id=f"region:{srv}:{reg}",
                     )
                 )
     return out
@@ -248,6 +255,7 @@ def _srv_items(ctx: PackContext) -> list[Item]:
                     sentence,
                     chart,
                     ("srv", srv),
+                    item_id=f"srv:{srv}",
                 )
             )
     return out
@@ -298,6 +306,7 @@ def _move_items(ctx: PackContext) -> list[Item]:
                     sentence,
                     chart,
                     ("move", srv),
+                    item_id=f"move:{srv}",
                 )
             )
     return out
@@ -323,7 +332,8 @@ def _insight_items(ctx: PackContext) -> list[Item]:
         where = f" on SRV {srv}" if srv and srv != ALL else ""
         title = f"{kind.replace('_', ' ').capitalize()} finding: {subject}{where}"
         dedupe = ("region", srv, subject) if kind == "service_provider" else ()
-        out.append(Item(affected * 1.5 + 1, 1, title, sentence, chart, dedupe))
+        ident = finding_id(r)
+        out.append(Item(affected * 1.5 + 1, 1, title, sentence, chart, dedupe, item_id=ident))
     return out
 
 
@@ -344,6 +354,16 @@ def _finding_sentence(r: dict[str, Any], subject: str) -> str:
     if r.get("finding_id"):
         sentence += f" Finding {r['finding_id']}: its statistics are in the data files (insights)."
     return sentence
+
+
+def finding_id(r: dict[str, Any]) -> str:
+    """A finding's stable id: the insights table's `finding_id`, or (results written before it
+    existed) one made of its kind, SRV and subject, which a re-run of the month keeps."""
+    given = r.get("finding_id")
+    if isinstance(given, str) and given:
+        return given
+    parts = (str(r.get(k) or "") for k in ("kind", "srv", "subject"))
+    return "finding:" + ":".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p).strip("-") for p in parts)
 
 
 def _insight_chart(v: View, kind: str, bp: str, srv: str) -> Chart | None:

@@ -111,8 +111,14 @@ COLUMNS: dict[str, str] = {
 BY_TABLE: dict[tuple[str, str], str] = {
     ("alerts_summary", "delivered"): "Counted alerts delivered to their recipient",
     ("alerts_daily", "delivered"): "Counted alerts delivered to their recipient",
-    ("alerts_summary", "within_trt"): "Counted alerts delivered within the alert Target Response Time",
-    ("alerts_daily", "within_trt"): "Counted alerts delivered within the alert Target Response Time",
+    (
+        "alerts_summary",
+        "within_trt",
+    ): "Counted alerts delivered within the alert Target Response Time",
+    (
+        "alerts_daily",
+        "within_trt",
+    ): "Counted alerts delivered within the alert Target Response Time",
     ("alerts_summary", "within_trt_percent"): "within_trt / counted, in % (CPM3 on the ALL rows)",
     ("alerts_daily", "within_trt_percent"): "within_trt / counted, in %",
 }

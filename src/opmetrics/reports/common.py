@@ -31,6 +31,7 @@ from opmetrics.reports.spec import (
     with_footnotes,
 )
 from opmetrics.results.manifest import Percentiles
+from opmetrics.review.model import Review
 from opmetrics.workdays import Lateness, pack_due_date
 
 SUBTITLE = "Smart Energy Code · Operational Metrics (MP122)"
@@ -43,6 +44,7 @@ class PackContext:
     view: View
     history: tuple[View, ...]
     produced_on: date
+    review: Review | None = None  # the reviewers' file for the month, if one is given
 
     @property
     def month_title(self) -> str:

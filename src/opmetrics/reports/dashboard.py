@@ -48,6 +48,7 @@ from opmetrics.reports.process_pack import (
     proxy_rows,
     records,
 )
+from opmetrics.reports.review import review_html
 from opmetrics.reports.spec import (
     Assumption,
     Cell,
@@ -368,6 +369,7 @@ def index_html(
         + bar
         + '<p class="error" id="dashboard-error"></p>'
         + f'<section id="measures"><h2>Code Performance Measures</h2><div class="scroll">{_filterable(t, attrs)}</div>{cpm_note}<p class="note">{e(CLOCKS)}</p></section>'
+        + review_html(ctx)
         + (
             f'<section id="proxy"><h2>DCC proxy</h2>{proxy_html}{proxy_note}</section>'
             if proxies

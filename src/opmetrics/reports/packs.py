@@ -16,7 +16,16 @@ from pathlib import Path
 from opmetrics.catalog import Catalog, default_catalog
 from opmetrics.errors import UsageError
 from opmetrics.progress import NO_PROGRESS, Progress
-from opmetrics.reports import cpm6a_report, dashboard, datafiles, pmr, process_pack, summary_paper
+from opmetrics.reports import (
+    cpm6a_report,
+    dashboard,
+    datafiles,
+    panel,
+    pmr,
+    process_pack,
+    summary_paper,
+)
+from opmetrics.reports import review as reviewed
 from opmetrics.reports.common import PackContext, cover
 from opmetrics.reports.data import View, load_month
 from opmetrics.reports.drawing import draw_all
@@ -24,6 +33,7 @@ from opmetrics.reports.html_render import report_html
 from opmetrics.reports.spec import Chart, Report
 from opmetrics.reports.typst_render import pdf_date, render_pdf
 from opmetrics.results.io import read_results
+from opmetrics.review.model import Review, load_review
 from opmetrics.workspace import atomic_output_dir, scratch_dir
 
 DASHBOARD_DIR = "dashboard"
@@ -52,16 +62,37 @@ class RenderSummary:
 
 
 def build_reports(ctx: PackContext) -> list[Report]:
-    """Every pack's spec, in reading order: PMR, business processes, CPM6A, summary paper."""
+    """Every pack's spec, in reading order: PMR, business processes, CPM6A, summary paper,
+    Panel summary."""
     reports = [pmr.build(ctx)]
     reports += [process_pack.build(ctx, bp) for bp in ctx.view.packs()]
-    reports += [cpm6a_report.build(ctx), summary_paper.build(ctx)]
+    reports += [cpm6a_report.build(ctx), summary_paper.build(ctx), panel.build(ctx)]
     return reports
+
+
+PAPERS = ("summary", "panel")  # dated for the OPSG paper day; DRAFT until the review is final
+PANEL_MARKDOWN = "panel-summary.md"
+
+
+def paper_options(report: Report, ctx: PackContext) -> dict[str, str | bool]:
+    """A paper's watermark and, with a review file, its due rule (the OPSG paper day); the
+    Panel summary's cover is a title block, so that it stays within two pages."""
+    if report.key not in PAPERS:
+        return {}
+    out: dict[str, str | bool] = {
+        "watermark": reviewed.watermark(ctx.review),
+        "compact_cover": report.key == "panel",
+    }
+    if ctx.review is not None:
+        out["due_rule"] = reviewed.paper_due_rule(ctx.review)
+    return out
 
 
 def pdf_name(report: Report, month: str) -> str:
     if report.key.startswith("bp-"):
         return f"{PACKS_DIR}/{month}-{report.key.removeprefix('bp-')}.pdf"
+    if report.key == "panel":
+        return "panel-summary.pdf"
     names = {
         "pmr": "performance-measurement-report",
         "cpm6a": "cpm6a-performance-indicator",
@@ -111,8 +142,13 @@ def render(
     progress: Progress = NO_PROGRESS,
     *,
     catalog: Catalog | None = None,
+    review: str | Path | None = None,
 ) -> RenderSummary:
-    """Render the month's packs, dashboard and data files from a results folder into `out_dir`."""
+    """Render the month's packs, dashboard and data files from a results folder into `out_dir`.
+
+    `review`: the month's review file (docs/review.md): the reviewers' commentary, the reviewed
+    ad-hoc list and the actions log go into the summary paper, the Panel summary and the
+    dashboard, and the papers are dated for the OPSG paper day."""
     catalog = catalog or default_catalog()
     produced_on = produced_on or date.today()
     timings: dict[str, float] = {}
@@ -122,7 +158,7 @@ def render(
         task.advance()
         earlier = _history(tuple(history), view, catalog)
         task.advance(len(history))
-    ctx = PackContext(view, earlier, produced_on)
+    ctx = PackContext(view, earlier, produced_on, _review(review, view, earlier, produced_on))
     month = str(view.month)
     with progress.task("Building report specs") as task:
         reports = build_reports(ctx)
@@ -153,8 +189,17 @@ def render(
                 }
                 rel = pdf_name(r, month)
                 pages[r.key] = render_pdf(
-                    r, view.month, tmp / rel, work / r.key, mine, outline=r.key.startswith("bp-")
+                    r,
+                    view.month,
+                    tmp / rel,
+                    work / r.key,
+                    mine,
+                    outline=r.key.startswith("bp-"),
+                    **paper_options(r, ctx),
                 )
+                if r.key == "panel":
+                    md = panel.to_markdown(r, reviewed.watermark(ctx.review))
+                    (tmp / PANEL_MARKDOWN).write_text(md, encoding="utf-8")
                 pdfs[r.key] = target / rel
                 task.advance()
         timings["pdf"] = time.perf_counter() - t2
@@ -169,6 +214,7 @@ def render(
                 )
                 task.advance()
             files = [(f"{r.title} (PDF)", f"../{pdf_name(r, month)}") for r in reports]
+            files.append(("Panel summary (Markdown)", f"../{PANEL_MARKDOWN}"))
             files.append(("All results tables (XLSX)", f"../{DATA_DIR}/{month}-results.xlsx"))
             files += [
                 (f"{n}.csv", f"../{DATA_DIR}/csv/{n}.csv") for n in datafiles.table_names(results)
@@ -207,7 +253,19 @@ def render(
     )
 
 
+def _review(
+    path: str | Path | None, view: View, earlier: tuple[View, ...], produced_on: date
+) -> Review | None:
+    """The review file, read and checked against the month (refused if for another month)."""
+    if path is None:
+        return None
+    r = load_review(path)
+    reviewed.check(r, path, PackContext(view, earlier, produced_on, r))
+    return r
+
+
 def _short(r: Report) -> str:
     if r.key.startswith("bp-"):
         return r.title.removeprefix("Business Process pack: ")
-    return {"pmr": "PMR", "cpm6a": "CPM6A", "summary": "Summary paper"}.get(r.key, r.title)
+    names = {"pmr": "PMR", "cpm6a": "CPM6A", "summary": "Summary paper", "panel": "Panel summary"}
+    return names.get(r.key, r.title)

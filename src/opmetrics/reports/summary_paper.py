@@ -11,6 +11,7 @@ from typing import Any
 
 from opmetrics.contract.schema import ALL
 from opmetrics.reports import adhoc, alerts_section, charts, fmt, measure_charts, overview_charts
+from opmetrics.reports import review as reviewed
 from opmetrics.reports.common import (
     RTT_PAGE_NOTE,
     PackContext,
@@ -133,6 +134,7 @@ def build(ctx: PackContext) -> Report:
             marked,
         )
     )
+    blocks += [t for t in [reviewed.commentary_table(ctx, "processes")] if t]
     daily = v.r["srv_daily"]
     names = {bp: v.bp_name(bp) for bp in set(daily["business_process"])}
     standing_ids = {r["business_process"] for r in rows}
@@ -165,18 +167,21 @@ def build(ctx: PackContext) -> Report:
         )
     )
     alerts = alerts_section.section(ctx)  # the Alerts metric split into AD1 and device alerts
+    blocks += [t for t in [reviewed.commentary_table(ctx, "cpms")] if t]
     sections = [
         Section("Standing metrics", tuple(blocks), anchor="standing", page_note=RTT_PAGE_NOTE),
         *([alerts] if alerts else []),
         _adhoc(ctx),
+        *[s for s in [reviewed.actions_section(ctx)] if s],
     ]
-    return finished(Report("summary", TITLE, cover(ctx, TITLE), tuple(sections)), ctx)
+    front = reviewed.paper_cover(ctx, cover(ctx, TITLE))
+    return finished(Report("summary", TITLE, front, tuple(sections)), ctx)
 
 
 def _adhoc(ctx: PackContext) -> Section:
-    items = adhoc.select(ctx)
+    items = reviewed.reviewed(ctx, adhoc.select(ctx))
     blocks: list[Block] = []
-    if not items:
+    if not items and not reviewed.added_blocks(ctx, 1):
         blocks.append(
             Paragraph(
                 f"Nothing stood out in {ctx.month_title}: every measure met its target and no region or SRV was out of line.",
@@ -187,6 +192,7 @@ def _adhoc(ctx: PackContext) -> Section:
         intro = "Chosen automatically: measures below target, regions and SRVs out of line with their peers"
         intro += ", the largest moves since last month" if ctx.history else ""
         intro += " and the findings of the diagnosis, most requests affected first."
+        intro += reviewed.adhoc_note(ctx)
         blocks.append(Paragraph(intro, "note"))
     for n, item in enumerate(items, start=1):
         blocks.append(Heading(f"{n}. {item.title}", 2))
@@ -195,4 +201,6 @@ def _adhoc(ctx: PackContext) -> Section:
         else:  # the sentence is the chart's caption, so the two never part across a page
             c = item.chart
             blocks.append(Chart(c.key, c.title, item.sentence, c.vega_lite, item.assumed))
+        blocks += reviewed.finding_comment(ctx, item)
+    blocks += reviewed.added_blocks(ctx, len(items) + 1)
     return Section("Items for discussion", tuple(blocks), anchor="adhoc")

@@ -49,15 +49,20 @@ def typst_data(
     prepared_for: str | None = None,
     due_rule: str = DUE_RULE,
     h1_above_pt: int = 20,
+    watermark: str = "",
+    compact_cover: bool = False,
 ) -> dict[str, Any]:
-    """The spec as the template reads it, with the cover's texts and the pack's layout."""
+    """The spec as the template reads it, with the cover's texts and the pack's layout;
+    `watermark` (e.g. "DRAFT") is set across every page; a `compact_cover` is a title block at
+    the top of page one rather than a page of its own (a paper of one or two pages)."""
     data = report.to_data(with_chart_specs=False)
     c = report.cover
     data["cover"]["produced_on_text"] = fmt.long_date(c.produced_on)
     data["cover"]["due_on_text"] = fmt.long_date(c.due_on)
     data["cover"]["due_rule"] = due_rule
     data["cover"]["prepared_for"] = prepared_for
-    data["layout"] = {"h1_above_pt": h1_above_pt}
+    data["layout"] = {"h1_above_pt": h1_above_pt, "compact_cover": compact_cover}
+    data["watermark"] = watermark
     d = pdf_date(month)
     data["pdf_date"] = [d.year, d.month, d.day]
     data["outline"] = outline
@@ -76,7 +81,8 @@ def render_pdf(
 ) -> int:
     """Typeset one report into `target`; returns its page count. `work` is a private folder.
 
-    `cover`: a customer pack's `prepared_for`, `due_rule` and `h1_above_pt` (see `typst_data`).
+    `cover`: a customer pack's `prepared_for`, `due_rule` and `h1_above_pt`, a paper's
+    `watermark` and `compact_cover` (see `typst_data`).
     """
     template = (
         resources.files("opmetrics.reports")
