@@ -76,6 +76,7 @@ def test_report_keys(reports: dict[str, Report]) -> None:
         "bp-firmware-management",
         "cpm6a",
         "summary",
+        "panel",
     ]
 
 
