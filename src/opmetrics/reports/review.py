@@ -69,8 +69,9 @@ def finding_entries(ctx: PackContext) -> list[Entry]:
     out = []
     for r in records(ctx.view.r["insights"]):
         kind = str(r.get("kind") or "finding").replace("_", " ").capitalize()
-        head = str(r.get("headline") or "") or f"{kind} finding: {r.get('subject')}"
-        text = " ".join(str(r.get(k) or "") for k in ("observed", "recommended_action")).strip()
+        head = str(r.get("headline") or "") or f"{kind} finding: {r.get('subject')}."
+        action = str(r.get("recommended_action") or "")
+        text = f"Recommended action: {action[:1].upper()}{action[1:]}." if action else ""
         out.append(Entry(adhoc.finding_id(r), head, text))
     return out
 

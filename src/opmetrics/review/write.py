@@ -8,6 +8,7 @@ it is written here by hand; `tests/review` checks that what is written reads bac
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,7 +57,13 @@ def string(s: str) -> str:
 
 
 def _comment(text: str, indent: str = "") -> list[str]:
-    return [f"{indent}# {line}".rstrip() for line in text.splitlines() or [""]]
+    """`text` as comment lines, each paragraph wrapped to fit 96 columns."""
+    lines = [
+        wrapped
+        for para in text.splitlines() or [""]
+        for wrapped in textwrap.wrap(para, 94 - len(indent), break_on_hyphens=False) or [""]
+    ]
+    return [f"{indent}# {line}".rstrip() for line in lines]
 
 
 def _strings(values: Iterable[str]) -> str:
@@ -111,7 +118,7 @@ def review_text(review: Review, guide: Guide) -> str:
         out.append("# (no findings this month)")
     listed = set()
     for e in guide.findings:
-        out += _comment(f"{e.name}{(': ' + e.note) if e.note else ''}")
+        out += _comment(f"{e.name}\n{e.note}" if e.note else e.name)
         out.append(f"{key(e.id)} = {string(review.commentary.findings.get(e.id, ''))}")
         listed.add(e.id)
     for k, v in review.commentary.findings.items():
