@@ -143,6 +143,7 @@ def test_dashboard_of_a_nearly_empty_month(browser: Any, tmp_path: Path, results
     p.page.close()
 
 
+@pytest.mark.slow
 def test_dashboard_alerts_split_draws_and_follows_the_region_filter(
     browser: Any, tmp_path: Path
 ) -> None:

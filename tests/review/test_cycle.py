@@ -229,6 +229,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # the quick suite keeps one browser test (tests/reports/test_dashboard_browser.py)
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not found")
 def test_dashboard_shows_commentary_and_actions(cycle: Cycle) -> None:
     from playwright.sync_api import sync_playwright

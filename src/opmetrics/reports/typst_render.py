@@ -134,10 +134,11 @@ def typeset(
         target.write_bytes(pdf)
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror})", path=str(target)) from None
-    return pdf.count(b"/Type /Page\n") or pdf.count(b"/Type/Page") or _pages(pdf)
+    return _pages(pdf)
 
 
 def _pages(pdf: bytes) -> int:
+    """Page objects in a PDF: `/Type /Page`, not the page tree's `/Type /Pages`."""
     import re
 
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
