@@ -78,7 +78,7 @@ class Cycle:
     init_out: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def cycle(tmp_path_factory: pytest.TempPathFactory) -> Cycle:
     root = tmp_path_factory.mktemp("cycle")
     for month, seed in (("2021-04", 1), ("2021-05", 5), ("2021-06", 6), ("2021-07", 7)):

@@ -196,7 +196,7 @@ class Run:
     console: dict[str, Ran]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def computed(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("confidential")
     month = _leaky_month(base, root / "data")
@@ -215,7 +215,7 @@ def computed(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
     return Run(month, root, results, validated, console)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def rendered(computed: Run) -> Run:
     """`report` and the customer packs of every party the refused rows name, and one other."""
     reports, packs = computed.root / "reports", computed.root / "packs"

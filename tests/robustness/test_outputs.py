@@ -77,7 +77,7 @@ def pipeline(base: Path, root: Path, *, again: Run | None = None) -> Run:
     return Run(data, cat, results, reports, packs, users)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def run(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
     return pipeline(base, tmp_path_factory.mktemp("hostile"))
 
