@@ -25,6 +25,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 from opmetrics.engine.base import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
+from opmetrics.measures.derive import incident_flags
 from opmetrics.measures.intervals import US_PER_SECOND
 from opmetrics.measures.requests import local_day
 from opmetrics.month import Month
@@ -185,14 +186,5 @@ def alerts_daily(
     for c in cols:
         out[c] = out[c].fillna(0).astype("int64")
     out["within_trt_percent"] = _pct(out["within_trt"], out["counted"])
-    flags = (
-        set(map(tuple, incident_days[["date", "region"]].itertuples(index=False, name=None)))
-        if not incident_days.empty
-        else set()
-    )
-    any_day = {d for d, _r in flags}
-    out["incident_cat12"] = [
-        ((d, r) in flags) if r != ALL else (d in any_day)
-        for d, r in zip(out["date"], out["region"], strict=True)
-    ]
+    out["incident_cat12"] = incident_flags(out, incident_days)
     return out

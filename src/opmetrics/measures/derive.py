@@ -285,16 +285,7 @@ def daily(
     out = grid.merge(both, on=["date", "srv", "region"], how="left")
     for c in ("succeeded", "failed", "excluded"):
         out[c] = out[c].fillna(0).astype("int64")
-    flags = (
-        set(map(tuple, incident_days[["date", "region"]].itertuples(index=False, name=None)))
-        if not incident_days.empty
-        else set()
-    )
-    any_day = {d for d, _r in flags}
-    out["incident_cat12"] = [
-        ((d, r) in flags) if r != ALL else (d in any_day)
-        for d, r in zip(out["date"], out["region"], strict=True)
-    ]
+    out["incident_cat12"] = incident_flags(out, incident_days)
     out = _add_business_process(out, catalog)
     out["success_percent"] = _pct(out["succeeded"], out["succeeded"] + out["failed"])
     # Drop regions where the SRV saw nothing all month (keeps the table proportional to activity).
@@ -425,3 +416,18 @@ def to_arrow(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
                 f.type,
             )
     return pa.table(cols, schema=schema)
+
+
+def incident_flags(out: pd.DataFrame, incident_days: pd.DataFrame) -> list[bool]:
+    """For each (date, region) row of a daily table: was a Category 1/2 incident open that day
+    in that region (`incident_days`: date, region), or, on a region ALL row, in any region."""
+    flags = (
+        set(map(tuple, incident_days[["date", "region"]].itertuples(index=False, name=None)))
+        if not incident_days.empty
+        else set()
+    )
+    any_day = {d for d, _r in flags}
+    return [
+        ((d, r) in flags) if r != ALL else (d in any_day)
+        for d, r in zip(out["date"], out["region"], strict=True)
+    ]

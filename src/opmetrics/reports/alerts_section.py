@@ -137,18 +137,7 @@ def daily_spec(
     base = alt.Chart(charts._data(rows)).transform_filter(
         f"datum.alert_group != 'ALL' && datum.region == {charts.REGION_SEL}"
     )
-    x = alt.X(
-        "date:T",
-        timeUnit="utcyearmonthdate",
-        title=None,
-        axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=10),
-        scale=alt.Scale(
-            domain=[
-                {"expr": f"utc({charts._ymd(days[0])})"},
-                {"expr": f"utc({charts._ymd(days[1])})"},
-            ]
-        ),
-    )
+    x = charts.day_axis(days)
     colour = alt.Color(
         "alert_group:N",
         title=None,

@@ -252,15 +252,7 @@ def daily(rows: Rows, sel: Sel, days: tuple[str, str], width: int = 440) -> dict
             rate="datum.succeeded + datum.failed > 0 ? 100 * datum.succeeded / (datum.succeeded + datum.failed) : null",
         )
     )
-    x = alt.X(
-        "date:T",
-        timeUnit="utcyearmonthdate",
-        title=None,
-        axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=10),
-        scale=alt.Scale(
-            domain=[{"expr": f"utc({_ymd(days[0])})"}, {"expr": f"utc({_ymd(days[1])})"}]
-        ),
-    )
+    x = day_axis(days)
     line = base.mark_line(color=BLUE, point=alt.OverlayMarkDef(color=BLUE, size=18)).encode(
         x=x,
         y=alt.Y("rate:Q", title="Success %", scale=alt.Scale(zero=False, nice=True)),
@@ -571,3 +563,16 @@ def parties(rows: Rows, sel: Sel, top: int = 15, width: int = 170) -> dict[str, 
         .properties(width=110, height=h)
     )
     return finish(alt.hconcat(rate, pull, spacing=6).resolve_scale(y="shared"), sel, rows)
+
+
+def day_axis(days: tuple[str, str]) -> alt.X:
+    """The x axis of a daily chart: every day of the month, first to last, labelled `01 Apr`."""
+    return alt.X(
+        "date:T",
+        timeUnit="utcyearmonthdate",
+        title=None,
+        axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=10),
+        scale=alt.Scale(
+            domain=[{"expr": f"utc({_ymd(days[0])})"}, {"expr": f"utc({_ymd(days[1])})"}]
+        ),
+    )

@@ -70,6 +70,19 @@ def _strings(values: Iterable[str]) -> str:
     return "[" + ", ".join(string(v) for v in values) + "]"
 
 
+def _commented(entries: Iterable[Entry], given: dict[str, str], joiner: str) -> list[str]:
+    """One `id = "commentary"` line per entry, after a comment naming it (name, `joiner`, note),
+    then the commentary the file already gives on ids this month does not list."""
+    out: list[str] = []
+    listed: set[str] = set()
+    for e in entries:
+        out += _comment(f"{e.name}{joiner}{e.note}" if e.note else e.name)
+        out.append(f"{key(e.id)} = {string(given.get(e.id, ''))}")
+        listed.add(e.id)
+    out += [f"{key(k)} = {string(v)}" for k, v in given.items() if k not in listed]
+    return out
+
+
 def review_text(review: Review, guide: Guide) -> str:
     """The review file's text: `review`'s values, `guide`'s explanations as comments."""
     out: list[str] = [
@@ -100,14 +113,7 @@ def review_text(review: Review, guide: Guide) -> str:
         "# it empty. It is printed beside the metric in the summary paper and the Panel summary.",
         "[commentary.metrics]",
     ]
-    listed: set[str] = set()
-    for e in guide.metrics:
-        out += _comment(f"{e.name}: {e.note}" if e.note else e.name)
-        out.append(f"{key(e.id)} = {string(review.commentary.metrics.get(e.id, ''))}")
-        listed.add(e.id)
-    for k, v in review.commentary.metrics.items():
-        if k not in listed:
-            out.append(f"{key(k)} = {string(v)}")
+    out += _commented(guide.metrics, review.commentary.metrics, ": ")
     out += [
         "",
         "# -- Commentary on the findings -----------------------------------------------------------",
@@ -116,14 +122,7 @@ def review_text(review: Review, guide: Guide) -> str:
     ]
     if not guide.findings and not review.commentary.findings:
         out.append("# (no findings this month)")
-    listed = set()
-    for e in guide.findings:
-        out += _comment(f"{e.name}\n{e.note}" if e.note else e.name)
-        out.append(f"{key(e.id)} = {string(review.commentary.findings.get(e.id, ''))}")
-        listed.add(e.id)
-    for k, v in review.commentary.findings.items():
-        if k not in listed:
-            out.append(f"{key(k)} = {string(v)}")
+    out += _commented(guide.findings, review.commentary.findings, "\n")
     out += [
         "",
         "# -- The ad-hoc list ------------------------------------------------------------------------",
