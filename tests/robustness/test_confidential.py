@@ -44,6 +44,7 @@ pytestmark = pytest.mark.xdist_group("confidential-month")
 
 KEY = "confidential-scan-key"
 PRODUCED = "2021-06-01"
+OPSG = "2021-06-16"  # the OPSG meeting the review file is for
 
 
 @dataclass(frozen=True)
@@ -221,14 +222,19 @@ def rendered(computed: Run) -> Run:
     reports, packs = computed.root / "reports", computed.root / "packs"
     bystander = next(u for u in computed.month.parties if u not in _victim_ids(computed))
     parties = [a for u in [*_victim_ids(computed), bystander] for a in ("--party", u)]
-    computed.console["report"] = _run(
-        "report", str(computed.results), "--out", str(reports), "--produced-on", PRODUCED
+    review = computed.root / "review" / "review.toml"  # the month's starter review file
+    computed.console["review init"] = _run(
+        "review", "init", str(computed.results), "--opsg", OPSG, "--out", str(review)
     )
+    computed.console["report"] = _run(
+        "report", str(computed.results), "--out", str(reports), "--produced-on", PRODUCED,
+        "--review", str(review),
+    )  # fmt: skip
     computed.console["customer-pack"] = _run(
         "customer-pack", str(computed.results), "--out", str(packs), "--produced-on", PRODUCED,
         *parties,
     )  # fmt: skip
-    for name in ("report", "customer-pack"):
+    for name in ("review init", "report", "customer-pack"):
         ran = computed.console[name]
         assert ran.code == 0 and "Traceback" not in ran.stderr, (name, ran.stderr)
     return computed
@@ -345,8 +351,9 @@ def test_data_files_name_no_party(computed: Run, tmp_path: Path) -> None:
 def test_reports_and_customer_packs_name_no_other_party(rendered: Run) -> None:
     parties = list(rendered.month.parties.values())
     reports = list(shared_files(rendered.root / "reports"))
+    reports += list(shared_files(rendered.root / "review"))
     kinds = {p.suffix for p in reports}
-    assert {".pdf", ".html", ".js", ".csv", ".xlsx"} <= kinds, kinds
+    assert {".pdf", ".html", ".js", ".csv", ".xlsx", ".md", ".toml"} <= kinds, kinds
     assert leaks(reports, parties) == []
     text = "\n".join(r.stdout + r.stderr for r in rendered.console.values())
     assert [(w.user_id, f) for w in parties for f in found(text, w)] == []
