@@ -88,6 +88,7 @@ def test_an_owner_that_is_not_a_role_or_label_names_file_line_and_key(tmp_path: 
     assert (err.line, err.key) == (31, "actions[2].owner")
     assert str(err).startswith(f"{tmp_path / 'review.toml'}:31: actions[2].owner: ")
     assert "never write a party's id or name" in str(err)
+    assert "00-11-22-33" not in str(err)  # the refused value may name a party: not echoed
 
 
 def test_a_bad_status_names_its_line(tmp_path: Path) -> None:

@@ -79,8 +79,9 @@ class Action(_Strict):
         if v in OWNER_ROLES or _LABEL.match(v):
             return v
         raise ValueError(
-            f"{v!r} is neither a role ({', '.join(OWNER_ROLES)}) nor an anonymised party label "
-            "(P- and hex digits); never write a party's id or name"
+            f"is neither a role ({', '.join(OWNER_ROLES)}) nor an anonymised party label "
+            "(P- and hex digits); never write a party's id or name (the value is not repeated "
+            "here: it may be one)"
         )
 
     @field_validator("request")
