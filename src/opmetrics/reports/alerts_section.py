@@ -21,7 +21,6 @@ from opmetrics.contract.schema import ALL
 from opmetrics.reports import charts, fmt
 from opmetrics.reports.common import PackContext, cpm_records, status_cell
 from opmetrics.reports.spec import Block, Cell, Chart, Column, Paragraph, Section, Table
-from opmetrics.results.io import read_results
 
 GROUPS = {"AD1": "AD1 (power outage)", "device": "Device alerts", ALL: "All alerts (CPM3)"}
 COLOURS = {"AD1": charts.ORANGE, "device": charts.BLUE}
@@ -29,13 +28,10 @@ DATASET = "alerts_daily"  # the dashboard's dataset name for the daily rows
 
 
 def _tables(ctx: PackContext) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    res = read_results(ctx.view.r.path)
-    if not (res.has("alerts_summary") and res.has("alerts_daily")):
+    tables = ctx.view.r.tables
+    if "alerts_summary" not in tables or "alerts_daily" not in tables:
         return None
-    summary = res.table("alerts_summary").to_pandas()
-    daily = res.table("alerts_daily").to_pandas()
-    daily["date"] = pd.to_datetime(daily["date"]).dt.date
-    return summary, daily
+    return tables["alerts_summary"], tables["alerts_daily"]
 
 
 def _row(summary: pd.DataFrame, group: str, region: str) -> dict[str, Any]:

@@ -66,6 +66,7 @@ TABLES = (
     "league_table",
     "insights",
 )
+OPTIONAL_TABLES = ("alerts_summary", "alerts_daily")  # absent from folders computed before
 
 
 def load_month(path: str | Path) -> MonthResults:
@@ -79,7 +80,8 @@ def load_month(path: str | Path) -> MonthResults:
             path=str(res.path),
         ) from None
     out = MonthResults(res.path, month, res.manifest)
-    for name in TABLES:
+    # tables added to the results since some folders were written are read where present
+    for name in TABLES + tuple(t for t in OPTIONAL_TABLES if res.has(t)):
         df = res.table(name).to_pandas()
         if "date" in df.columns:
             df["date"] = pd.to_datetime(df["date"]).dt.date
