@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import holidays
 import numpy as np
 
 from opmetrics.generator.scenario import Profile
 from opmetrics.month import UK, Month
+from opmetrics.workdays import bank_holidays
 
 US = 1_000_000  # microseconds per second
 HOUR_US = 3600 * US
@@ -52,11 +52,7 @@ def build_grid(month: Month, bank_holidays_as_sunday: bool) -> TimeGrid:
     start = month.start_utc
     end = month.end_utc
     hours = int((end - start).total_seconds() // 3600)
-    bank = (
-        holidays.country_holidays("GB", subdiv="ENG", years=[month.year])
-        if bank_holidays_as_sunday
-        else {}
-    )
+    bank = bank_holidays(month.year) if bank_holidays_as_sunday else {}
     slot_h = np.empty(hours, dtype=np.int16)
     day_h = np.empty(hours, dtype=np.int16)
     first = month.first_day
