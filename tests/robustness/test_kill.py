@@ -157,6 +157,8 @@ def _kill_loop(
     past its swap changes the target. `expected`: name → fingerprint of its complete output.
     After each kill the target must be exactly the previous complete output or the killed
     command's. Returns where each kill landed: "before" the output was replaced, or "after".
+    If no run got past its swap (a machine much busier than during the first run), the kills go
+    on, each a run later, until one does.
     """
     names = list(commands)
     # one uninterrupted run of the first command: the previous output, and a run's length
@@ -166,12 +168,14 @@ def _kill_loop(
     state = names[0]
     assert fingerprint(target) == expected[state]
     rng = random.Random(SEED)
-    landed = []
-    for i in range(KILLS):
+    # stratified over one and a half runs: a run can take longer than the first one did
+    # (a busy machine), and the kills past the end must still see runs that complete
+    moments = [(i + rng.random()) / KILLS * 1.5 for i in range(KILLS)]
+    landed: list[str] = []
+    while moments:
         name = names[1] if state == names[0] else names[0]  # always the other output
-        # stratified over one and a half runs: a run can take longer than the first one did
-        # (a busy machine), and the kills past the end must still see runs that complete
-        at = (i + rng.random()) / KILLS * length * 1.5
+        at = moments.pop(0) * length
+        started = time.monotonic()
         proc = subprocess.Popen(commands[name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             proc.wait(timeout=at)
@@ -180,10 +184,16 @@ def _kill_loop(
         _, err = proc.communicate(timeout=60)
         assert b"Traceback" not in err, err.decode()
         now = fingerprint(target)
-        assert now in (expected[state], expected[name]), f"kill {i} at {at:.1f} s: a mix"
+        assert now in (expected[state], expected[name]), f"kill {len(landed)} at {at:.1f} s: a mix"
         new_state = name if now == expected[name] else state
         landed.append("after" if new_state != state else "before")
         state = new_state
+        if proc.returncode == 0:  # a run that completed: the machine may be slower than at first
+            length = max(length, time.monotonic() - started)
+        if not moments and "after" not in landed and len(landed) < 2 * KILLS:
+            # a machine so busy that no run got past its swap: the moments go on past the
+            # end, each a run later, until one does (the swap must be covered, not skipped)
+            moments.append(1.5 + len(landed) - KILLS + 1)
     final = names[0] if state != names[0] else names[1]
     assert subprocess.run(commands[final], capture_output=True).returncode == 0
     assert fingerprint(target) == expected[final]
