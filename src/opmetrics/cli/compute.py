@@ -9,18 +9,15 @@ import typer
 
 from opmetrics import console
 from opmetrics.cli.options import (
-    DEFAULT_ENGINE,
     AnonKeyOpt,
     DataDirArg,
-    EngineOpt,
     LabelsOpt,
-    MemoryOpt,
     MonthOpt,
-    SparkMasterOpt,
-    ThreadsOpt,
+    engine_options,
     open_context,
 )
 from opmetrics.defaults import DEFAULT_MIN_VOLUME, ENV_KEY
+from opmetrics.engine.options import EngineOptions
 from opmetrics.reports.fmt import exact_percent, percent
 
 if TYPE_CHECKING:
@@ -31,6 +28,7 @@ def register(app: typer.Typer) -> None:
     app.command("compute")(compute_cmd)
 
 
+@engine_options
 def compute_cmd(
     data_dir: DataDirArg,
     month: MonthOpt,
@@ -46,13 +44,11 @@ def compute_cmd(
         ),
     ] = DEFAULT_MIN_VOLUME,
     labels: LabelsOpt = None,
-    engine: EngineOpt = DEFAULT_ENGINE,
-    spark_master: SparkMasterOpt = None,
-    threads: ThreadsOpt = None,
-    memory_limit: MemoryOpt = None,
+    *,
+    engine: EngineOptions,
 ) -> None:
     """Compute the CPMs and the business process results of one month into a results folder."""
-    with open_context(engine, spark_master, threads, memory_limit) as ctx:
+    with open_context(engine) as ctx:
         summary = ctx.compute(
             data_dir, month, out, anon_key=anon_key, min_volume=min_volume, labels=labels
         )

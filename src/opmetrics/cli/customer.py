@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.options import ResultsDirArg, open_context, parse_date
+from opmetrics.cli.options import ResultsDirArg, date_option, open_context
 
 
 def register(app: typer.Typer) -> None:
@@ -34,11 +34,9 @@ def customer_pack_cmd(
     ] = False,
     produced_on: Annotated[
         date | None,
-        typer.Option(
+        date_option(
             "--produced-on",
-            metavar="DATE",
-            parser=parse_date("--produced-on"),
-            help="Date shown as produced on the covers, YYYY-MM-DD (default: today, and the "
+            "Date shown as produced on the covers, YYYY-MM-DD (default: today, and the "
             "cover then states no timeliness).",
         ),
     ] = None,

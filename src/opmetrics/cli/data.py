@@ -8,18 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.options import (
-    DEFAULT_ENGINE,
-    STATE,
-    DataDirArg,
-    EngineOpt,
-    MemoryOpt,
-    SparkMasterOpt,
-    StrictOpt,
-    ThreadsOpt,
-    open_context,
-)
+from opmetrics.cli.options import STATE, DataDirArg, StrictOpt, engine_options, open_context
 from opmetrics.context import Context, restricted_rows_path
+from opmetrics.engine.options import EngineOptions
 from opmetrics.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -31,6 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command("catalog")(catalog_cmd)
 
 
+@engine_options
 def validate_cmd(
     data_dir: DataDirArg,
     quarantine: Annotated[
@@ -44,13 +36,11 @@ def validate_cmd(
         ),
     ] = None,
     strict: StrictOpt = False,
-    engine: EngineOpt = DEFAULT_ENGINE,
-    spark_master: SparkMasterOpt = None,
-    threads: ThreadsOpt = None,
-    memory_limit: MemoryOpt = None,
+    *,
+    engine: EngineOptions,
 ) -> int:
     """Check a data dir against the data contract; count accepted and quarantined rows."""
-    with open_context(engine, spark_master, threads, memory_limit) as ctx:
+    with open_context(engine) as ctx:
         summary = ctx.validate(data_dir)
     for w in summary.warnings:
         console.warn(w)

@@ -8,16 +8,9 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.options import (
-    DEFAULT_ENGINE,
-    EngineOpt,
-    MemoryOpt,
-    SparkMasterOpt,
-    StrictOpt,
-    ThreadsOpt,
-    open_context,
-)
+from opmetrics.cli.options import StrictOpt, engine_options, open_context
 from opmetrics.defaults import DEFAULT_WAIT_SECONDS, SENT_TIME_MODES, SentTime
+from opmetrics.engine.options import EngineOptions
 from opmetrics.errors import ExitCode, UsageError
 
 
@@ -25,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command("ingest-duis")(ingest_duis_cmd)
 
 
+@engine_options
 def ingest_duis_cmd(
     archive: Annotated[
         Path,
@@ -68,15 +62,13 @@ def ingest_duis_cmd(
         ),
     ] = None,
     strict: StrictOpt = False,
-    engine: EngineOpt = DEFAULT_ENGINE,
-    spark_master: SparkMasterOpt = None,
-    threads: ThreadsOpt = None,
-    memory_limit: MemoryOpt = None,
+    *,
+    engine: EngineOptions,
 ) -> int:
     """Read a party's archive of DUIS messages into service_requests (and alerts) tables."""
     if sent_time not in SENT_TIME_MODES:
         raise UsageError(f"--sent-time {sent_time!r}: choose one of {', '.join(SENT_TIME_MODES)}")
-    with open_context(engine, spark_master, threads, memory_limit) as ctx:
+    with open_context(engine) as ctx:
         summary = ctx.ingest_duis(
             archive,
             out,

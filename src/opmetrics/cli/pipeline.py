@@ -11,22 +11,19 @@ import typer
 from opmetrics import console
 from opmetrics.cli.compute import show_summary
 from opmetrics.cli.options import (
-    DEFAULT_ENGINE,
     AnonKeyOpt,
     DataDirArg,
-    EngineOpt,
     HistoryOpt,
     LabelsOpt,
-    MemoryOpt,
     MonthOpt,
     ProducedOnOpt,
     ReviewOpt,
-    SparkMasterOpt,
-    ThreadsOpt,
+    engine_options,
     open_context,
 )
 from opmetrics.context import demo_produced_on
 from opmetrics.defaults import DEMO_MONTH, DEMO_REQUESTS, DEMO_SEED
+from opmetrics.engine.options import EngineOptions
 from opmetrics.month import Month
 
 if TYPE_CHECKING:
@@ -38,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_cmd)
 
 
+@engine_options
 def run_cmd(
     data_dir: DataDirArg,
     month: MonthOpt,
@@ -47,13 +45,11 @@ def run_cmd(
     anon_key: AnonKeyOpt = None,
     labels: LabelsOpt = None,
     review: ReviewOpt = None,
-    engine: EngineOpt = DEFAULT_ENGINE,
-    spark_master: SparkMasterOpt = None,
-    threads: ThreadsOpt = None,
-    memory_limit: MemoryOpt = None,
+    *,
+    engine: EngineOptions,
 ) -> None:
     """Validate, compute and report one month: OUT/results and OUT/reports."""
-    with open_context(engine, spark_master, threads, memory_limit) as ctx:
+    with open_context(engine) as ctx:
         summary = ctx.run(
             data_dir,
             month,

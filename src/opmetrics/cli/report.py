@@ -14,8 +14,8 @@ from opmetrics.cli.options import (
     ProducedOnOpt,
     ResultsDirArg,
     ReviewOpt,
+    date_option,
     open_context,
-    parse_date,
 )
 from opmetrics.month import Month
 from opmetrics.reports.fmt import long_date
@@ -68,12 +68,7 @@ def calendar_cmd(
     month: Annotated[str, typer.Argument(help="Reporting month, YYYY-MM.")],
     meeting: Annotated[
         date | None,
-        typer.Option(
-            "--opsg",
-            metavar="DATE",
-            parser=parse_date("--opsg"),
-            help="Date of the Operations Group meeting, YYYY-MM-DD.",
-        ),
+        date_option("--opsg", "Date of the Operations Group meeting, YYYY-MM-DD."),
     ] = None,
 ) -> None:
     """Print the month's reporting deadlines in England & Wales Working Days."""

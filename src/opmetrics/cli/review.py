@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from opmetrics import console
-from opmetrics.cli.options import ResultsDirArg, open_context, parse_date
+from opmetrics.cli.options import ResultsDirArg, date_option, open_context
 from opmetrics.reports.fmt import long_date
 
 review_app = typer.Typer(
@@ -27,12 +27,7 @@ def init_cmd(
     results_dir: ResultsDirArg,
     opsg: Annotated[
         date,
-        typer.Option(
-            "--opsg",
-            metavar="DATE",
-            parser=parse_date("--opsg"),
-            help="Date of the OPSG meeting that reviews the month, YYYY-MM-DD.",
-        ),
+        date_option("--opsg", "Date of the OPSG meeting that reviews the month, YYYY-MM-DD."),
     ],
     previous: Annotated[
         Path | None,
