@@ -312,6 +312,62 @@ def _common(spec: TableSpec) -> list[RowRule]:
     return rules
 
 
+def _unknown(
+    code: str, col: str, values: Callable[[Catalog], list[str]], name: str, public: str
+) -> RowRule:
+    """A value outside the list `values` gives: detailed `unknown <name>: <value>`."""
+    return RowRule(
+        code, REASONS[code], _not_in(col, values), _text(f"unknown {name}: ", col), public=public
+    )
+
+
+def _unknown_region(regions: Callable[[Catalog], list[str]]) -> RowRule:
+    return _unknown(
+        "unknown_region", "region", regions, "region", "region is not one this table allows"
+    )
+
+
+def _unknown_status(col: str) -> RowRule:
+    return _unknown(
+        "unknown_status", col, lambda c: _STATUSES, col, f"{col} is not success, failed or pending"
+    )
+
+
+def _timestamps(first: str, others: list[str], order: list[tuple[str, str]]) -> list[RowRule]:
+    """A table's timestamp rules: `order` (a before b, where both are given), then plausible
+    dates (`first` and `others` within 2000..2099, `others` within 400 days of `first`)."""
+    in_order = RowRule(
+        "timestamps_out_of_order",
+        REASONS["timestamps_out_of_order"],
+        _order(order),
+        _order_reason(order),
+        public=_order_public(order),
+    )
+    plausible = RowRule(
+        "implausible_timestamp", REASONS["implausible_timestamp"], _implausible(first, others)
+    )
+    return [in_order, plausible] if order else [plausible]
+
+
+BAD_USER_ID = RowRule(
+    "bad_user_id",
+    REASONS["bad_user_id"],
+    _pattern("user_id", f"^{EUI64}$"),
+    _text("user_id is not an EUI-64: ", "user_id"),
+    public="user_id is not an EUI-64",
+)
+UNKNOWN_DEVICE_TYPE = _unknown(
+    "unknown_device_type",
+    "device_type",
+    lambda c: list(c.device_types),
+    "device type",
+    "device_type is not in the catalog",
+)
+UNKNOWN_SMETS = _unknown(
+    "unknown_smets", "smets", lambda c: _SMETS, "smets", "smets is not SMETS1 or SMETS2"
+)
+
+
 def _build() -> dict[str, list[RowRule]]:
     sr_ts = [
         ("received_at", "delivered_at"),
@@ -323,27 +379,9 @@ def _build() -> dict[str, list[RowRule]]:
     ]
     rules: dict[str, list[RowRule]] = {name: _common(spec) for name, spec in TABLES.items()}
     rules["service_requests"] += [
-        RowRule(
-            "bad_user_id",
-            REASONS["bad_user_id"],
-            _pattern("user_id", f"^{EUI64}$"),
-            _text("user_id is not an EUI-64: ", "user_id"),
-            public="user_id is not an EUI-64",
-        ),
-        RowRule(
-            "unknown_srv",
-            REASONS["unknown_srv"],
-            _not_in("srv", lambda c: list(c.srvs)),
-            _text("unknown SRV: ", "srv"),
-            public="srv is not in the catalog",
-        ),
-        RowRule(
-            "unknown_device_type",
-            REASONS["unknown_device_type"],
-            _not_in("device_type", lambda c: list(c.device_types)),
-            _text("unknown device type: ", "device_type"),
-            public="device_type is not in the catalog",
-        ),
+        BAD_USER_ID,
+        _unknown("unknown_srv", "srv", lambda c: list(c.srvs), "SRV", "srv is not in the catalog"),
+        UNKNOWN_DEVICE_TYPE,
         RowRule(
             "device_type_mismatch",
             REASONS["device_type_mismatch"],
@@ -351,26 +389,14 @@ def _build() -> dict[str, list[RowRule]]:
             lambda t: "SRV " + t.srv + " does not target " + t.device_type,
             public="the SRV does not target this device_type",
         ),
-        RowRule(
-            "unknown_smets",
-            REASONS["unknown_smets"],
-            _not_in("smets", lambda c: _SMETS),
-            _text("unknown smets: ", "smets"),
-            public="smets is not SMETS1 or SMETS2",
-        ),
-        RowRule(
-            "unknown_region",
-            REASONS["unknown_region"],
-            _not_in("region", _csp_regions),
-            _text("unknown region: ", "region"),
-            public="region is not one this table allows",
-        ),
-        RowRule(
+        UNKNOWN_SMETS,
+        _unknown_region(_csp_regions),
+        _unknown(
             "unknown_execution",
-            REASONS["unknown_execution"],
-            _not_in("execution", lambda c: ["on_demand", "future_dated", "non_device"]),
-            _text("unknown execution: ", "execution"),
-            public="execution is not on_demand, future_dated or non_device",
+            "execution",
+            lambda c: ["on_demand", "future_dated", "non_device"],
+            "execution",
+            "execution is not on_demand, future_dated or non_device",
         ),
         RowRule(
             "execution_mismatch",
@@ -400,19 +426,10 @@ def _build() -> dict[str, list[RowRule]]:
             _text("malformed request_id: ", "request_id"),
             public="request_id is not originator:target:counter",
         ),
-        RowRule(
-            "timestamps_out_of_order",
-            REASONS["timestamps_out_of_order"],
-            _order(sr_ts),
-            _order_reason(sr_ts),
-            public=_order_public(sr_ts),
-        ),
-        RowRule(
-            "implausible_timestamp",
-            REASONS["implausible_timestamp"],
-            _implausible(
-                "received_at", ["execute_at", "delivered_at", "device_response_at", "responded_at"]
-            ),
+        *_timestamps(
+            "received_at",
+            ["execute_at", "delivered_at", "device_response_at", "responded_at"],
+            sr_ts,
         ),
         RowRule(
             "inconsistent_response",
@@ -437,73 +454,19 @@ def _build() -> dict[str, list[RowRule]]:
             public="dsp_attempts is below 1",
         ),
     ]
-    rules["devices"] += [
-        RowRule(
-            "unknown_device_type",
-            REASONS["unknown_device_type"],
-            _not_in("device_type", lambda c: list(c.device_types)),
-            _text("unknown device type: ", "device_type"),
-            public="device_type is not in the catalog",
-        ),
-        RowRule(
-            "unknown_smets",
-            REASONS["unknown_smets"],
-            _not_in("smets", lambda c: _SMETS),
-            _text("unknown smets: ", "smets"),
-            public="smets is not SMETS1 or SMETS2",
-        ),
-        RowRule(
-            "unknown_region",
-            REASONS["unknown_region"],
-            _not_in("region", _csp_regions),
-            _text("unknown region: ", "region"),
-            public="region is not one this table allows",
-        ),
-    ]
-    rules["parties"] += [
-        RowRule(
-            "bad_user_id",
-            REASONS["bad_user_id"],
-            _pattern("user_id", f"^{EUI64}$"),
-            _text("user_id is not an EUI-64: ", "user_id"),
-            public="user_id is not an EUI-64",
-        ),
-    ]
-    alert_ts = [("raised_at", "delivered_at")]
+    rules["devices"] += [UNKNOWN_DEVICE_TYPE, UNKNOWN_SMETS, _unknown_region(_csp_regions)]
+    rules["parties"] += [BAD_USER_ID]
     rules["alerts"] += [
-        RowRule(
+        _unknown(
             "unknown_alert_type",
-            REASONS["unknown_alert_type"],
-            _not_in("alert_type", lambda c: ["device", "dcc"]),
-            _text("unknown alert_type: ", "alert_type"),
-            public="alert_type is not device or dcc",
+            "alert_type",
+            lambda c: ["device", "dcc"],
+            "alert_type",
+            "alert_type is not device or dcc",
         ),
-        RowRule(
-            "unknown_region",
-            REASONS["unknown_region"],
-            _not_in("region", lambda c: list(c.regions)),
-            _text("unknown region: ", "region"),
-            public="region is not one this table allows",
-        ),
-        RowRule(
-            "unknown_smets",
-            REASONS["unknown_smets"],
-            _not_in("smets", lambda c: _SMETS),
-            _text("unknown smets: ", "smets"),
-            public="smets is not SMETS1 or SMETS2",
-        ),
-        RowRule(
-            "timestamps_out_of_order",
-            REASONS["timestamps_out_of_order"],
-            _order(alert_ts),
-            _order_reason(alert_ts),
-            public=_order_public(alert_ts),
-        ),
-        RowRule(
-            "implausible_timestamp",
-            REASONS["implausible_timestamp"],
-            _implausible("raised_at", ["delivered_at"]),
-        ),
+        _unknown_region(lambda c: list(c.regions)),
+        UNKNOWN_SMETS,
+        *_timestamps("raised_at", ["delivered_at"], [("raised_at", "delivered_at")]),
     ]
     inc_ts = [("raised_at", "assigned_at"), ("raised_at", "resolved_at")]
     rules["incidents"] += [
@@ -528,44 +491,23 @@ def _build() -> dict[str, list[RowRule]]:
             _text("unknown region in: ", "regions"),
             public="regions names a region this table does not allow",
         ),
-        RowRule(
-            "timestamps_out_of_order",
-            REASONS["timestamps_out_of_order"],
-            _order(inc_ts),
-            _order_reason(inc_ts),
-            public=_order_public(inc_ts),
-        ),
-        RowRule(
-            "implausible_timestamp",
-            REASONS["implausible_timestamp"],
-            _implausible("raised_at", ["assigned_at", "resolved_at"]),
-        ),
+        *_timestamps("raised_at", ["assigned_at", "resolved_at"], inc_ts),
     ]
     rules["outages"] += [
-        RowRule(
+        _unknown(
             "unknown_interface",
-            REASONS["unknown_interface"],
-            _not_in("interface", lambda c: list(c.interfaces)),
-            _text("unknown interface: ", "interface"),
-            public="interface is not in the catalog",
+            "interface",
+            lambda c: list(c.interfaces),
+            "interface",
+            "interface is not in the catalog",
         ),
-        RowRule(
-            "unknown_region",
-            REASONS["unknown_region"],
-            _not_in("region", _outage_regions),
-            _text("unknown region: ", "region"),
-            public="region is not one this table allows",
-        ),
+        _unknown_region(_outage_regions),
         RowRule(
             "end_before_start",
             REASONS["end_before_start"],
             lambda t, c: t.end_at.notnull() & (t.end_at <= t.start_at),
         ),
-        RowRule(
-            "implausible_timestamp",
-            REASONS["implausible_timestamp"],
-            _implausible("start_at", ["end_at"]),
-        ),
+        *_timestamps("start_at", ["end_at"], []),
     ]
     fw_ts = [
         ("requested_at", "delivered_at"),
@@ -573,40 +515,11 @@ def _build() -> dict[str, list[RowRule]]:
         ("requested_at", "activation_requested_at"),
     ]
     rules["firmware"] += [
-        RowRule(
-            "unknown_region",
-            REASONS["unknown_region"],
-            _not_in("region", _csp_regions),
-            _text("unknown region: ", "region"),
-            public="region is not one this table allows",
-        ),
-        RowRule(
-            "unknown_status",
-            REASONS["unknown_status"],
-            _not_in("delivery_status", lambda c: _STATUSES),
-            _text("unknown delivery_status: ", "delivery_status"),
-            public="delivery_status is not success, failed or pending",
-        ),
-        RowRule(
-            "unknown_status",
-            REASONS["unknown_status"],
-            _not_in("activation_status", lambda c: _STATUSES),
-            _text("unknown activation_status: ", "activation_status"),
-            public="activation_status is not success, failed or pending",
-        ),
-        RowRule(
-            "timestamps_out_of_order",
-            REASONS["timestamps_out_of_order"],
-            _order(fw_ts),
-            _order_reason(fw_ts),
-            public=_order_public(fw_ts),
-        ),
-        RowRule(
-            "implausible_timestamp",
-            REASONS["implausible_timestamp"],
-            _implausible(
-                "requested_at", ["delivered_at", "activation_requested_at", "activated_at"]
-            ),
+        _unknown_region(_csp_regions),
+        _unknown_status("delivery_status"),
+        _unknown_status("activation_status"),
+        *_timestamps(
+            "requested_at", ["delivered_at", "activation_requested_at", "activated_at"], fw_ts
         ),
     ]
     for table, columns in UNBOUNDED_TEXT.items():  # last: any other broken rule names the row
