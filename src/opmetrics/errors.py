@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ExitCode(IntEnum):
@@ -27,17 +27,22 @@ class ExitCode(IntEnum):
 
 @dataclass
 class OpmetricsError(Exception):
-    """Base of every error opmetrics raises on purpose."""
+    """Base of every error opmetrics raises on purpose; each kind sets its `exit_code`."""
 
     message: str
     details: dict[str, Any] = field(default_factory=dict)
-    exit_code: ExitCode = field(default=ExitCode.INTERNAL, init=False)
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
     def __str__(self) -> str:
         return self.message
+
+    def _at(self, *where: str | None) -> str:
+        """The message after the given places that are set, e.g. `path: key: message`."""
+        given = ": ".join(w for w in where if w)
+        return f"{given}: {self.message}" if given else self.message
 
 
 # -- input data ------------------------------------------------------------------------------
@@ -49,14 +54,10 @@ class DataContractError(OpmetricsError):
 
     path: str | None = None
     table: str | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.exit_code = ExitCode.INPUT
+    exit_code: ClassVar[ExitCode] = ExitCode.INPUT
 
     def __str__(self) -> str:
-        where = self.path or self.table
-        return f"{where}: {self.message}" if where else self.message
+        return self._at(self.path or self.table)
 
 
 @dataclass
@@ -98,14 +99,11 @@ class CatalogError(OpmetricsError):
 
     path: str | None = None
     key: str | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.exit_code = ExitCode.CATALOG
+    exit_code: ClassVar[ExitCode] = ExitCode.CATALOG
 
     def __str__(self) -> str:
-        where = ": ".join(p for p in (self.path, self.key) if p)
-        return f"catalog {where}: {self.message}" if where else f"catalog: {self.message}"
+        at = self._at(self.path, self.key)
+        return f"catalog {at}" if self.path or self.key else f"catalog: {at}"
 
 
 @dataclass
@@ -114,23 +112,17 @@ class ConfigError(OpmetricsError):
 
     path: str | None = None
     key: str | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.exit_code = ExitCode.CATALOG
+    exit_code: ClassVar[ExitCode] = ExitCode.CATALOG
 
     def __str__(self) -> str:
-        where = ": ".join(p for p in (self.path, self.key) if p)
-        return f"{where}: {self.message}" if where else self.message
+        return self._at(self.path, self.key)
 
 
 @dataclass
 class UsageError(OpmetricsError):
     """The command line asks for something impossible (e.g. a malformed month)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.exit_code = ExitCode.INPUT
+    exit_code: ClassVar[ExitCode] = ExitCode.INPUT
 
 
 # -- engines and outputs ----------------------------------------------------------------------
@@ -139,13 +131,10 @@ class UsageError(OpmetricsError):
 @dataclass
 class EngineError(OpmetricsError):
     engine: str = ""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.exit_code = ExitCode.ENGINE
+    exit_code: ClassVar[ExitCode] = ExitCode.ENGINE
 
     def __str__(self) -> str:
-        return f"engine {self.engine}: {self.message}" if self.engine else self.message
+        return self._at(self.engine and f"engine {self.engine}")
 
 
 @dataclass
@@ -153,13 +142,10 @@ class OutputError(OpmetricsError):
     """An output cannot be written, or a results folder given as input is incomplete."""
 
     path: str | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.exit_code = ExitCode.OUTPUT
+    exit_code: ClassVar[ExitCode] = ExitCode.OUTPUT
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return self._at(self.path)
 
 
 @dataclass
@@ -173,4 +159,4 @@ class ReviewFileError(ConfigError):
         where = self.path or "review file"
         if self.line is not None:
             where += f":{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        return self._at(where, self.key)
