@@ -94,19 +94,6 @@ class NoDataError(DataContractError):
 
 
 @dataclass
-class CatalogError(OpmetricsError):
-    """The catalog is malformed: `key` names where (e.g. `srv[3].business_process`)."""
-
-    path: str | None = None
-    key: str | None = None
-    exit_code: ClassVar[ExitCode] = ExitCode.CATALOG
-
-    def __str__(self) -> str:
-        at = self._at(self.path, self.key)
-        return f"catalog {at}" if self.path or self.key else f"catalog: {at}"
-
-
-@dataclass
 class ConfigError(OpmetricsError):
     """An option or a scenario/config file is invalid."""
 
@@ -116,6 +103,15 @@ class ConfigError(OpmetricsError):
 
     def __str__(self) -> str:
         return self._at(self.path, self.key)
+
+
+@dataclass
+class CatalogError(ConfigError):
+    """The catalog is malformed: `key` names where (e.g. `srv[3].business_process`)."""
+
+    def __str__(self) -> str:
+        at = self._at(self.path, self.key)
+        return f"catalog {at}" if self.path or self.key else f"catalog: {at}"
 
 
 @dataclass
