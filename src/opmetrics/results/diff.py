@@ -12,6 +12,7 @@ means the folders' tables hold the same rows.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -147,7 +148,7 @@ def _rows(
         k = tuple("" if r[c] is None else str(r[c]) for c in key)
         if k in out:
             raise OutputError(
-                f"{name}.parquet has two rows for {' / '.join(x for x in k if x)}",
+                f"{name}.parquet has two rows for {_label(k)}",
                 path=str(results.path),
             )
         out[k] = r
@@ -162,9 +163,17 @@ def _label(k: tuple[str, ...]) -> str:
     return " / ".join(x for x in k if x)
 
 
-def _ordered(a: dict[tuple[str, ...], Any], b: dict[tuple[str, ...], Any]) -> list[tuple[str, ...]]:
-    """Keys in the old folder's order, then the keys only the new folder has (in its order)."""
-    return [*a, *(k for k in b if k not in a)]
+Row = dict[str, Any]
+
+
+def _pairs(
+    a: Results, b: Results, name: str, key: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], Row | None, Row | None]]:
+    """Each key of table `name` with its old and new row (None where a folder lacks it): keys in
+    the old folder's order, then the keys only the new folder has (in its order)."""
+    old, new = _rows(a, name, key), _rows(b, name, key)
+    for k in [*old, *(k for k in new if k not in old)]:
+        yield k, old.get(k), new.get(k)
 
 
 def _kind(
@@ -179,10 +188,8 @@ def _kind(
 
 
 def _cpm_changes(a: Results, b: Results, tolerance: float) -> list[Change]:
-    old, new = _rows(a, "cpm", CPM_KEY), _rows(b, "cpm", CPM_KEY)
     out = []
-    for k in _ordered(old, new):
-        o, n = old.get(k), new.get(k)
+    for k, o, n in _pairs(a, b, "cpm", CPM_KEY):
         same = (
             o is not None
             and n is not None
@@ -212,10 +219,8 @@ def _cpm_changes(a: Results, b: Results, tolerance: float) -> list[Change]:
 
 
 def _summary_changes(a: Results, b: Results, tolerance: float) -> list[Change]:
-    old, new = _rows(a, "srv_summary", SUMMARY_KEY), _rows(b, "srv_summary", SUMMARY_KEY)
     out = []
-    for k in _ordered(old, new):
-        o, n = old.get(k), new.get(k)
+    for k, o, n in _pairs(a, b, "srv_summary", SUMMARY_KEY):
         for rate in SUMMARY_RATES:
             numerator = "succeeded" if rate == "success_percent" else "within_trt"
             same = o is not None and n is not None and _same(o[rate], n[rate], tolerance)
