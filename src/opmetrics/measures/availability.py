@@ -24,11 +24,11 @@ from opmetrics.measures.intervals import (
     US_PER_MINUTE,
     Interval,
     clip,
-    column_us,
     intersect,
     length,
     local_instant,
     merge,
+    records_us,
     subtract,
     to_us,
 )
@@ -75,18 +75,18 @@ def fetch_outages(
         o.start_at < month.end_utc,
         o.end_at.isnull() | (o.end_at > month.start_utc),
     ).select("outage_id", "interface", "region", "start_at", "end_at", "planned")
-    got = engine.to_arrow(t)
-    starts = column_us(got, "start_at")
-    ends = column_us(got, "end_at")
     out = []
-    for i, rec in enumerate(
-        got.select(["outage_id", "interface", "region", "planned"]).to_pylist()
-    ):
-        s = starts[i]
+    for rec in records_us(engine.to_arrow(t), ["start_at", "end_at"]):
+        s = rec["start_at"]
         assert s is not None  # required column, validated
         out.append(
             Outage(
-                rec["outage_id"], rec["interface"], rec["region"], s, ends[i], bool(rec["planned"])
+                rec["outage_id"],
+                rec["interface"],
+                rec["region"],
+                s,
+                rec["end_at"],
+                bool(rec["planned"]),
             )
         )
     return sorted(out, key=lambda x: (x.start, x.outage_id))

@@ -21,7 +21,7 @@ from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 from opmetrics.engine.base import Engine
 from opmetrics.measures.cpm_rows import cpm_row, missing_table_note
-from opmetrics.measures.intervals import column_us, hours_us, local_instant, to_us
+from opmetrics.measures.intervals import hours_us, local_instant, records_us, to_us
 from opmetrics.month import Month
 
 CPM4_CATEGORIES = (1, 2)
@@ -65,15 +65,9 @@ def fetch_incidents(incidents: ir.Table, engine: Engine, month: Month) -> list[I
         "resolved_at",
         "regions",
     )
-    got = engine.to_arrow(t)
-    raised = column_us(got, "raised_at")
-    assigned = column_us(got, "assigned_at")
-    resolved = column_us(got, "resolved_at")
     out = []
-    for i, rec in enumerate(
-        got.select(["incident_id", "category", "dcc_responsible", "regions"]).to_pylist()
-    ):
-        r = raised[i]
+    for rec in records_us(engine.to_arrow(t), ["raised_at", "assigned_at", "resolved_at"]):
+        r = rec["raised_at"]
         assert r is not None  # required column, validated
         out.append(
             Incident(
@@ -81,8 +75,8 @@ def fetch_incidents(incidents: ir.Table, engine: Engine, month: Month) -> list[I
                 category=int(rec["category"]),
                 dcc_responsible=bool(rec["dcc_responsible"]),
                 raised=r,
-                assigned=assigned[i],
-                resolved=resolved[i],
+                assigned=rec["assigned_at"],
+                resolved=rec["resolved_at"],
                 regions=rec["regions"],
             )
         )

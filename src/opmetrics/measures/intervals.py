@@ -12,8 +12,9 @@ intervals, as `merge` returns; the set operations expect and return sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,11 +46,13 @@ def minutes(us: int) -> float:
     return us / US_PER_MINUTE
 
 
-def column_us(table: pa.Table, name: str) -> list[int | None]:
-    """A timestamp column of a fetched table as epoch microseconds (None for nulls)."""
-    col = table.column(name)
-    col = pc.cast(col, pa.timestamp("us", tz="UTC"))
-    return pc.cast(col, pa.int64()).to_pylist()
+def records_us(table: pa.Table, timestamps: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of a fetched table, the `timestamps` columns as epoch microseconds (None for
+    nulls) and every other column as Arrow gives it."""
+    for name in timestamps:
+        col = pc.cast(table.column(name), pa.timestamp("us", tz="UTC"))
+        table = table.set_column(table.schema.get_field_index(name), name, pc.cast(col, pa.int64()))
+    return table.to_pylist()
 
 
 def local_instant(day: date, minute_of_day: int) -> int:
