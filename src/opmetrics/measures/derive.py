@@ -19,7 +19,7 @@ import pyarrow as pa
 from opmetrics.catalog import Catalog
 from opmetrics.contract.schema import ALL
 from opmetrics.measures.cpm_rows import cpm_row
-from opmetrics.measures.requests import PROXY_DEVICE_TYPES
+from opmetrics.measures.requests import OUTCOME_SUMS, PROXY_DEVICE_TYPES
 from opmetrics.measures.rtt import grouped_percentiles
 from opmetrics.month import Month
 
@@ -114,16 +114,7 @@ def _rtt_stats(hist: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
     return out[cols]
 
 
-SUMMARY_SUMS = (
-    "submitted",
-    "succeeded",
-    "failed",
-    "excluded",
-    "responded",
-    "within_trt",
-    "rtt_sum_us",
-    "delivered",
-)
+SUMMARY_SUMS = (*OUTCOME_SUMS, "responded", "within_trt", "rtt_sum_us", "delivered")
 
 
 def summary(
@@ -299,7 +290,7 @@ def daily(
     return _sorted(out, ["business_process", "srv", "region", "date"], catalog)
 
 
-PARTY_SUMS = ("submitted", "succeeded", "failed", "excluded")
+PARTY_SUMS = OUTCOME_SUMS
 
 
 def party(

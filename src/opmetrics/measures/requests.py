@@ -53,11 +53,9 @@ FINE_KEYS = (
     "meter_model",
     "firmware_version",
 )
+OUTCOME_SUMS = ("submitted", "succeeded", "failed", "excluded")  # requests and how they ended
 SUMS = (
-    "submitted",
-    "succeeded",
-    "failed",
-    "excluded",
+    *OUTCOME_SUMS,
     "responded",
     "within_trt",
     "dcc_counted",
