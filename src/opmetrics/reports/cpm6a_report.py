@@ -71,11 +71,7 @@ def build(ctx: PackContext) -> Report:
             "cpm6a-processes",
             "CPM6A by business process (all regions)",
             "Dots: each process's CPM6A, coloured by status; black tick: target; red tick: minimum."
-            + (
-                f" Values marked {fmt.MARK} in the tables rest on assumed values."
-                if assumed
-                else ""
-            ),
+            + fmt.marked_in(assumed, "Values", "the tables"),
             measure_charts.cpm_dots(labelled, order, charts.Sel()),
             assumed,
         )
@@ -185,7 +181,7 @@ def _trend(ctx: PackContext) -> Section:
         "cpm6a-trend",
         "CPM6A month by month (all regions)",
         "Blue: the process's CPM6A; dashed black: target; dotted red: minimum."
-        + (f" Values rest on assumed values{fmt.MARK}: see the note." if assumed else ""),
+        + fmt.see_note(assumed),
         measure_charts.trend(rows, order, charts.Sel()),
         assumed,
     )

@@ -195,7 +195,7 @@ def against_chart(d: PackData, names: Names) -> Chart | None:
         "against",
         "Your success rate against the industry",
         "Per business process: your rate, the industry average and the industry best."
-        + (f" Processes marked {fmt.MARK} in the tables rest on assumed values." if marks else ""),
+        + fmt.marked_in(marks, "Processes", "the tables"),
         canonical_json(spec),
         marks,
     )

@@ -155,7 +155,7 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
     )
     mark = fmt.mark
     out: list[tuple[Chart, tuple[str, ...]]] = [
-        (charts.make("headline", "Code Performance Measures", f"Each measure against its target (black tick) and minimum (red tick); CPM6 and CPM6A add up all their rows.{' Values rest on assumed values' + mark(head_marks) + ': see the note.' if head_marks else ''}",
+        (charts.make("headline", "Code Performance Measures", f"Each measure against its target (black tick) and minimum (red tick); CPM6 and CPM6A add up all their rows.{fmt.see_note(head_marks)}",
                      measure_charts.cpm_dots("headline", [h["row_label"] for h in heads], sel), head_marks), ("headline",)),
         (charts.make("standing", "Standing business processes", f"Success and within-TRT{mark(standing_marks)} shares of each standing process (Alerts: CPM3, delivered within TRT).",
                      overview_charts.standing("standing", [r["name"] for r in standing_rows(ctx)], sel), standing_marks), ("standing",)),
@@ -187,7 +187,7 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
         if not any(r.get("region") == ALL for r in cpm_records(v) if r["cpm"] == "CPM6A"):
             expr = "(f_bp == '*' || datum.business_process == f_bp) && (f_region == '*' || datum.region == f_region)"
         six_a = v.assumed.of_cpms(r for r in cpm_records(v) if r["cpm"] == "CPM6A")
-        out.append((charts.make("cpm6a", "CPM6A: business processes within the TRT", f"By process (process filter) in the selected region (all regions when none is selected).{' Values rest on assumed values' + mark(six_a) + ': see the note.' if six_a else ''}",
+        out.append((charts.make("cpm6a", "CPM6A: business processes within the TRT", f"By process (process filter) in the selected region (all regions when none is selected).{fmt.see_note(six_a)}",
                                 measure_charts.cpm_dots("cpm6a", cpm6a_order, sel, width=220, filter_expr=expr, long_labels=False), six_a), ("cpm6a",)))  # fmt: skip
     if ctx.history:
         order = [h["row_label"] for h in heads]
@@ -197,7 +197,7 @@ def dashboard_charts(ctx: PackContext) -> list[tuple[Chart, tuple[str, ...]]]:
             for h in headline(view)
             for k in view.assumed.keys_of_cpm(h)
         )
-        out.append((charts.make("trend", "Headline measures month by month", f"Dashed black: target; dotted red: minimum.{' Values rest on assumed values' + mark(past) + ': see the note.' if past else ''}",
+        out.append((charts.make("trend", "Headline measures month by month", f"Dashed black: target; dotted red: minimum.{fmt.see_note(past)}",
                                 measure_charts.trend("trend", order, sel), past), ("trend",)))  # fmt: skip
         out.append((charts.make("srv-trend", "Success month by month", "The selected SRV (or process, or network) in the selected region and device type.",
                                 overview_charts.srv_trend("history", sel, width=520)), ("history",)))  # fmt: skip

@@ -7,10 +7,14 @@ reads "99.00").
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from datetime import date
 from fractions import Fraction
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
+
+P = ParamSpec("P")
 
 DASH = "–"
 
@@ -24,6 +28,17 @@ def num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
+
+
+def figure(show: Callable[Concatenate[float, P], str]) -> Callable[Concatenate[Any, P], str]:
+    """`show`, a number's text, made to take any value `num` reads: a dash for null or NaN."""
+
+    @functools.wraps(show)
+    def shown(v: Any, /, *args: P.args, **kwargs: P.kwargs) -> str:
+        f = num(v)
+        return DASH if f is None else show(f, *args, **kwargs)
+
+    return shown
 
 
 def percent(v: Any, decimals: int = 2) -> str:
@@ -48,33 +63,25 @@ def exact_percent(numerator: Any, denominator: Any) -> Fraction | None:
     return Fraction(100 * int(n), int(d))
 
 
-def points(v: Any, decimals: int = 2) -> str:
+@figure
+def points(f: float, decimals: int = 2) -> str:
     """A signed difference in percentage points."""
-    f = num(v)
-    if f is None:
-        return DASH
     r = round(f, decimals)
     return f"{r + 0.0:+.{decimals}f}" if r != 0 else f"{0:.{decimals}f}"
 
 
-def count(v: Any) -> str:
-    f = num(v)
-    if f is None:
-        return DASH
+@figure
+def count(f: float) -> str:
     return f"{round(f):,}"
 
 
-def minutes(v: Any) -> str:
-    f = num(v)
-    if f is None:
-        return DASH
+@figure
+def minutes(f: float) -> str:
     return f"{f:,.1f}"
 
 
-def seconds(v: Any) -> str:
-    f = num(v)
-    if f is None:
-        return DASH
+@figure
+def seconds(f: float) -> str:
     if f >= 100:
         return f"{f:,.0f}"
     return f"{f:.2f}" if f < 10 else f"{f:.1f}"
@@ -91,11 +98,9 @@ def long_date(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def target(v: Any) -> str:
+@figure
+def target(f: float) -> str:
     """A target or minimum: as few decimals as it needs (99, 99.5)."""
-    f = num(v)
-    if f is None:
-        return DASH
     return f"{f:g}"
 
 
@@ -109,17 +114,26 @@ def mark(assumed: object) -> str:
     return MARK if assumed else ""
 
 
+def see_note(assumed: object) -> str:
+    """The end of a caption whose figures rest on `assumed` values the note lists (else nothing)."""
+    return f" Values rest on assumed values{MARK}: see the note." if assumed else ""
+
+
+def marked_in(assumed: object, what: str, where: str) -> str:
+    """The end of a caption whose marked `what` in `where` rest on `assumed` values (else nothing),
+    e.g. ' Measures marked † in the table rest on assumed values.'"""
+    return f" {what} marked {MARK} in {where} rest on assumed values." if assumed else ""
+
+
 def assumed_note(texts: list[str], override: str) -> str:
     """The footnote under marked figures: each assumed value in words, then how to override."""
     text = f"{MARK} Assumed, not confirmed from a public source: {'; '.join(texts)}."
     return f"{text} To override: {override.rstrip('.')}." if override else text
 
 
-def seconds_text(v: Any) -> str:
+@figure
+def seconds_text(f: float) -> str:
     """A time in seconds in running text, as few decimals as it needs: "30 s", "2.5 s"."""
-    f = num(v)
-    if f is None:
-        return DASH
     return f"{f:g} s"
 
 

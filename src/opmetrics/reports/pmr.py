@@ -61,11 +61,7 @@ def _measures(ctx: PackContext) -> Section:
             "Headline measures against target and minimum",
             "Each dot is a measure's value for the month, coloured by status; the black tick is its "
             "target and the red tick its Minimum Service Level. CPM6 and CPM6A add up all their rows."
-            + (
-                f" Measures marked {fmt.MARK} in the table rest on assumed values."
-                if assumed
-                else ""
-            ),
+            + fmt.marked_in(assumed, "Measures", "the table"),
             measure_charts.cpm_dots(heads, order, charts.Sel()),
             assumed,
         )
@@ -306,7 +302,7 @@ def _trends(ctx: PackContext) -> Section:
             "Headline measures month by month",
             "Blue: the measure's value; dashed black: target; dotted red: minimum. Months without a value "
             "(not reportable or no activity) are left out."
-            + (f" Values marked {fmt.MARK} in the table rest on assumed values." if every else ""),
+            + fmt.marked_in(every, "Values", "the table"),
             measure_charts.trend(rows, order, charts.Sel()),
             every,
         )

@@ -161,7 +161,7 @@ def build(ctx: PackContext) -> Report:
             "cpm-headline",
             "Code Performance Measures",
             "Each dot is a measure's value, coloured by status; black tick: target; red tick: minimum."
-            + (f" Values rest on assumed values{fmt.MARK}: see the note." if head_marks else ""),
+            + fmt.see_note(head_marks),
             measure_charts.cpm_dots(heads, [h["row_label"] for h in heads], charts.Sel()),
             head_marks,
         )
