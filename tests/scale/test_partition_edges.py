@@ -147,13 +147,19 @@ MISDATED = {
 NO_STATISTICS = {"2021-06-10": [request(13, "2021-06-10T10:00:00")]}  # June, no min/max
 
 
-def test_misdated_partition_is_read_and_named(ctx: Any, tmp_path: Path) -> None:
+def _misdated_data(tmp_path: Path) -> Path:
+    """The local layout of EDGE_ROWS with the MISDATED and NO_STATISTICS partitions beside it."""
     data = tmp_path / "data"
     write_partitioned(data, EDGE_ROWS, "local")
     for day, rows in MISDATED.items():
         write_partitioned(data, rows, day)
     for day, rows in NO_STATISTICS.items():
         write_partitioned(data, rows, day, statistics=False)
+    return data
+
+
+def test_misdated_partition_is_read_and_named(ctx: Any, tmp_path: Path) -> None:
+    data = _misdated_data(tmp_path)
     # Skipped, footers proving it: 03-31, 05-01 (as in the local layout) and 02-01 = 3.
     # Read beside April's own partitions: 03-25 (received_at 10:00Z 25 Mar to 09:00Z 10 Apr
     # overlaps April) and 06-10 (no statistics: nothing shows it holds no April row).
@@ -178,12 +184,7 @@ def test_misdated_partition_is_read_and_named(ctx: Any, tmp_path: Path) -> None:
 
 def test_validate_reads_every_partition(ctx: Any, tmp_path: Path) -> None:
     """No month, nothing pruned: all 14 rows, footers never consulted, nothing to warn of."""
-    data = tmp_path / "data"
-    write_partitioned(data, EDGE_ROWS, "local")
-    for day, rows in MISDATED.items():
-        write_partitioned(data, rows, day)
-    for day, rows in NO_STATISTICS.items():
-        write_partitioned(data, rows, day, statistics=False)
+    data = _misdated_data(tmp_path)
     src = locate_all(data)["service_requests"]
     assert src.rows == 14 and src.skipped == () and src.warnings == []
     v = ctx.validate(data)
