@@ -6,6 +6,7 @@ import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +24,7 @@ from tests.duis import kit
 etree = pytest.importorskip("lxml.etree")
 
 NS = {"sr": NAMESPACE}
+M = TypeVar("M", Request, Response)
 
 
 def samples(folder: str) -> list[Path]:
@@ -69,13 +71,19 @@ def test_schema_rejects_a_broken_request(schema) -> None:  # type: ignore[no-unt
     assert not schema.validate(etree.fromstring(bad))
 
 
-@pytest.mark.parametrize("path", samples("requests"), ids=lambda p: p.name)
-def test_every_request(path: Path, schema) -> None:  # type: ignore[no-untyped-def]
+def _checked(path: Path, schema: Any, kind: type[M]) -> tuple[Any, M]:
+    """A sample's XML tree, valid under the DUIS schema, and the `kind` of message it parses to."""
     data = path.read_bytes()
     doc = etree.fromstring(data)
     assert schema.validate(doc), schema.error_log.last_error
     msg = parse_message(data)
-    assert isinstance(msg, Request)
+    assert isinstance(msg, kind)
+    return doc, msg
+
+
+@pytest.mark.parametrize("path", samples("requests"), ids=lambda p: p.name)
+def test_every_request(path: Path, schema) -> None:  # type: ignore[no-untyped-def]
+    doc, msg = _checked(path, schema, Request)
     rid = doc.findtext("sr:Header/sr:RequestID", namespaces=NS)
     originator, target, counter = rid.split(":")
     assert (msg.request_id.originator, msg.request_id.target) == (originator, target)
@@ -100,11 +108,7 @@ def test_every_request(path: Path, schema) -> None:  # type: ignore[no-untyped-d
 
 @pytest.mark.parametrize("path", samples("responses"), ids=lambda p: p.name)
 def test_every_response(path: Path, schema) -> None:  # type: ignore[no-untyped-def]
-    data = path.read_bytes()
-    doc = etree.fromstring(data)
-    assert schema.validate(doc), schema.error_log.last_error
-    msg = parse_message(data)
-    assert isinstance(msg, Response)
+    doc, msg = _checked(path, schema, Response)
     header = doc.find("sr:Header", NS)
     assert str(msg.request_id) == header.findtext("sr:RequestID", namespaces=NS)
     assert msg.response_code == header.findtext("sr:ResponseCode", namespaces=NS)
