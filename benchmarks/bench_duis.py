@@ -20,19 +20,15 @@ import io
 import os
 import random
 import re
-import resource
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
-import threading
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psutil
+from measure import Measured, measure, opmetrics_cmd
 
 from opmetrics.catalog import default_catalog
 
@@ -174,50 +170,15 @@ def _write(root: Path, fmt: str, messages: list[tuple[datetime, str]]) -> Path:
     return path
 
 
-def run(archive: Path, devices: Path, out: Path) -> tuple[float, float, int, str]:
-    """Run the command; return wall and CPU seconds, peak RSS of the process tree, stdout."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "opmetrics",
-        "--quiet",
-        "ingest-duis",
-        str(archive),
-        "--out",
-        str(out),
-        "--devices",
-        str(devices),
-        "--wait",
-        "3600",
-    ]
-    peak = 0
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ps = psutil.Process(proc.pid)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            try:
-                rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(True))
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    stdout, stderr = proc.communicate()
-    elapsed = time.perf_counter() - started
-    done.set()
-    t.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"ingest-duis failed ({proc.returncode}): {stderr.strip()}")
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    return elapsed, cpu, peak, stdout
+def run(archive: Path, devices: Path, out: Path) -> Measured:
+    """Run the command on the archive just written (its pages still cached, as they were)."""
+    cmd = opmetrics_cmd(
+        "ingest-duis", str(archive), "--out", str(out), "--devices", str(devices), "--wait", "3600"
+    )
+    m = measure(cmd, cold=False)
+    if m.returncode != 0:
+        raise SystemExit(f"ingest-duis failed ({m.returncode}): {m.stderr.strip()}")
+    return m
 
 
 def main() -> None:
@@ -243,8 +204,9 @@ def main() -> None:
             f"archive: {args.format}, {n:,} messages, {size / 2**20:,.1f} MiB, built in {time.perf_counter() - t0:,.1f} s"
         )
         load = os.getloadavg()[0]
-        elapsed, cpu, peak, stdout = run(archive, devices, root / "data")
-        print(stdout)
+        m = run(archive, devices, root / "data")
+        elapsed, cpu, peak = m.seconds, m.cpu_seconds, m.peak_rss_bytes
+        print(m.stdout)
         print(
             f"ingest-duis: {elapsed:,.1f} s wall ({n / elapsed * 60:,.0f} messages/min), "
             f"{cpu:,.1f} s CPU ({n / cpu * 60:,.0f} messages/min of CPU time), "

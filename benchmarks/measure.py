@@ -65,9 +65,9 @@ def drop_page_cache() -> bool:
     return True
 
 
-def measure(cmd: list[str], timeout: float | None = None) -> Measured:
-    """Run `cmd` from an empty page cache (`drop_page_cache`) and measure it."""
-    dropped = drop_page_cache()
+def measure(cmd: list[str], timeout: float | None = None, cold: bool = True) -> Measured:
+    """Run `cmd` and measure it: from an empty page cache (`drop_page_cache`) when `cold`."""
+    dropped = drop_page_cache() if cold else False
     before = _children_usage()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
