@@ -144,6 +144,27 @@ class Engine(ABC):
                 n += table.num_rows
         return n
 
+    @abstractmethod
+    def write_parquet_dataset(
+        self,
+        expr: ir.Table,
+        folder: Path,
+        partition_by: str,
+        order_by: Sequence[str],
+        schema: pa.Schema,
+        rows: int | None = None,
+        spread_by: str | None = None,
+    ) -> int:
+        """Write a result of any size as a Parquet dataset partitioned hive style; rows written.
+
+        `folder/<partition_by>=<value>/part-NNNNN.parquet`, zstd, the files holding the columns
+        of `schema` but `partition_by` (the folder names it). A value's rows may be in several
+        files; each file is sorted on `order_by`, and the same rows give the same files, byte
+        for byte. The engine's workers write the files (no row passes through this process).
+        `rows`, the caller's count of the result's rows when it knows it, sizes the work;
+        `spread_by`, a timestamp column, lets an engine split one value's rows by its date.
+        """
+
     def keep(self, expr: ir.Table) -> ir.Table:
         """`expr` computed once and held by the engine for the queries that follow (a temporary
         table on DuckDB, a cached frame on Spark), freed when the engine closes."""
@@ -217,6 +238,27 @@ def _typed(t: ir.Table, schema: ibis.Schema) -> ir.Table:
     return t.select(
         *[t[c] if t[c].type() == ty else t[c].cast(ty).name(c) for c, ty in schema.items()]
     )
+
+
+def conformed(expr: ir.Table, schema: pa.Schema) -> ir.Table:
+    """`expr`'s columns of `schema`, in its order, cast to its types."""
+    types = ibis.schema(schema).types
+    return expr.select(*[expr[f.name].cast(t) for f, t in zip(schema, types, strict=True)])
+
+
+def sql_text(value: str) -> str:
+    """A SQL string literal (a path with a quote in it stays one literal)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def dataset_rows(folder: Path) -> int:
+    """The rows of every Parquet file below `folder`, from their footers."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(folder.rglob("*.parquet")))
 
 
 def parquet_paths(source: TableSource) -> list[str]:
