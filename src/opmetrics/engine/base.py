@@ -243,7 +243,9 @@ def _typed(t: ir.Table, schema: ibis.Schema) -> ir.Table:
 def conformed(expr: ir.Table, schema: pa.Schema) -> ir.Table:
     """`expr`'s columns of `schema`, in its order, cast to its types."""
     types = ibis.schema(schema).types
-    return expr.select(*[expr[f.name].cast(t) for f, t in zip(schema, types, strict=True)])
+    return expr.select(
+        *[expr[f.name].cast(t).name(f.name) for f, t in zip(schema, types, strict=True)]
+    )
 
 
 def sql_text(value: str) -> str:
