@@ -24,15 +24,7 @@ import pyarrow.parquet as pq
 
 from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
-from opmetrics.engine.base import (
-    Engine,
-    EngineOptions,
-    conformed,
-    dataset_rows,
-    parquet_paths,
-    sql_ident,
-    sql_text,
-)
+from opmetrics.engine.base import Engine, EngineOptions, parquet_paths
 from opmetrics.errors import EngineError
 from opmetrics.workspace import make_scratch
 
@@ -146,51 +138,6 @@ class DuckDBEngine(Engine):
         finally:
             self.con.raw_sql("SET preserve_insertion_order = false")
         return int(pq.ParquetFile(path).metadata.num_rows)
-
-    def write_parquet_dataset(
-        self,
-        expr: ir.Table,
-        folder: Path,
-        partition_by: str,
-        order_by: Sequence[str],
-        schema: pa.Schema,
-        rows: int | None = None,
-        spread_by: str | None = None,
-    ) -> int:
-        """Two passes, each parallel inside DuckDB: the result written partitioned by
-        `partition_by` as DuckDB's threads produce it, then each partition's rows sorted into
-        one file (`part-00000.parquet`).
-
-        A partitioned COPY neither keeps an ORDER BY nor writes the same files twice (each
-        thread appends to the partitions it meets), so the order is made per partition: sorts
-        the size of one value's rows instead of one sort of the whole result, which is what
-        went out of core and grew faster than the rows.
-        """
-        unsorted = folder.parent / f".{folder.name}.unsorted"
-        shutil.rmtree(unsorted, ignore_errors=True)
-        folder.mkdir(parents=True)
-        kept = [sql_ident(f.name) for f in schema if f.name != partition_by]
-        order = ", ".join(f"{sql_ident(c)} ASC NULLS LAST" for c in order_by)
-        try:
-            self.con.to_parquet(
-                conformed(expr, schema), unsorted, compression="zstd", partition_by=partition_by
-            )
-            self.con.raw_sql("SET preserve_insertion_order = true")
-            for part in (
-                sorted(p for p in unsorted.iterdir() if p.is_dir()) if unsorted.is_dir() else []
-            ):
-                (folder / part.name).mkdir()
-                files = sql_text(str(part / "*.parquet"))
-                out = sql_text(str(folder / part.name / "part-00000.parquet"))
-                self.con.raw_sql(
-                    f"COPY (SELECT {', '.join(kept)} FROM read_parquet({files}, "
-                    f"hive_partitioning = false) ORDER BY {order}) TO {out} "
-                    "(FORMAT parquet, COMPRESSION zstd)"
-                )
-        finally:
-            self.con.raw_sql("SET preserve_insertion_order = false")
-            shutil.rmtree(unsorted, ignore_errors=True)
-        return dataset_rows(folder)
 
     def keep(self, expr: ir.Table) -> ir.Table:
         """A temporary table of its own (ibis's `cache()` cannot drop it again: with this

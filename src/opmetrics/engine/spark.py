@@ -8,9 +8,10 @@ is its base path, so no `date` column is inferred and nothing else is listed. `_
 `_metadata.row_index` give every row its provenance; local `file:` URIs are turned back into
 the plain paths DuckDB reports, so both engines quarantine rows with the same source.
 
-The driver only ever receives aggregates, per-value lookups, capped quarantine rows and, for
-the restricted extract of failed requests, one range partition at a time
-(`to_arrow_batches`): its memory does not grow with the input.
+The driver only ever receives aggregates, per-value lookups and capped quarantine rows: its
+memory does not grow with the input. The restricted extract of failed requests is written by
+the executors (`write_parquet_dataset`); a result that must reach the driver in full (DUIS
+ingest) streams one range partition at a time (`to_arrow_batches`).
 """
 
 from __future__ import annotations
