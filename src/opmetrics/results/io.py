@@ -195,18 +195,16 @@ def read_party_failures(restricted: Path, label: str | None = None) -> pa.Table:
                 t = t.append_column(PARTY_KEY, pa.array([value] * t.num_rows, pa.string()))
                 parts.append(conform(t, PARTY_FAILURES))
     elif single.is_file():
-        t = _read_restricted(single)
-        if label is not None:
-            t = t.filter(pc.equal(t[PARTY_KEY], label))
-        parts.append(conform(t, PARTY_FAILURES))
+        only = None if label is None else [(PARTY_KEY, "==", label)]  # row groups pruned
+        parts.append(conform(_read_restricted(single, only), PARTY_FAILURES))
     if not parts:
         return PARTY_FAILURES.empty_table()
     return pa.concat_tables(parts).sort_by([(c, "ascending") for c in FAILURE_ORDER])
 
 
-def _read_restricted(path: Path) -> pa.Table:
+def _read_restricted(path: Path, filters: list[tuple[str, str, str]] | None = None) -> pa.Table:
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, filters=filters)
     except (pa.ArrowInvalid, OSError) as exc:
         raise OutputError(f"restricted file is unreadable ({exc})", path=str(path)) from None
 
