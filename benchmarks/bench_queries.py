@@ -2,7 +2,7 @@
 
 Stage timings (`run.json`) say which stage grows faster than the requests; this says which
 engine query. Compute runs in this process (DuckDB, default settings) with the engine's calls
-that run a query - `to_arrow`, `keep`, `write_parquet` - timed in wall and CPU seconds. Each
+that run a query - `to_arrow`, `keep`, `write_parquet`, `write_parquet_dataset` - timed in wall and CPU seconds. Each
 size starts with the page cache dropped (when run as root), as in `bench_scale.py`.
 
     uv run python benchmarks/bench_queries.py --requests 100000000 300000000
@@ -66,6 +66,7 @@ def profile(requests: int) -> dict[str, Any]:
         (Engine, "to_arrow"): Engine.to_arrow,
         (DuckDBEngine, "keep"): DuckDBEngine.keep,
         (DuckDBEngine, "write_parquet"): DuckDBEngine.write_parquet,
+        (DuckDBEngine, "write_parquet_dataset"): DuckDBEngine.write_parquet_dataset,
     }
     data = generated_month(requests)
     dropped = drop_page_cache()

@@ -12,9 +12,9 @@ own processes - master, workers, executors - are sampled separately). Spark runs
 event log, from which the bytes read and shuffled per input row are summed; their results are
 compared with the DuckDB results of the same month, table by table.
 
-`stream` measures the one driver-side step whose work grows with the input on Spark: the
-restricted extract of failed requests, streamed through the driver (`to_arrow_batches`) into
-a Parquet file, here for N synthetic rows of that table's shape.
+`stream` measures streaming a result through the driver (`to_arrow_batches`) into a Parquet
+file, for N synthetic rows of the restricted extract's shape: how compute wrote that extract
+on Spark until the executors wrote it (`write_parquet_dataset`); DUIS ingest still streams.
 
 The machine is shared: before each run the script waits (up to `--wait` seconds) for the
 one-minute load average to fall below `--max-load`, and reports the load at start and end.

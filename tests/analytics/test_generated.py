@@ -26,6 +26,7 @@ from openpyxl import load_workbook
 import opmetrics
 from opmetrics.generator import generate_month
 from opmetrics.reports.customer_packs import customer_packs
+from opmetrics.results.io import read_results
 from opmetrics.results.schema import PARTY_LABELS_FILE, RESTRICTED_DIR
 from tests.analytics.scoring import score_folders
 
@@ -135,7 +136,7 @@ def test_a_party_pack_names_no_other_party(month: tuple[Path, Path], tmp_path: P
             assert labels[p["user_id"]] not in flat, f"{name} holds the label of {p['name']}"
     # The failed-requests file holds every failed request of the party and nothing else.
     label = next(iter(summary.files))
-    failures = pq.read_table(results / RESTRICTED_DIR / "party_failures.parquet")
+    failures = read_results(results).restricted("party_failures")
     own_failures = sum(1 for x in failures.column("party_label").to_pylist() if x == label)
     csv_name = next(n for n in texts if n.endswith(".csv"))
     with (out / csv_name).open(encoding="utf-8") as fh:

@@ -94,7 +94,7 @@ def test_srv_summary_and_cpm_match_the_reference(tmp_path: Path, ctx: Any, seed:
     failed = [
         r["request_id"] for r in rows if in_month(r, 2021, 4) and outcome(r, CATALOG) == "failure"
     ]
-    extract = pq.read_table(tmp_path / "out" / "restricted" / "party_failures.parquet")
+    extract = opmetrics.results.io.read_results(tmp_path / "out").restricted("party_failures")
     assert sorted(extract["request_id"].to_pylist()) == sorted(failed)
     classes = {
         (klass(r["response_code"], CATALOG), (r["dsp_attempts"] or 0) > 3)

@@ -10,9 +10,11 @@ month alone. Partitions dated outside the month but holding rows of it are
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -29,7 +31,12 @@ from opmetrics.errors import NoDataError
 from opmetrics.generator import generate_month
 from opmetrics.month import Month
 from opmetrics.results.io import read_results
-from opmetrics.results.schema import RESULT_TABLES
+from opmetrics.results.schema import (
+    PARTY_FAILURES,
+    PARTY_FAILURES_DIR,
+    RESTRICTED_DIR,
+    RESULT_TABLES,
+)
 
 APRIL = Month.parse("2021-04")
 
@@ -107,6 +114,26 @@ def assert_same_results(a: Path, b: Path) -> None:
             )
 
 
+def extract_files(results: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """restricted/party_failures/ as written: a folder per party label holding only
+    part-NNNNN.parquet files of the extract's columns but the label, each sorted by received_at
+    and request_id, their rows the manifest's count. Returns each label's rows (its files in
+    name order) and checks that layout."""
+    root = results / RESTRICTED_DIR / PARTY_FAILURES_DIR
+    got: dict[str, list[tuple[Any, ...]]] = {}
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = f.relative_to(root).as_posix()
+        assert re.fullmatch(r"party_label=P-[0-9A-F]{6,}/part-\d{5}\.parquet", rel), rel
+        t = pq.read_table(f)
+        assert t.column_names == PARTY_FAILURES.names[1:]
+        keys = list(zip(t["received_at"].to_pylist(), t["request_id"].to_pylist(), strict=True))
+        assert keys == sorted(keys), rel
+        got.setdefault(f.parent.name, []).extend(tuple(r.values()) for r in t.to_pylist())
+    rows = read_results(results).manifest.restricted["party_failures_rows"]
+    assert sum(len(v) for v in got.values()) == rows > 0
+    return {k: sorted(v, key=lambda r: (r[-1], r[0])) for k, v in got.items()}
+
+
 def test_partition_dates_and_pruning(tmp_path: Path) -> None:
     root = tmp_path / "service_requests"
     files = [
@@ -155,6 +182,7 @@ def test_duckdb_reads_only_the_months_partitions(april: Path, tmp_path: Path) ->
     opmetrics.compute(april, "2021-04", tmp_path / "alone", anon_key="k")
     summary = opmetrics.compute(data, "2021-04", tmp_path / "pruned", anon_key="k")
     assert_same_results(tmp_path / "alone", tmp_path / "pruned")
+    assert extract_files(tmp_path / "pruned") == extract_files(tmp_path / "alone")
     inputs = summary.manifest.to_json()["inputs"]
     assert inputs["service_requests"]["partition_files_skipped"] == 3
     assert inputs["alerts"]["partition_files_skipped"] == 1
@@ -217,6 +245,7 @@ def test_spark_reads_only_the_months_partitions(april: Path, tmp_path: Path) -> 
     opmetrics.compute(data, "2021-04", tmp_path / "duck", anon_key="k")
     summary = opmetrics.compute(data, "2021-04", tmp_path / "spark", anon_key="k", engine=spark)
     assert_same_results(tmp_path / "duck", tmp_path / "spark")
+    assert extract_files(tmp_path / "spark") == extract_files(tmp_path / "duck")
     sources = set(summary.tables["quarantine"]["source"].to_pylist())
     # relative to the data dir, and decoded right: each names a file there
     assert sources and all(not Path(s).is_absolute() and (data / s).is_file() for s in sources)

@@ -12,10 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from opmetrics.contract.schema import FILE_COLUMN, IBIS_TYPES, INVALID_COLUMN, ROW_COLUMN
@@ -144,6 +146,65 @@ class Engine(ABC):
                 n += table.num_rows
         return n
 
+    def write_parquet_dataset(
+        self,
+        expr: ir.Table,
+        folder: Path,
+        partition_by: str,
+        order_by: Sequence[str],
+        schema: pa.Schema,
+        rows: int | None = None,
+        spread_by: str | None = None,
+    ) -> int:
+        """Write a result of any size as a Parquet dataset partitioned hive style; rows written.
+
+        `folder/<partition_by>=<value>/part-NNNNN.parquet`, zstd, the files holding the columns
+        of `schema` but `partition_by` (the folder names the value). A value's rows may be in
+        several files; each file is sorted on `order_by`, and the same rows give the same
+        files, byte for byte. `rows`, the caller's count of the result's rows when it knows
+        it, sizes the work; `spread_by`, a timestamp column, lets an engine whose workers write
+        the files split one value's rows between them by its date (Spark).
+
+        Here the rows pass through this process once, sorted on `partition_by` then `order_by`
+        by the engine (DuckDB: in parallel and out of core), and each value's run of rows is
+        written to its one file as it goes by.
+        """
+        folder.mkdir(parents=True)
+        keep = [f.name for f in schema if f.name != partition_by]
+        file_schema = pa.schema([schema.field(c) for c in keep])
+        writer: pq.ParquetWriter | None = None
+        current: object = _NO_VALUE
+        n = 0
+        try:
+            for batch in self.to_arrow_batches(
+                conformed(expr, schema), [partition_by, *order_by], rows=rows
+            ):
+                table = pa.Table.from_batches([batch]).cast(schema)
+                if table.num_rows == 0:
+                    continue
+                runs = pc.run_end_encode(table.column(partition_by).combine_chunks())
+                start = 0
+                for value, end in zip(
+                    runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True
+                ):
+                    if value != current:
+                        if writer is not None:
+                            writer.close()
+                        current = value
+                        part = folder / f"{partition_by}={hive_value(value)}"
+                        part.mkdir()
+                        writer = pq.ParquetWriter(
+                            part / "part-00000.parquet", file_schema, compression="zstd"
+                        )
+                    assert writer is not None
+                    writer.write_table(table.slice(start, end - start).select(keep))
+                    n += end - start
+                    start = end
+        finally:
+            if writer is not None:
+                writer.close()
+        return n
+
     def keep(self, expr: ir.Table) -> ir.Table:
         """`expr` computed once and held by the engine for the queries that follow (a temporary
         table on DuckDB, a cached frame on Spark), freed when the engine closes."""
@@ -217,6 +278,28 @@ def _typed(t: ir.Table, schema: ibis.Schema) -> ir.Table:
     return t.select(
         *[t[c] if t[c].type() == ty else t[c].cast(ty).name(c) for c, ty in schema.items()]
     )
+
+
+def conformed(expr: ir.Table, schema: pa.Schema) -> ir.Table:
+    """`expr`'s columns of `schema`, in its order, cast to its types."""
+    types = ibis.schema(schema).types
+    return expr.select(
+        *[expr[f.name].cast(t).name(f.name) for f, t in zip(schema, types, strict=True)]
+    )
+
+
+_NO_VALUE = object()
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # Spark's and Hive's folder for a null value
+
+
+def hive_value(value: object) -> str:
+    """A value as it appears in a hive partition folder's name (`name=<value>`)."""
+    return NULL_PARTITION if value is None else quote(str(value), safe="")
+
+
+def dataset_rows(folder: Path) -> int:
+    """The rows of every Parquet file below `folder`, from their footers."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(folder.rglob("*.parquet")))
 
 
 def parquet_paths(source: TableSource) -> list[str]:

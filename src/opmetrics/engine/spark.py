@@ -8,14 +8,16 @@ is its base path, so no `date` column is inferred and nothing else is listed. `_
 `_metadata.row_index` give every row its provenance; local `file:` URIs are turned back into
 the plain paths DuckDB reports, so both engines quarantine rows with the same source.
 
-The driver only ever receives aggregates, per-value lookups, capped quarantine rows and, for
-the restricted extract of failed requests, one range partition at a time
-(`to_arrow_batches`): its memory does not grow with the input.
+The driver only ever receives aggregates, per-value lookups and capped quarantine rows: its
+memory does not grow with the input. The restricted extract of failed requests is written by
+the executors (`write_parquet_dataset`); a result that must reach the driver in full (DUIS
+ingest) streams one range partition at a time (`to_arrow_batches`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator, Sequence
@@ -30,7 +32,13 @@ import pyarrow as pa
 
 from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
-from opmetrics.engine.base import Engine, EngineOptions, parquet_paths
+from opmetrics.engine.base import (
+    Engine,
+    EngineOptions,
+    conformed,
+    dataset_rows,
+    parquet_paths,
+)
 from opmetrics.errors import EngineError
 
 
@@ -204,6 +212,47 @@ class SparkEngine(Engine):
         keys = [F.col(k).asc_nulls_last() for k in order_by]  # Ibis's (and DuckDB's) order
         return df.repartitionByRange(parts, *keys).sortWithinPartitions(*keys)
 
+    def write_parquet_dataset(
+        self,
+        expr: ir.Table,
+        folder: Path,
+        partition_by: str,
+        order_by: Sequence[str],
+        schema: pa.Schema,
+        rows: int | None = None,
+        spread_by: str | None = None,
+    ) -> int:
+        """The executors write the files (`DataFrame.write.partitionBy`); the driver receives
+        no row, and afterwards names the files and reads their footers for the count.
+
+        The rows are hash partitioned on the value and the date of `spread_by` into tasks of
+        about `WRITE_PARTITION_ROWS` rows, each sorted on the value then `order_by`: one value's
+        rows are written by as many tasks as it has dates (a large party's month by up to 31,
+        in parallel), each task writes one file per value it holds, and the same rows always
+        reach the same task in the same order, so the same files come out. `folder` must be
+        a path every executor can write (on a cluster: shared storage, the same path).
+        """
+        from pyspark.sql import functions as F
+
+        df = self.session.sql(self.con.compile(conformed(expr, schema)))
+        if rows is None:
+            rows = df.count()
+        parts = max(1, -(-rows // WRITE_PARTITION_ROWS))
+        spread = [F.col(partition_by)] + ([F.to_date(F.col(spread_by))] if spread_by else [])
+        keys = [F.col(k).asc_nulls_last() for k in (partition_by, *order_by)]
+        out = df.repartition(parts, *spread).sortWithinPartitions(*keys)
+        conf = self.session.conf
+        before = conf.get(TIMESTAMP_TYPE, None)
+        conf.set(TIMESTAMP_TYPE, "TIMESTAMP_MICROS")  # not INT96: a UTC instant, as DuckDB's
+        try:
+            out.write.partitionBy(partition_by).option("compression", "zstd").parquet(str(folder))
+        finally:
+            if before is None:
+                conf.unset(TIMESTAMP_TYPE)
+            else:
+                conf.set(TIMESTAMP_TYPE, before)
+        return _tidy_dataset(folder)
+
     def versions(self) -> dict[str, str]:
         import pyspark
 
@@ -224,6 +273,31 @@ class SparkEngine(Engine):
 
 # Rows per range partition when a result streams through the driver (~100 MB of rows).
 STREAM_PARTITION_ROWS = 500_000
+
+
+# Rows per task when the executors write a dataset (`write_parquet_dataset`).
+WRITE_PARTITION_ROWS = 2_000_000
+TIMESTAMP_TYPE = "spark.sql.parquet.outputTimestampType"
+_PART = re.compile(r"^part-(\d+)-.*\.parquet$")
+
+
+def _tidy_dataset(folder: Path) -> int:
+    """A dataset as Spark wrote it, in the layout of `Engine.write_parquet_dataset`: its
+    bookkeeping files (`_SUCCESS`, checksums) removed and each value's files renamed
+    `part-NNNNN.parquet` in the order of the tasks that wrote them (Spark's names carry a
+    random job id); the rows written."""
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and (p.name.startswith((".", "_")) or not p.name.endswith(".parquet")):
+            p.unlink()
+    for part in sorted(p for p in folder.iterdir() if p.is_dir()):
+        written = sorted(
+            (int(m.group(1)), p.name)
+            for p in part.iterdir()
+            if (m := _PART.match(p.name)) is not None
+        )
+        for i, (_, name) in enumerate(written):
+            (part / name).rename(part / f"part-{i:05d}.parquet")
+    return dataset_rows(folder)
 
 
 def _merged(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:

@@ -115,7 +115,7 @@ def response_class(code: ir.StringValue, catalog: Catalog) -> ir.StringValue:
     return ibis.cases(*branches, else_=ibis.literal("unknown"))
 
 
-def _trt(t: ir.Table, catalog: Catalog) -> tuple[ir.NumericValue, ir.BooleanValue]:
+def trt_rule(t: ir.Table, catalog: Catalog) -> tuple[ir.NumericValue, ir.BooleanValue]:
     """Per request: TRT in microseconds and whether its clock starts at the execution time.
 
     The rules are tried in precedence order (`Catalog.trt_for`): the first that matches wins.
@@ -147,7 +147,7 @@ def request_values(v: ir.Table, catalog: Catalog) -> dict[str, ir.Value]:
     Passed to `checked_table(..., derive=request_values)`: response class, TRT, whether the
     clock starts at the execution time, and whether the request counts for CPM1/CPM2.
     """
-    trt_us, from_exec = _trt(v, catalog)
+    trt_us, from_exec = trt_rule(v, catalog)
     region = reporting_region(v, catalog)
     delivery = sorted(delivery_proxy_srvs(catalog))
     return {
@@ -247,18 +247,15 @@ def request_facts(
         c: t[f"{US_PREFIX}{c}"]
         for c in ("received_at", "execute_at", "delivered_at", "device_response_at", "responded_at")
     }
-    start_us, end_us = (int(x.timestamp()) * 1_000_000 for x in (month.start_utc, month.end_utc))
-    in_month = (us["received_at"] >= start_us) & (us["received_at"] < end_us)
+    in_month = in_month_us(us["received_at"], month)
     klass = t["_class"]
     excluded = klass == "user_caused"
     success = (klass == "success") & (
         t.dsp_attempts.isnull() | (t.dsp_attempts <= MAX_DSP_ATTEMPTS)
     )
-    trt_us, from_exec = t["_trt_us"], t["_from_exec"]
-    recv_us, exec_us = us["received_at"], us["execute_at"]
-    clock_us = ibis.ifelse(
-        from_exec & t.execute_at.notnull() & (exec_us > recv_us), exec_us, recv_us
-    )
+    trt_us = t["_trt_us"]
+    recv_us = us["received_at"]
+    clock_us = clock_start_us(t, t["_from_exec"], us)
     # A response before the clock start (an immediate rejection of a future-dated request)
     # has RTT 0; the same clamped value feeds the mean, the histogram and the TRT comparison.
     rtt_us = not_negative(us["responded_at"] - clock_us)
@@ -289,6 +286,21 @@ def request_facts(
         return facts.mutate(**{SET_ID: ibis.literal(0, "int32")})
     j = facts.left_join(device_ids, facts.target_id == device_ids._dev_id)
     return j.mutate(**{SET_ID: j[SET_ID].fill_null(0)}).drop("_dev_id")
+
+
+def clock_start_us(
+    t: ir.Table, from_exec: ir.BooleanValue, us: dict[str, ir.IntegerValue]
+) -> ir.IntegerValue:
+    """When a request's clock starts (epoch microseconds): its execution time where its TRT
+    rule says so and that time is later than its receipt, else its receipt."""
+    recv_us, exec_us = us["received_at"], us["execute_at"]
+    return ibis.ifelse(from_exec & t.execute_at.notnull() & (exec_us > recv_us), exec_us, recv_us)
+
+
+def in_month_us(received_us: ir.IntegerValue, month: Month) -> ir.BooleanValue:
+    """Whether a request was received in the month (design §5), on epoch microseconds."""
+    start_us, end_us = (int(x.timestamp()) * 1_000_000 for x in (month.start_utc, month.end_utc))
+    return (received_us >= start_us) & (received_us < end_us)
 
 
 def dcc_time_us(

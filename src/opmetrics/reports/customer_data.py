@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 from opmetrics.contract.schema import ALL
 from opmetrics.errors import OutputError, UsageError
-from opmetrics.results.io import Results
+from opmetrics.results.io import Results, read_party_failures
 from opmetrics.results.labels import read_label_file
 from opmetrics.results.schema import PARTY_FAILURES, PARTY_LABELS_FILE, RESTRICTED_DIR
 
@@ -273,14 +272,8 @@ def _findings(results: Results, label: str) -> pd.DataFrame:
 
 
 def own_failures(results: Results, label: str) -> pa.Table:
-    """The party's own failed requests (restricted extract, filtered to its label only)."""
-    path = results.path / RESTRICTED_DIR / "party_failures.parquet"
-    if not path.exists():
-        return pa.schema([f for f in PARTY_FAILURES if f.name != "party_label"]).empty_table()
-    t = pads.dataset(path).to_table(
-        filter=pads.field("party_label") == label, columns=list(FAILURE_COLUMNS)
-    )
-    return t
+    """The party's own failed requests (restricted extract: only its label's rows are read)."""
+    return read_party_failures(results.path / RESTRICTED_DIR, label).select(list(FAILURE_COLUMNS))
 
 
 def pack_data(results: Results, party: Party) -> PackData:

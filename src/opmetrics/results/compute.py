@@ -6,7 +6,8 @@ The order of work is what keeps it fast and honest:
 3. one aggregation pass over the service requests, which also counts their quarantine reasons;
 4. the event measures (CPM3, CPM4-5A, CPM6, CPM6B/C);
 5. every results table derived from the aggregates on the client;
-6. the restricted extract of failed requests, streamed to Parquet;
+6. the restricted extract of failed requests, written by the engine as a Parquet dataset by
+   party label, from the rows the quarantine left accepted (`measures/failures.py`);
 7. everything written into a temporary folder that replaces the target atomically.
 """
 
@@ -27,23 +28,21 @@ import pyarrow.compute as pc
 from opmetrics.analytics import DEFAULT_MIN_VOLUME, analytics_tables
 from opmetrics.catalog import Catalog
 from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of_srv
-from opmetrics.contract.schema import TABLES
+from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN, TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
 from opmetrics.defaults import package_version
 from opmetrics.engine.base import Engine
 from opmetrics.errors import NoDataError
-from opmetrics.measures import derive, rtt
+from opmetrics.measures import derive, failures, rtt
 from opmetrics.measures.alerts import alert_counts, alerts_daily, alerts_summary, cpm3_from_counts
 from opmetrics.measures.anonymise import AnonKey, assign_labels
 from opmetrics.measures.availability import cpm6
 from opmetrics.measures.firmware import cpm6bc
 from opmetrics.measures.incidents import cat12_incident_days, incident_cpms
 from opmetrics.measures.requests import (
-    SET_ID,
     RequestAggregates,
     delivery_proxy_srvs,
     device_set_ids,
-    may_fail,
     request_facts,
     request_values,
     run_aggregation,
@@ -72,6 +71,7 @@ from opmetrics.validation.validate import (
     TableReport,
     checked_table,
     extra_column_warnings,
+    fetch_quarantined,
     quarantine_rows,
     shared_quarantine,
     validate,
@@ -158,8 +158,18 @@ def compute_month(
 
     with progress.task("Quarantine") as task, timer.stage("quarantine"):
         parts = [vres.quarantine_rows]
+        # (file, row) of every quarantined request, for the failed-request extract; None when
+        # the rows fetched were capped (the extract then checks every row again)
+        q_keys: pa.Table | None = pa.table(
+            {FILE_COLUMN: pa.array([], pa.string()), ROW_COLUMN: pa.array([], pa.int64())}
+        )
         if agg.reasons or sr_source.malformed:
-            parts.insert(0, quarantine_rows(engine, "service_requests", sr_source, checked))
+            fetched = fetch_quarantined(engine, checked)
+            parts.insert(
+                0, quarantine_rows(engine, "service_requests", sr_source, checked, fetched)
+            )
+            complete = fetched.num_rows == sum(agg.reasons.values())
+            q_keys = fetched.select(list(failures.KEYS)) if complete else None
         q_rows = pa.concat_tables([p.cast(QUARANTINE_ROWS_SCHEMA) for p in parts])
         task.advance()
 
@@ -270,13 +280,22 @@ def compute_month(
             write_table(restricted, "quarantine_rows", q_rows)  # raw rows, detailed reasons
             restricted_rows = {"quarantine_rows": q_rows.num_rows}
             if party_failures:
-                restricted_rows["party_failures_rows"] = _write_party_failures(
-                    engine,
-                    facts.filter(may_fail(facts, lookups["service_requests"])),
-                    labels,
-                    sets,
-                    restricted / "party_failures.parquet",
-                    int(pc.sum(agg.fine["failed"]).as_py() or 0),
+                lookup = lookups["service_requests"]
+                extract = (
+                    failures.checked_failures(engine, facts, lookup, labels, sets)
+                    if q_keys is None
+                    else failures.failed_requests(
+                        engine, sr_source, catalog, month, lookup, q_keys, device_ids, labels, sets
+                    )
+                )
+                restricted_rows["party_failures_rows"] = engine.write_parquet_dataset(
+                    extract,
+                    restricted / rs.PARTY_FAILURES_DIR,
+                    failures.PARTY_KEY,
+                    failures.ORDER,
+                    rs.PARTY_FAILURES,
+                    rows=int(pc.sum(agg.fine["failed"]).as_py() or 0),
+                    spread_by="received_at",
                 )
         cpm = tables["cpm"].to_pylist()
         manifest = Manifest(
@@ -380,36 +399,6 @@ def _parties(engine: Engine, parties: Any) -> dict[str, tuple[str | None, str | 
         return {}
     got = engine.to_arrow(parties.select("user_id", "name", "adaptor")).to_pylist()
     return {r["user_id"]: (r["name"], r["adaptor"]) for r in got}
-
-
-def _write_party_failures(
-    engine: Engine, facts: Any, labels: dict[str, str], sets: pa.Table, path: Path, rows: int
-) -> int:
-    """Write every failed request of the month (keyed by party label) into one Parquet file.
-
-    `rows` (the failures counted by the aggregation) lets the engine size its streaming.
-    """
-    lab = engine.memtable(pa.table({"_uid": list(labels), "party_label": list(labels.values())}))
-    f = facts.filter(facts["_live"] & facts["_failure"])
-    j = f.inner_join(lab, f.user_id == lab["_uid"]).inner_join(engine.memtable(sets), SET_ID)
-    expr = j.select(
-        "party_label",
-        "request_id",
-        "srv",
-        "target_id",
-        "device_type",
-        "comms_hub_model",
-        "meter_model",
-        "firmware_version",
-        "region",
-        "response_code",
-        dsp_attempts=j.dsp_attempts.cast("int64"),
-        rtt_s=(j["_rtt_us"].cast("float64") / 1e6),
-        received_at=j.received_at,
-    )
-    return engine.write_parquet(
-        expr, path, ["party_label", "received_at", "request_id"], rs.PARTY_FAILURES, rows=rows
-    )
 
 
 def _relative(path: Path, data_dir: Path) -> str:

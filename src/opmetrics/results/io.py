@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,9 +21,17 @@ from pydantic import ValidationError
 
 from opmetrics.errors import OutputError
 from opmetrics.results.manifest import SCHEMA_VERSION, Manifest
-from opmetrics.results.schema import RESTRICTED_DIR, RESTRICTED_TABLES, RESULT_TABLES
+from opmetrics.results.schema import (
+    PARTY_FAILURES,
+    PARTY_FAILURES_DIR,
+    PARTY_FAILURES_FILE,
+    RESTRICTED_DIR,
+    RESTRICTED_TABLES,
+    RESULT_TABLES,
+)
 
 MANIFEST = "manifest.json"
+PARTY_KEY = "party_label"
 # What differs from one run of the same inputs to the next (when, how long each stage took):
 # kept out of the manifest so that every other file of a results folder is reproducible.
 RUN_RECORD = "run.json"
@@ -152,10 +161,52 @@ class Results:
 
     def restricted(self, name: str) -> pa.Table:
         """A restricted table (e.g. party_failures): for one party's own pack only."""
+        if name == "party_failures":
+            return read_party_failures(self.path / RESTRICTED_DIR)
         p = self.path / RESTRICTED_DIR / f"{name}.parquet"
         if not p.exists():
             return RESTRICTED_TABLES[name].empty_table()
         return conform(pq.read_table(p), RESTRICTED_TABLES[name])
+
+
+FAILURE_ORDER = (PARTY_KEY, "received_at", "request_id")
+
+
+def read_party_failures(restricted: Path, label: str | None = None) -> pa.Table:
+    """Every party's failed requests, or the party `label`'s, as PARTY_FAILURES sorted by
+    label, `received_at` and `request_id` (the order a pack lists them in).
+
+    Reads the dataset `party_failures/party_label=<label>/*.parquet` (only that label's folder
+    for one party) or, in a results folder written before that layout, the single file
+    `party_failures.parquet`. A folder with neither has no failures (compute run without the
+    extract).
+    """
+    folder, single = restricted / PARTY_FAILURES_DIR, restricted / PARTY_FAILURES_FILE
+    parts: list[pa.Table] = []
+    if folder.is_dir():
+        prefix = f"{PARTY_KEY}="
+        wanted = None if label is None else f"{prefix}{quote(label, safe='')}"
+        for d in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith(prefix)):
+            if wanted is not None and d.name != wanted:
+                continue
+            value = unquote(d.name.removeprefix(prefix))
+            for f in sorted(d.glob("*.parquet")):
+                t = _read_restricted(f)
+                t = t.append_column(PARTY_KEY, pa.array([value] * t.num_rows, pa.string()))
+                parts.append(conform(t, PARTY_FAILURES))
+    elif single.is_file():
+        only = None if label is None else [(PARTY_KEY, "==", label)]  # row groups pruned
+        parts.append(conform(_read_restricted(single, only), PARTY_FAILURES))
+    if not parts:
+        return PARTY_FAILURES.empty_table()
+    return pa.concat_tables(parts).sort_by([(c, "ascending") for c in FAILURE_ORDER])
+
+
+def _read_restricted(path: Path, filters: list[tuple[str, str, str]] | None = None) -> pa.Table:
+    try:
+        return pq.read_table(path, filters=filters)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise OutputError(f"restricted file is unreadable ({exc})", path=str(path)) from None
 
 
 def read_results(path: str | Path) -> Results:

@@ -252,5 +252,11 @@ RESTRICTED_TABLES: dict[str, pa.Schema] = {
     "party_failures": PARTY_FAILURES,
     "quarantine_rows": QUARANTINE_ROWS,
 }
+# restricted/party_failures/party_label=<label>/part-NNNNN.parquet: each party's failed
+# requests (PARTY_FAILURES but party_label, which the folder names). Results folders written
+# before this layout hold one file, restricted/party_failures.parquet, sorted by label:
+# `io.read_party_failures` reads either.
+PARTY_FAILURES_DIR = "party_failures"
+PARTY_FAILURES_FILE = "party_failures.parquet"
 PARTY_LABELS_FILE = "party_labels.csv"  # user_id, name, party_label: the only link to real ids
 PARTY_LABELS = _schema(("user_id", _s), ("name", _s), ("party_label", _s))

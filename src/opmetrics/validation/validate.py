@@ -267,10 +267,24 @@ def validate(
     return ValidationResult(reports, quarantine, checked, sources, warnings)
 
 
-def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) -> pa.Table:
+def fetch_quarantined(engine: Engine, t: ir.Table) -> pa.Table:
+    """The quarantined rows of one checked table as the engine gives them (data, provenance and
+    reason columns), by file and row, at most `QUARANTINE_ROW_LIMIT`."""
+    bad = (
+        t.filter(t[REASON_CODE].notnull())
+        .order_by([FILE_COLUMN, ROW_COLUMN])
+        .limit(QUARANTINE_ROW_LIMIT)
+    )
+    return engine.to_arrow(bad)
+
+
+def quarantine_rows(
+    engine: Engine, name: str, src: TableSource, t: ir.Table, fetched: pa.Table | None = None
+) -> pa.Table:
     """The quarantined rows of one checked table (QUARANTINE_ROWS_SCHEMA), by file and row.
 
     The value-free reason is worked out here, from the rule that fired (`_rule`) and the row.
+    `fetched` is `fetch_quarantined(engine, t)` when the caller already has it.
     """
     rows: dict[str, list[Any]] = {f.name: [] for f in QUARANTINE_ROWS_SCHEMA}
     data_dir = src.path.parent
@@ -282,12 +296,8 @@ def quarantine_rows(engine: Engine, name: str, src: TableSource, t: ir.Table) ->
         rows["reason"].append(malformed_public(m.expected_fields, m.found_fields))
         rows["reason_detail"].append(malformed_public(m.expected_fields, m.found_fields))
         rows["raw"].append(m.text)
-    bad = (
-        t.filter(t[REASON_CODE].notnull())
-        .order_by([FILE_COLUMN, ROW_COLUMN])
-        .limit(QUARANTINE_ROW_LIMIT)
-    )
-    fetched = engine.to_arrow(bad)
+    if fetched is None:
+        fetched = fetch_quarantined(engine, t)
     data_cols = [c for c in fetched.column_names if not c.startswith("_")]
     rules, key = ROW_RULES[name], src.spec.key
     sources: dict[str, str] = {}
