@@ -24,12 +24,15 @@ def computed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_compute_writes_a_version_2_manifest_read_back_as_written(
+def test_compute_writes_a_version_3_manifest_read_back_as_written(
     computed: Path, tmp_path: Path
 ) -> None:
     text = (computed / "manifest.json").read_text(encoding="utf-8")
     m = read_results(computed).manifest
-    assert isinstance(m, Manifest) and m.schema_version == SCHEMA_VERSION == 2
+    assert isinstance(m, Manifest) and m.schema_version == SCHEMA_VERSION == 3
+    # version 3: the failed-request extract is a folder by party label, not one file
+    assert (computed / "restricted" / "party_failures").is_dir()
+    assert not (computed / "restricted" / "party_failures.parquet").exists()
     assert m.month == "2021-04" and m.month_start_utc == "2021-03-31T23:00:00Z"
     sr = m.inputs["service_requests"]
     assert (
@@ -58,7 +61,7 @@ def test_a_version_1_folder_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"schema_version": 3}, "newer opmetrics (schema_version 3; this one reads up to 2)"),
+        ({"schema_version": 4}, "newer opmetrics (schema_version 4; this one reads up to 3)"),
         ({"month": 202104}, "not a results manifest (month:"),
         ({"tables": ["cpm"]}, "not a results manifest (tables:"),
     ],

@@ -8,9 +8,14 @@ type for the writer and for every report.
 
 - 1 (or no `schema_version` key, which folders written before the key existed lack): no exact
   numerators in `cpm`, no `assumed_values`, no delivery proxy in `dcc_proxy`;
-- 2: this version.
+- 2: exact numerators, assumed values and the delivery proxy; the restricted failed-request
+  extract one file, `restricted/party_failures.parquet`;
+- 3: this version: the extract a dataset with a folder per party label,
+  `restricted/party_failures/party_label=<label>/part-NNNNN.parquet`, written by the engine's
+  workers (an opmetrics reading up to version 2 would find no extract and write packs without
+  failed requests, so it must refuse the folder).
 
-Folders of either version are read: every field a version-1 folder lacks is optional here, and the
+Folders of every version are read: every field a version-1 folder lacks is optional here, and the
 reports fall back as they always did (the assumed values from the reports' catalog, every proxy
 row as CHF/GPF round trips). A folder of a later version than `SCHEMA_VERSION` was written by a
 newer opmetrics and is refused with a clear error rather than misread. A field written is written
@@ -24,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class _Record(BaseModel):
