@@ -78,6 +78,9 @@ class LocalCluster:
     memory: str = "1536m"
     root: Path | None = None  # scratch folder; a temporary one by default
     conf: dict[str, str] = field(default_factory=dict)  # spark-defaults.conf of its drivers
+    # JVM options of every process: master, workers, and the drivers' and executors' (e.g. C1
+    # only for a short check on a small month); the JVM's defaults when empty.
+    java_options: str = ""
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     port: int = 0
     ui_port: int = 0
@@ -101,6 +104,8 @@ class LocalCluster:
             # Executors run JVM code only; a Python worker would fail loudly here.
             PYSPARK_PYTHON="/bin/false",
         )
+        if self.java_options:
+            env["SPARK_DAEMON_JAVA_OPTS"] = self.java_options
         return env
 
     def start(self) -> LocalCluster:
@@ -110,8 +115,12 @@ class LocalCluster:
         for sub in ("conf", "local", "logs", "work"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "conf" / "log4j2.properties").write_text(LOG4J)
+        conf = dict(self.conf)
+        if self.java_options:
+            for k in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+                conf.setdefault(k, self.java_options)
         (self.root / "conf" / "spark-defaults.conf").write_text(
-            "".join(f"{k} {v}\n" for k, v in self.conf.items())
+            "".join(f"{k} {v}\n" for k, v in conf.items())
         )
         self.port, self.ui_port = free_port(), free_port()
         self._spawn(

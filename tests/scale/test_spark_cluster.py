@@ -14,6 +14,8 @@ import psutil
 import pytest
 from scripts.spark_cluster import ClusterError, LocalCluster, check, generate
 
+from tests.conftest import QUICK_JVM
+
 # One standalone cluster at a time: its tests share ports and a worker's memory.
 pytestmark = pytest.mark.xdist_group("spark-cluster")
 
@@ -43,7 +45,7 @@ def _tree(cluster: LocalCluster) -> list[int]:
 @pytest.mark.slow
 def test_compute_on_a_standalone_cluster_equals_duckdb(tmp_path: Path) -> None:
     data = generate(tmp_path / "data", "2021-04", 40_000)
-    with LocalCluster(workers=2, cores=1) as cluster:
+    with LocalCluster(workers=2, cores=1, java_options=QUICK_JVM) as cluster:
         assert (cluster.status() or {}).get("aliveworkers") == 2
         result = check(data, "2021-04", tmp_path, cluster)
         pids = _tree(cluster)
