@@ -273,3 +273,30 @@ def test_previous_must_be_an_earlier_month(cycle: Cycle, tmp_path: Path) -> None
         in done.stderr
     )
     assert not (tmp_path / "x.toml").exists()
+
+
+NEXT_ACTION = f'\n\n[[actions]]\nid = "{A2[0]}"'
+NAMING = {
+    "commentary": (f'"{PIPE}"', '"Held steady; secret energy ltd had a bad week."'),
+    "action": (f'response = ""{NEXT_ACTION}', f'response = "Asked SECRET-ID."{NEXT_ACTION}'),
+}
+
+
+@pytest.mark.parametrize(("where", "old", "new"), [(k, *v) for k, v in NAMING.items()])
+def test_a_review_naming_a_party_is_refused_without_repeating_it(
+    cycle: Cycle, tmp_path: Path, where: str, old: str, new: str
+) -> None:
+    """The packs are shared: a reviewer's text naming a party (here the fake month's party
+    `SECRET-ID`, `Secret Energy Ltd`, in another case) stops the render, naming file, line and
+    key, and the error does not repeat the name."""
+    text = (cycle.root / "r04.toml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, where
+    bad = tmp_path / "named.toml"
+    bad.write_text(text.replace(old, new), encoding="utf-8")
+    line = 1 + next(i for i, s in enumerate(bad.read_text().splitlines()) if "ecret" in s.lower())
+    key = "commentary.metrics.install_commission" if where == "commentary" else "actions[1].response"  # fmt: skip
+    done = run_cli("report", "2021-04", "--out", str(tmp_path / "o"), "--review", str(bad), cwd=cycle.root)  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert f"named.toml:{line}: {key}: names a party" in done.stderr
+    assert "secret" not in done.stderr.lower() and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()

@@ -33,7 +33,16 @@ from opmetrics.reports.spec import (
     Section,
     Table,
 )
-from opmetrics.review.model import Action, Review, check_month, line_of, load_review
+from opmetrics.results.labels import party_mentions
+from opmetrics.review.model import (
+    Action,
+    Review,
+    check_month,
+    free_text,
+    key_text,
+    line_of,
+    load_review,
+)
 from opmetrics.review.write import Entry, Guide, review_text
 from opmetrics.workdays import OPSG_PAPER_WORKING_DAYS, Lateness, opsg_paper_day
 
@@ -137,15 +146,24 @@ def starter(
 
 
 def check(review: Review, path: str | Path, ctx: PackContext) -> None:
-    """Refuse a review file for another month, or one naming what the month does not hold."""
+    """Refuse a review file for another month, one naming what the month does not hold, or one
+    whose text names a party (the packs it goes into are shared)."""
     p = Path(path)
     text = p.read_text(encoding="utf-8")
 
-    def fail(msg: str, loc: tuple[str, ...]) -> ReviewFileError:
-        return ReviewFileError(msg, path=str(p), key=".".join(loc), line=line_of(text, loc))
+    def fail(msg: str, loc: tuple[str | int, ...]) -> ReviewFileError:
+        return ReviewFileError(msg, path=str(p), key=key_text(loc), line=line_of(text, loc))
 
     month = str(ctx.view.month)
     check_month(review, p, month)
+    names = party_mentions(ctx.view.r.path)
+    for loc, value in free_text(review):
+        if names(value):
+            raise fail(
+                "names a party (its name, its id or part of it; not repeated here): the packs "
+                "this text goes into are shared, so write the party's label (P-...) instead",
+                loc,
+            )
     metrics = {e.id for e in metric_entries(ctx)}
     for k in review.commentary.metrics:
         if k not in metrics:

@@ -14,6 +14,8 @@ problem is a configuration error (exit 3) that names the file and the row, never
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,3 +203,35 @@ __all__ = [
     "read_label_file",
     "write_label_file",
 ]
+
+
+ID_FRAGMENT_BYTES = 4  # this many consecutive bytes of a party's EUI-64 count as its id
+
+
+def party_mentions(results: Path) -> Callable[[str], bool]:
+    """Whether a text names a party of the results folder `results`: its name (as a whole
+    word, case ignored), its user_id, or any `ID_FRAGMENT_BYTES` consecutive bytes of it written
+    with dashes, colons or nothing between them. For the text people write into shared packs
+    (a review file's commentary and actions). Without `restricted/party_labels` (a copy made
+    for sharing) no party is known and nothing is found."""
+    file = results / RESTRICTED_DIR / PARTY_LABELS_FILE
+    if not file.is_file() and not file.with_suffix(".parquet").is_file():
+        return lambda text: False
+    rows = read_label_file(file).to_pylist()
+    names = sorted({str(r["name"]).strip() for r in rows if r["name"] and str(r["name"]).strip()})
+    words = [
+        re.compile(rf"(?<!\w){re.escape(n)}(?!\w)", re.IGNORECASE) for n in names if len(n) >= 3
+    ]
+    fragments: set[str] = set()
+    for r in rows:
+        fragments.add(str(r["user_id"]).upper())
+        parts = re.split(r"[-:]", str(r["user_id"]).upper())
+        for i in range(len(parts) - ID_FRAGMENT_BYTES + 1):
+            chunk = parts[i : i + ID_FRAGMENT_BYTES]
+            fragments |= {sep.join(chunk) for sep in ("-", ":", "")}
+
+    def mentions(text: str) -> bool:
+        upper = text.upper()
+        return any(f in upper for f in fragments) or any(w.search(text) for w in words)
+
+    return mentions

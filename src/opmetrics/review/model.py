@@ -245,6 +245,24 @@ def _message(err: Any) -> str:
     return msg
 
 
+def free_text(review: Review) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every text a reviewer wrote, with where it is: commentary, items added to the ad-hoc
+    list, and the actions' requests, responses and history."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    c = review.commentary
+    out += [(("commentary", "metrics", k), v) for k, v in c.metrics.items()]
+    out += [(("commentary", "findings", k), v) for k, v in c.findings.items()]
+    for i, item in enumerate(review.adhoc.add):
+        out += [
+            (("adhoc", "add", i, "title"), item.title),
+            (("adhoc", "add", i, "text"), item.text),
+        ]
+    for i, a in enumerate(review.actions):
+        out += [(("actions", i, "request"), a.request), (("actions", i, "response"), a.response)]
+        out += [(("actions", i, "history"), h) for h in a.history]
+    return out
+
+
 def key_text(loc: tuple[Any, ...]) -> str:
     """A pydantic location as a reader writes it: `actions[2].owner` (entries counted from 1)."""
     out = ""
