@@ -24,6 +24,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Markers of the tests that take tens of seconds or more: collected first (see below).
+LONG_TIERS = ("spark", "kill", "slow")
+
+
 def java_available() -> bool:
     java = shutil.which("java")
     if not java:
@@ -49,6 +53,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The long tests first: pytest-xdist hands out tests in this order (after the shared-month
     # groups), so a two-minute test started last would leave the other worker idle at the end.
     items.sort(key=lambda item: not any(m in item.keywords for m in LONG_TIERS))
-
-
-LONG_TIERS = ("spark", "kill", "slow")
