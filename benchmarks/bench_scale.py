@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -130,6 +131,42 @@ def event_log_totals(folder: Path) -> dict[str, float]:
     return tot
 
 
+def shuffle_by_query(folder: Path) -> list[dict[str, Any]]:
+    """Shuffle bytes written per SQL query of the event log(s), largest first, each with what
+    its exchanges partition on (`hashpartitioning(...)` of the physical plan): which step of
+    compute moves the bytes (the device join partitions on `target_id`)."""
+    stage_exec: dict[int, int] = {}
+    plans: dict[int, str] = {}
+    written: dict[int, float] = {}
+    for f in sorted(p for p in folder.rglob("events_*") if p.is_file()):
+        for line in f.open():
+            if not line.strip():
+                continue
+            ev = json.loads(line)
+            kind = ev.get("Event", "")
+            if kind == "SparkListenerJobStart":
+                eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
+                if eid is not None:
+                    for sid in ev.get("Stage IDs", []):
+                        stage_exec[sid] = int(eid)
+            elif kind.endswith("SparkListenerSQLExecutionStart"):
+                plans[int(ev["executionId"])] = ev.get("physicalPlanDescription", "")
+            elif kind == "SparkListenerTaskEnd":
+                b = (ev.get("Task Metrics") or {}).get("Shuffle Write Metrics", {})
+                sid = ev.get("Stage ID", -1)
+                written[sid] = written.get(sid, 0.0) + b.get("Shuffle Bytes Written", 0)
+    per_exec: dict[int, float] = {}
+    for sid, b in written.items():
+        if b:
+            eid = stage_exec.get(sid, -1)
+            per_exec[eid] = per_exec.get(eid, 0.0) + b
+    rows = []
+    for eid, b in sorted(per_exec.items(), key=lambda kv: -kv[1]):
+        keys = sorted(set(re.findall(r"hashpartitioning\(([^#,)]+)", plans.get(eid, ""))))
+        rows.append({"query": eid, "shuffle_bytes": int(b), "partitioned_on": keys})
+    return rows
+
+
 def spark_conf_dir(tmp: Path, conf: dict[str, str]) -> Path:
     d = tmp / "conf"
     d.mkdir(parents=True, exist_ok=True)
@@ -154,6 +191,10 @@ def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
             "input_gib": round(tot["input_bytes"] / 2**30, 2),
             "shuffle_gib": round(tot["shuffle_write_bytes"] / 2**30, 2),
             "shuffle_bytes_per_request": round(tot["shuffle_write_bytes"] / run.requests, 1),
+            "shuffle_bytes_per_request_by_query": [
+                {**q, "shuffle_bytes": round(q["shuffle_bytes"] / run.requests, 1)}
+                for q in shuffle_by_query(events)
+            ],
             "differences_from_duckdb": differences(duck, run.out),
         }
     )
