@@ -2,6 +2,8 @@
 
 - The aggregation is partial aggregates computed beside the data, one exchange of those, and
   the final merge: only the compact aggregate is collected.
+- The requests meet the device inventory in one exchange on `target_id` that carries only the
+  columns the aggregation reads, the outcome flags packed in one integer.
 - The restricted extract of failed requests streams through the driver in range partitions of
   at most `STREAM_PARTITION_ROWS` rows, sorted exactly as DuckDB sorts it.
 """
@@ -85,6 +87,41 @@ def test_aggregation_is_partial_aggregates_then_one_exchange(data: Path) -> None
         "_reason",
         "_k",
     ]
+
+
+@pytest.mark.spark
+def test_the_device_join_moves_only_what_the_aggregation_needs(data: Path) -> None:
+    """The requests are shuffled on `target_id` to meet the inventory: what each row carries
+    through that exchange is the join key, the three lookup ids, the receipt time, the reason
+    code, the two durations and one integer of packed flags - not a column per flag."""
+    engine = connect(EngineOptions(name="spark", threads=2))
+    assert isinstance(engine, spark_engine.SparkEngine)
+    df = engine.session.sql(engine.con.compile(aggregate_expr(facts_of(engine, data), engine)))
+    mode = engine.session.sparkContext._jvm.org.apache.spark.sql.execution.ExplainMode  # type: ignore[union-attr]
+    text = df._jdf.queryExecution().explainString(mode.fromString("formatted"))
+    # each operator's details: "(n) Exchange", then "Input [k]: [col#id, ...]" and "Arguments:"
+    joins = [
+        block
+        for block in re.split(r"\n(?=\(\d+\) )", text)
+        if re.match(r"\(\d+\) Exchange", block) and "hashpartitioning(target_id#" in block
+    ]
+    assert len(joins) == 1, text
+    cols = re.search(r"Input \[\d+\]: \[([^\]]*)\]", joins[0])
+    assert cols is not None, joins[0]
+    names = sorted(re.sub(r"#\d+L?$", "", c.strip()) for c in cols.group(1).split(","))
+    assert names == sorted(
+        [
+            "target_id",
+            "_gk",
+            "_hk",
+            "_dk",
+            "_us_received_at",
+            "_reason_code",
+            "_rtt_us",
+            "_deliv_us",
+            "_flags",
+        ]
+    ), joins[0]
 
 
 def _failures(engine: Engine, data: Path) -> Any:

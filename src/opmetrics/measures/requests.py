@@ -242,19 +242,16 @@ def request_facts(
     and aggregation ids were computed once per distinct combination of categorical values.
     """
     t = checked
-    valid = t[REASON_CODE].isnull()
     us = {
         c: t[f"{US_PREFIX}{c}"]
         for c in ("received_at", "execute_at", "delivered_at", "device_response_at", "responded_at")
     }
-    in_month = in_month_us(us["received_at"], month)
     klass = t["_class"]
     excluded = klass == "user_caused"
     success = (klass == "success") & (
         t.dsp_attempts.isnull() | (t.dsp_attempts <= MAX_DSP_ATTEMPTS)
     )
     trt_us = t["_trt_us"]
-    recv_us = us["received_at"]
     clock_us = clock_start_us(t, t["_from_exec"], us)
     # A response before the clock start (an immediate rejection of a future-dated request)
     # has RTT 0; the same clamped value feeds the mean, the histogram and the TRT comparison.
@@ -264,28 +261,61 @@ def request_facts(
     # traffic, over the non-excluded requests whose command got there.
     deliv_us = not_negative(us["delivered_at"] - clock_us)
     delivered = ~excluded & t.delivered_at.notnull()
+    # The outcome flags, null read as false (every later use is a filter or a count, never a
+    # negation: `_failure` is decided here, with the null semantics of its parts).
+    flags = {
+        "_success": success,
+        "_failure": ~success & ~excluded,
+        "_excluded": excluded,
+        "_responded": t.responded_at.notnull(),
+        "_within": success & rtt_us.notnull() & (rtt_us <= trt_us),
+        "_dcc_counted": t["_device_exec"],
+        "_dcc_within": t["_device_exec"] & rtt_us.notnull() & (dcc_us <= trt_us),
+        "_delivered": delivered,
+        "_deliv_within": delivered & (deliv_us <= trt_us),
+        "_delivery_proxy": t["_delivery_proxy"],
+    }
     facts = t.mutate(
+        region=t["_region"],
+        _rtt_us=rtt_us,
+        _deliv_us=ibis.ifelse(delivered, deliv_us, ibis.null("int64")),
+        **{FLAGS: _pack(list(flags.values()))},
+    ).drop("_delivery_proxy")
+    if device_ids is not None:
+        # The join to the inventory moves every request to its device's partition (on Spark a
+        # shuffle of each row's columns): the flags travel packed in one integer, and what
+        # follows from the validity and the receipt time is derived after it.
+        j = facts.left_join(device_ids, facts.target_id == device_ids._dev_id)
+        facts = j.mutate(**{SET_ID: j[SET_ID].fill_null(0)}).drop("_dev_id")
+    else:
+        facts = facts.mutate(**{SET_ID: ibis.literal(0, "int32")})
+    return _with_flags(facts, list(flags), month)
+
+
+FLAGS = "_flags"
+
+
+def _pack(flags: list[ir.BooleanValue]) -> ir.IntegerValue:
+    """Boolean columns as the bits of one int32 (bit i is flags[i]; null counts as false)."""
+    packed: ir.IntegerValue = ibis.literal(0, "int32")
+    for i, f in enumerate(flags):
+        packed = packed + ibis.ifelse(f, 1 << i, 0).cast("int32")
+    return packed
+
+
+def _with_flags(t: ir.Table, names: list[str], month: Month) -> ir.Table:
+    """`t` with its packed flags unpacked, and validity, month and local date derived."""
+    us_recv = t[f"{US_PREFIX}received_at"]
+    valid = t[REASON_CODE].isnull()
+    in_month = in_month_us(us_recv, month)
+    bits = {n: (t[FLAGS] & (1 << i)) != 0 for i, n in enumerate(names)}
+    return t.mutate(
         _live=valid & in_month,
         _valid=valid,
         _in_month=in_month,
-        date=local_day(recv_us, month),
-        region=t["_region"],
-        _success=success,
-        _failure=~success & ~excluded,
-        _excluded=excluded,
-        _responded=t.responded_at.notnull(),
-        _within=success & rtt_us.notnull() & (rtt_us <= trt_us),
-        _dcc_counted=t["_device_exec"],
-        _dcc_within=t["_device_exec"] & rtt_us.notnull() & (dcc_us <= trt_us),
-        _rtt_us=rtt_us,
-        _delivered=delivered,
-        _deliv_within=delivered & (deliv_us <= trt_us),
-        _deliv_us=ibis.ifelse(delivered, deliv_us, ibis.null("int64")),
-    )
-    if device_ids is None:
-        return facts.mutate(**{SET_ID: ibis.literal(0, "int32")})
-    j = facts.left_join(device_ids, facts.target_id == device_ids._dev_id)
-    return j.mutate(**{SET_ID: j[SET_ID].fill_null(0)}).drop("_dev_id")
+        date=local_day(us_recv, month),
+        **bits,
+    ).drop(FLAGS)
 
 
 def clock_start_us(
