@@ -72,6 +72,7 @@ class Run:
             "requests": self.requests,
             "seconds": round(self.measured.seconds, 1),
             "cpu_seconds": round(self.measured.cpu_seconds, 1),
+            "tree_cpu_seconds": round(self.measured.tree_cpu_seconds, 1),
             "disk_read_gib": round(self.measured.disk_read_bytes / 2**30, 2),
             "disk_written_gib": round(self.measured.disk_written_bytes / 2**30, 2),
             "page_cache": "dropped" if self.measured.page_cache_dropped else "as found",

@@ -36,6 +36,10 @@ class Measured:
     disk_read_bytes: int = 0
     disk_written_bytes: int = 0
     page_cache_dropped: bool = False  # the run started with the page cache emptied
+    # user + system time of every process of the command's tree, sampled while it ran (a
+    # process it never waited for, such as a Spark driver's JVM, counts too; the last 50 ms
+    # of each process may be missed)
+    tree_cpu_seconds: float = 0.0
 
     @property
     def peak_rss_gib(self) -> float:
@@ -72,6 +76,7 @@ def measure(cmd: list[str], timeout: float | None = None, cold: bool = True) -> 
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
+    cpu_seen: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
@@ -82,12 +87,18 @@ def measure(cmd: list[str], timeout: float | None = None, cold: bool = True) -> 
             return
         while not stop.is_set():
             try:
-                total = root.memory_info().rss + sum(
-                    c.memory_info().rss for c in root.children(recursive=True)
-                )
-                peak = max(peak, total)
+                procs = [root, *root.children(recursive=True)]
             except psutil.Error:
-                pass
+                procs = []
+            total = 0
+            for q in procs:
+                try:
+                    total += q.memory_info().rss
+                    c = q.cpu_times()
+                    cpu_seen[q.pid] = c.user + c.system
+                except psutil.Error:
+                    pass
+            peak = max(peak, total)
             stop.wait(0.05)
 
     t = threading.Thread(target=sample, daemon=True)
@@ -111,6 +122,7 @@ def measure(cmd: list[str], timeout: float | None = None, cold: bool = True) -> 
         int(inblock) * 512,
         int(oublock) * 512,
         dropped,
+        sum(cpu_seen.values()),
     )
 
 
