@@ -203,28 +203,50 @@ def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
 
 
 class TreeSampler:
-    """Peak RSS of a set of process trees (the cluster's), sampled every 100 ms."""
+    """Peak RSS and CPU seconds of a set of process trees (the cluster's), sampled every 100 ms.
+
+    `cpu_seconds` is the CPU the trees spent while sampled (each process's last reading minus
+    its first; a process started meanwhile counts from 0): for the cluster, the executors' work
+    plus the master's and workers' upkeep."""
 
     def __init__(self, pids: list[int]) -> None:
         self.pids = pids
         self.peak = 0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = 0
-            for pid in self.pids:
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(v - self._first.get(pid, 0.0) for pid, v in self._last.items())
+
+    def _sample(self, first: bool = False) -> None:
+        total = 0
+        for pid in self.pids:
+            try:
+                root = psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for q in procs:
                 try:
-                    p = psutil.Process(pid)
-                    total += p.memory_info().rss
-                    total += sum(c.memory_info().rss for c in p.children(recursive=True))
+                    total += q.memory_info().rss
+                    c = q.cpu_times()
+                    self._last[q.pid] = c.user + c.system
+                    if first:
+                        self._first[q.pid] = self._last[q.pid]
                 except psutil.Error:
                     pass
-            self.peak = max(self.peak, total)
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
             self._stop.wait(0.1)
 
     def __enter__(self) -> TreeSampler:
+        self._sample(first=True)
         self._t.start()
         return self
 
@@ -341,6 +363,7 @@ def main() -> None:
                             env=cluster.env(),
                         )
                     run.extra["cluster_peak_rss_gib"] = round(sampler.peak / 2**30, 2)
+                    run.extra["cluster_cpu_seconds"] = round(sampler.cpu_seconds, 1)
                     run.extra["executor_cores"] = 2
                 rows.append(with_spark_figures(run, events, duck_out).row())
             print_rows(rows[-1:])

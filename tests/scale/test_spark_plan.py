@@ -3,7 +3,8 @@
 - The aggregation is partial aggregates computed beside the data, one exchange of those, and
   the final merge: only the compact aggregate is collected.
 - The requests meet the device inventory in one exchange on `target_id` that carries only the
-  columns the aggregation reads, the outcome flags packed in one integer.
+  columns the aggregation reads, the outcome flags packed in one integer; every table sent
+  from the driver (lookups, labels, quarantined keys) is joined by broadcast, whatever its size.
 - The restricted extract of failed requests streams through the driver in range partitions of
   at most `STREAM_PARTITION_ROWS` rows, sorted exactly as DuckDB sorts it.
 """
@@ -122,6 +123,30 @@ def test_the_device_join_moves_only_what_the_aggregation_needs(data: Path) -> No
             "_flags",
         ]
     ), joins[0]
+
+
+@pytest.mark.spark
+def test_client_side_tables_are_broadcast_whatever_their_size(data: Path) -> None:
+    """The value lookup (one row per combination of categorical values) grows with the month;
+    past Spark's broadcast threshold its join became a shuffle of every request. Tables sent
+    from the driver are marked for broadcast: with the threshold off, no request is shuffled
+    to meet them."""
+    engine = connect(EngineOptions(name="spark", threads=2))
+    assert isinstance(engine, spark_engine.SparkEngine)
+    conf = engine.session.conf
+    key = "spark.sql.autoBroadcastJoinThreshold"
+    before = conf.get(key)
+    conf.set(key, "-1")
+    try:
+        expr = aggregate_expr(facts_of(engine, data), engine)
+        plan = engine.session.sql(engine.con.compile(expr))._jdf.queryExecution().executedPlan()
+        text = plan.toString()
+    finally:
+        conf.set(key, before)
+    partitioned_on = set(re.findall(r"hashpartitioning\(([A-Za-z_]+)#", text))
+    # the inventory's devices meeting their Comms Hubs, the requests meeting the inventory
+    # (both the engine's own tables, not the driver's) and the aggregation's exchange
+    assert partitioned_on == {"ch_id", "comms_hub_id", "target_id", "_dev_id", "_set"}, text
 
 
 def _failures(engine: Engine, data: Path) -> Any:
