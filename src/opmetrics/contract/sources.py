@@ -17,7 +17,6 @@ not lose the month's rows in silence (see `prune_month`).
 from __future__ import annotations
 
 import codecs
-import hashlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -82,17 +81,6 @@ class TableSource:
     @property
     def read_paths(self) -> tuple[Path, ...]:
         return self.staged or self.files
-
-    def sha256(self) -> dict[str, str]:
-        """Content hash of every input file (for the manifest)."""
-        out: dict[str, str] = {}
-        for f in self.files:
-            h = hashlib.sha256()
-            with f.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 22), b""):
-                    h.update(chunk)
-            out[str(f)] = h.hexdigest()
-        return out
 
 
 @dataclass(frozen=True)

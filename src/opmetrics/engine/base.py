@@ -8,8 +8,11 @@ between engines is in their own modules.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -233,6 +236,12 @@ class Engine(ABC):
         """A small client-side table usable in expressions on this engine."""
         return ibis.memtable(table)
 
+    def file_sha256(self, paths: Sequence[Path]) -> dict[Path, str]:
+        """The sha256 (hex) of each file's bytes, for the manifest: where the engine's workers
+        are, so that on a cluster no input byte passes through this process. Here (an
+        in-process engine) on this process's threads."""
+        return local_sha256(paths, self.options.threads)
+
     def evaluate_locally(self, expr: ir.Table) -> pa.Table:
         """Evaluate a small expression on client-side tables (`ibis.memtable`) in this process,
         whatever the engine: e.g. the value rules, run once per distinct combination of
@@ -295,6 +304,23 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # Spark's and Hive's folder for a
 def hive_value(value: object) -> str:
     """A value as it appears in a hive partition folder's name (`name=<value>`)."""
     return NULL_PARTITION if value is None else quote(str(value), safe="")
+
+
+def local_sha256(paths: Sequence[Path], threads: int | None = None) -> dict[Path, str]:
+    """sha256 of each file, several files at a time (hashlib releases the GIL on large
+    buffers, so the threads hash in parallel)."""
+
+    def one(path: Path) -> str:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                h.update(chunk)
+        return h.hexdigest()
+
+    if len(paths) <= 1:
+        return {p: one(p) for p in paths}
+    with ThreadPoolExecutor(max_workers=min(len(paths), threads or os.cpu_count() or 1)) as ex:
+        return dict(zip(paths, ex.map(one, paths), strict=True))
 
 
 def dataset_rows(folder: Path) -> int:

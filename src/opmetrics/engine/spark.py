@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import ibis
 import ibis.expr.types as ir
@@ -37,6 +37,7 @@ from opmetrics.engine.base import (
     EngineOptions,
     conformed,
     dataset_rows,
+    local_sha256,
     parquet_paths,
 )
 from opmetrics.errors import EngineError
@@ -154,6 +155,33 @@ class SparkEngine(Engine):
         name = self.table_name("mem")
         broadcast(self.session.createDataFrame(table)).createOrReplaceTempView(name)
         return self.con.table(name)
+
+    def file_sha256(self, paths: Sequence[Path]) -> dict[Path, str]:
+        """Hashed by the executors: each task reads whole files (`binaryFile`) and returns their
+        hashes alone, so the driver reads no input byte (at 2 billion requests about 100 GB,
+        which this process would read and hash alone). A file of 2 GiB or more, beyond a Spark
+        byte array, is hashed here, and so is an empty one (Spark lists no empty file)."""
+        from pyspark.sql import functions as F
+
+        here = [p for p in paths if not 0 < p.stat().st_size < BINARY_FILE_LIMIT]
+        out = local_sha256(here, self.options.threads)
+        rest = {str(Path(p).absolute()): p for p in paths if p not in set(here)}
+        if rest:
+            rows = (
+                self.session.read.format("binaryFile")
+                .load(list(rest))
+                .select("path", F.sha2("content", 256).alias("sha256"))
+                .collect()
+            )
+            got = {}
+            for r in rows:
+                given, decoded = _local_paths(r["path"])
+                got[given if given in rest else decoded] = r["sha256"]
+            missing = sorted(set(rest) - set(got))
+            if missing:
+                raise EngineError(f"Spark did not read {missing[0]} to hash it", engine="spark")
+            out.update({p: got[a] for a, p in rest.items()})
+        return out
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         return _spark_xxhash64(value)
@@ -276,6 +304,19 @@ class SparkEngine(Engine):
         # process, without the frames this engine cached.
         self.release_kept()
         self._close_local()
+
+
+# A file Spark reads whole (`binaryFile`) must fit one byte array.
+BINARY_FILE_LIMIT = 2**31 - 1
+
+
+def _local_paths(uri: str) -> tuple[str, str]:
+    """The local path a `binaryFile` row names, as given (Spark 4: file:/a b/x.parquet) and
+    URI-decoded (file:/a%20b/x.parquet, as `_metadata.file_path` gives it; '+' is literal)."""
+    if not uri.startswith("file:"):
+        return uri, uri
+    path = re.sub(r"^file:(//)?", "", uri)
+    return path, unquote(path)
 
 
 # Rows per range partition when a result streams through the driver (~100 MB of rows).

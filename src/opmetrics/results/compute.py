@@ -321,7 +321,7 @@ def compute_month(
                 relative_bound=round(rtt.RELATIVE_BOUND, 6),
                 absolute_bound_s=rtt.ABSOLUTE_BOUND_S,
             ),
-            inputs=_inputs(data_dir, sources, reports, agg),
+            inputs=_inputs(engine, data_dir, sources, reports, agg),
             reportability=_reportability(cpm),
             assumed_values=_assumed_used(catalog, cpm),
             service_requests_note=sr_note,
@@ -406,6 +406,7 @@ def _relative(path: Path, data_dir: Path) -> str:
 
 
 def _inputs(
+    engine: Engine,
     data_dir: Path,
     sources: dict[str, TableSource],
     reports: dict[str, TableReport],
@@ -413,6 +414,10 @@ def _inputs(
 ) -> dict[str, InputRecord]:
     """Each table of the contract: absent, or where it was read from and how its rows reconcile."""
     inputs: dict[str, InputRecord] = {}
+    # every input file's hash in one request to the engine (on Spark, one job on the executors)
+    files = [f for src in sources.values() for f in src.files]
+    digests = engine.file_sha256(files)
+    hashes = {name: {f: digests[f] for f in src.files} for name, src in sources.items()}
     for name in TABLES:
         if name not in sources:
             inputs[name] = InputRecord(present=False)
@@ -428,8 +433,8 @@ def _inputs(
             path=_relative(src.path, data_dir),
             format=src.kind,
             files=[
-                InputFile(path=_relative(Path(p), data_dir), sha256=h)
-                for p, h in sorted(src.sha256().items())
+                InputFile(path=_relative(p, data_dir), sha256=h)
+                for p, h in sorted(hashes[name].items(), key=lambda kv: str(kv[0]))
             ],
             rows_read=rep.rows_read,
             accepted=rep.accepted,
