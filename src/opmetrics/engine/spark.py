@@ -165,7 +165,8 @@ class SparkEngine(Engine):
 
         here = [p for p in paths if not 0 < p.stat().st_size < BINARY_FILE_LIMIT]
         out = local_sha256(here, self.options.threads)
-        rest = {str(Path(p).absolute()): p for p in paths if p not in set(here)}
+        skip = set(here)
+        rest = {str(Path(p).absolute()): p for p in paths if p not in skip}
         if rest:
             rows = (
                 self.session.read.format("binaryFile")
