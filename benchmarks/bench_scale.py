@@ -28,14 +28,21 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-from measure import ROOT, Measured, generated_month, machine, measure, opmetrics_cmd
+from measure import (
+    ROOT,
+    Measured,
+    TreeSampler,
+    generated_month,
+    machine,
+    measure,
+    opmetrics_cmd,
+)
 
 sys.path.insert(0, str(ROOT))
 from scripts.spark_cluster import LocalCluster, differences
@@ -110,25 +117,28 @@ def measure_env(cmd: list[str], env: dict[str, str] | None) -> Measured:
     return measure(["env", "-i", *[f"{k}={v}" for k, v in env.items()], *cmd])
 
 
+def events(folder: Path) -> Iterator[dict[str, Any]]:
+    """Every event of the event log(s) in `folder`. Spark 4 rolls its logs: events_<n>_<app>
+    files beside an empty status file and the checksum files of both (.crc, binary)."""
+    for f in sorted(p for p in folder.rglob("events_*") if p.is_file()):
+        for line in f.open():
+            if line.strip():
+                yield json.loads(line)
+
+
 def event_log_totals(folder: Path) -> dict[str, float]:
     """Input and shuffle bytes and records over every task of the event log(s) in `folder`."""
     tot = {"input_bytes": 0.0, "input_records": 0.0, "shuffle_write_bytes": 0.0, "tasks": 0.0}
-    # Spark 4 rolls its logs: events_<n>_<app> files beside an empty status file and the
-    # checksum files of both (.crc, binary)
-    for f in sorted(p for p in folder.rglob("events_*") if p.is_file()):
-        for line in f.open():
-            if not line.strip():
-                continue
-            ev = json.loads(line)
-            if ev.get("Event") != "SparkListenerTaskEnd":
-                continue
-            tm = ev.get("Task Metrics") or {}
-            tot["tasks"] += 1
-            tot["input_bytes"] += tm.get("Input Metrics", {}).get("Bytes Read", 0)
-            tot["input_records"] += tm.get("Input Metrics", {}).get("Records Read", 0)
-            tot["shuffle_write_bytes"] += tm.get("Shuffle Write Metrics", {}).get(
-                "Shuffle Bytes Written", 0
-            )
+    for ev in events(folder):
+        if ev.get("Event") != "SparkListenerTaskEnd":
+            continue
+        tm = ev.get("Task Metrics") or {}
+        tot["tasks"] += 1
+        tot["input_bytes"] += tm.get("Input Metrics", {}).get("Bytes Read", 0)
+        tot["input_records"] += tm.get("Input Metrics", {}).get("Records Read", 0)
+        tot["shuffle_write_bytes"] += tm.get("Shuffle Write Metrics", {}).get(
+            "Shuffle Bytes Written", 0
+        )
     return tot
 
 
@@ -139,23 +149,19 @@ def shuffle_by_query(folder: Path) -> list[dict[str, Any]]:
     stage_exec: dict[int, int] = {}
     plans: dict[int, str] = {}
     written: dict[int, float] = {}
-    for f in sorted(p for p in folder.rglob("events_*") if p.is_file()):
-        for line in f.open():
-            if not line.strip():
-                continue
-            ev = json.loads(line)
-            kind = ev.get("Event", "")
-            if kind == "SparkListenerJobStart":
-                eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
-                if eid is not None:
-                    for sid in ev.get("Stage IDs", []):
-                        stage_exec[sid] = int(eid)
-            elif kind.endswith("SparkListenerSQLExecutionStart"):
-                plans[int(ev["executionId"])] = ev.get("physicalPlanDescription", "")
-            elif kind == "SparkListenerTaskEnd":
-                b = (ev.get("Task Metrics") or {}).get("Shuffle Write Metrics", {})
-                sid = ev.get("Stage ID", -1)
-                written[sid] = written.get(sid, 0.0) + b.get("Shuffle Bytes Written", 0)
+    for ev in events(folder):
+        kind = ev.get("Event", "")
+        if kind == "SparkListenerJobStart":
+            eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
+            if eid is not None:
+                for sid in ev.get("Stage IDs", []):
+                    stage_exec[sid] = int(eid)
+        elif kind.endswith("SparkListenerSQLExecutionStart"):
+            plans[int(ev["executionId"])] = ev.get("physicalPlanDescription", "")
+        elif kind == "SparkListenerTaskEnd":
+            b = (ev.get("Task Metrics") or {}).get("Shuffle Write Metrics", {})
+            sid = ev.get("Stage ID", -1)
+            written[sid] = written.get(sid, 0.0) + b.get("Shuffle Bytes Written", 0)
     per_exec: dict[int, float] = {}
     for sid, b in written.items():
         if b:
@@ -200,59 +206,6 @@ def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
         }
     )
     return run
-
-
-class TreeSampler:
-    """Peak RSS and CPU seconds of a set of process trees (the cluster's), sampled every 100 ms.
-
-    `cpu_seconds` is the CPU the trees spent while sampled (each process's last reading minus
-    its first; a process started meanwhile counts from 0): for the cluster, the executors' work
-    plus the master's and workers' upkeep."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.peak = 0
-        self._first: dict[int, float] = {}
-        self._last: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    @property
-    def cpu_seconds(self) -> float:
-        return sum(v - self._first.get(pid, 0.0) for pid, v in self._last.items())
-
-    def _sample(self, first: bool = False) -> None:
-        total = 0
-        for pid in self.pids:
-            try:
-                root = psutil.Process(pid)
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                continue
-            for q in procs:
-                try:
-                    total += q.memory_info().rss
-                    c = q.cpu_times()
-                    self._last[q.pid] = c.user + c.system
-                    if first:
-                        self._first[q.pid] = self._last[q.pid]
-                except psutil.Error:
-                    pass
-        self.peak = max(self.peak, total)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(0.1)
-
-    def __enter__(self) -> TreeSampler:
-        self._sample(first=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
 
 
 STREAM = r"""

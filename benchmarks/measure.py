@@ -69,52 +69,79 @@ def drop_page_cache() -> bool:
     return True
 
 
+class TreeSampler:
+    """Peak RSS and CPU seconds of a set of process trees, sampled every `interval` seconds.
+
+    `cpu_seconds` is each process's last CPU reading minus its first (a process started meanwhile
+    counts from 0), or the last reading alone with `from_zero` (a command started just now: what
+    it spent before the first sample counts too). A process it never waited for, such as a
+    Spark driver's JVM, counts; the last moments of each process may be missed."""
+
+    def __init__(self, pids: list[int], interval: float = 0.1, from_zero: bool = False) -> None:
+        self.pids = pids
+        self.interval = interval
+        self.from_zero = from_zero
+        self.peak = 0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(v - self._first.get(pid, 0.0) for pid, v in self._last.items())
+
+    def _sample(self, first: bool = False) -> None:
+        total = 0
+        for pid in self.pids:
+            try:
+                root = psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for q in procs:
+                try:
+                    total += q.memory_info().rss
+                    c = q.cpu_times()
+                    self._last[q.pid] = c.user + c.system
+                    if first and not self.from_zero:
+                        self._first[q.pid] = self._last[q.pid]
+                except psutil.Error:
+                    pass
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeSampler:
+        self._sample(first=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
 def measure(cmd: list[str], timeout: float | None = None, cold: bool = True) -> Measured:
     """Run `cmd` and measure it: from an empty page cache (`drop_page_cache`) when `cold`."""
     dropped = drop_page_cache() if cold else False
     before = _children_usage()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    cpu_seen: dict[int, float] = {}
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
+    with TreeSampler([proc.pid], interval=0.05, from_zero=True) as sampler:
         try:
-            root = psutil.Process(proc.pid)
-        except psutil.NoSuchProcess:
-            return
-        while not stop.is_set():
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                procs = []
-            total = 0
-            for q in procs:
-                try:
-                    total += q.memory_info().rss
-                    c = q.cpu_times()
-                    cpu_seen[q.pid] = c.user + c.system
-                except psutil.Error:
-                    pass
-            peak = max(peak, total)
-            stop.wait(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    stop.set()
-    t.join()
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
     seconds = time.perf_counter() - started
     cpu, inblock, oublock = (a - b for a, b in zip(_children_usage(), before, strict=True))
     return Measured(
         seconds,
-        peak,
+        sampler.peak,
         proc.returncode,
         out,
         err,
@@ -122,7 +149,7 @@ def measure(cmd: list[str], timeout: float | None = None, cold: bool = True) -> 
         int(inblock) * 512,
         int(oublock) * 512,
         dropped,
-        sum(cpu_seen.values()),
+        sampler.cpu_seconds,
     )
 
 

@@ -66,11 +66,20 @@ def operators(plan: str) -> list[str]:
     return names
 
 
-@pytest.mark.spark
-def test_aggregation_is_partial_aggregates_then_one_exchange(data: Path) -> None:
+@pytest.fixture(scope="module")
+def aggregation(data: Path) -> tuple[spark_engine.SparkEngine, Any]:
+    """The Spark engine and the one aggregation pass over the month, as a DataFrame."""
     engine = connect(EngineOptions(name="spark", threads=2))
+    assert isinstance(engine, spark_engine.SparkEngine)
     expr = aggregate_expr(facts_of(engine, data), engine)
-    df = engine.session.sql(engine.con.compile(expr))
+    return engine, engine.session.sql(engine.con.compile(expr))
+
+
+@pytest.mark.spark
+def test_aggregation_is_partial_aggregates_then_one_exchange(
+    aggregation: tuple[spark_engine.SparkEngine, Any],
+) -> None:
+    _, df = aggregation
     plan = df._jdf.queryExecution().executedPlan().toString()
     ops = operators(plan)
     assert ops[:4] == ["AdaptiveSparkPlan", "HashAggregate", "Exchange", "HashAggregate"], plan
@@ -91,13 +100,13 @@ def test_aggregation_is_partial_aggregates_then_one_exchange(data: Path) -> None
 
 
 @pytest.mark.spark
-def test_the_device_join_moves_only_what_the_aggregation_needs(data: Path) -> None:
+def test_the_device_join_moves_only_what_the_aggregation_needs(
+    aggregation: tuple[spark_engine.SparkEngine, Any],
+) -> None:
     """The requests are shuffled on `target_id` to meet the inventory: what each row carries
     through that exchange is the join key, the three lookup ids, the receipt time, the reason
     code, the two durations and one integer of packed flags - not a column per flag."""
-    engine = connect(EngineOptions(name="spark", threads=2))
-    assert isinstance(engine, spark_engine.SparkEngine)
-    df = engine.session.sql(engine.con.compile(aggregate_expr(facts_of(engine, data), engine)))
+    engine, df = aggregation
     mode = engine.session.sparkContext._jvm.org.apache.spark.sql.execution.ExplainMode  # type: ignore[union-attr]
     text = df._jdf.queryExecution().explainString(mode.fromString("formatted"))
     # each operator's details: "(n) Exchange", then "Input [k]: [col#id, ...]" and "Arguments:"

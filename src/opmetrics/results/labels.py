@@ -195,16 +195,6 @@ def _sha256(path: Path) -> str:
         raise ConfigError(f"--labels: cannot read ({exc.strerror})", path=str(path)) from None
 
 
-__all__ = [
-    "LabelRegistry",
-    "label_record",
-    "label_warnings",
-    "load_registry",
-    "read_label_file",
-    "write_label_file",
-]
-
-
 ID_FRAGMENT_BYTES = 4  # this many consecutive bytes of a party's EUI-64 count as its id
 
 
@@ -235,3 +225,14 @@ def party_mentions(results: Path) -> Callable[[str], bool]:
         return any(f in upper for f in fragments) or any(w.search(text) for w in words)
 
     return mentions
+
+
+__all__ = [
+    "LabelRegistry",
+    "label_record",
+    "label_warnings",
+    "load_registry",
+    "party_mentions",
+    "read_label_file",
+    "write_label_file",
+]
