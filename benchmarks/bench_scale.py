@@ -174,6 +174,74 @@ def shuffle_by_query(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def time_by_query(folder: Path, top: int = 8) -> dict[str, Any]:
+    """Where the application's wall time went, from the event log: the SQL queries' own time
+    (start to end of each execution), the time between them (the driver's Python: planning in
+    Ibis, footers, collecting results), the time before the first and after the last, and the
+    longest queries with their task counts and the tables they scan."""
+    app: dict[str, int] = {}
+    runs: dict[int, dict[str, Any]] = {}
+    stage_exec: dict[int, int] = {}
+    for ev in events(folder):
+        kind = ev.get("Event", "")
+        if kind == "SparkListenerApplicationStart":
+            app["start"] = ev["Timestamp"]
+        elif kind == "SparkListenerApplicationEnd":
+            app["end"] = ev["Timestamp"]
+        elif kind.endswith("SparkListenerSQLExecutionStart"):
+            plan = ev.get("physicalPlanDescription", "")
+            tables = sorted(
+                {
+                    Path(m).parent.name if "part-" in m else Path(m).stem
+                    for m in re.findall(r"Location: \w+ \[([^\],]*)", plan)
+                }
+            )
+            runs[int(ev["executionId"])] = {
+                "start": ev["time"],
+                "end": ev["time"],
+                "tasks": 0,
+                "tables": tables,
+            }
+        elif kind.endswith("SparkListenerSQLExecutionEnd"):
+            runs[int(ev["executionId"])]["end"] = ev["time"]
+        elif kind == "SparkListenerJobStart":
+            eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
+            if eid is not None:
+                for sid in ev.get("Stage IDs", []):
+                    stage_exec[sid] = int(eid)
+        elif kind == "SparkListenerTaskEnd":
+            eid = stage_exec.get(ev.get("Stage ID", -1))
+            if eid in runs:
+                runs[eid]["tasks"] += 1
+    ordered = [runs[k] for k in sorted(runs)]
+    if not ordered or "start" not in app:
+        return {}
+    in_queries = sum(r["end"] - r["start"] for r in ordered) / 1000
+    # the union of the queries' spans: where queries run side by side it is less than their sum
+    busy, reach = 0, ordered[0]["start"]
+    for r in ordered:
+        busy += max(0, r["end"] - max(reach, r["start"]))
+        reach = max(reach, r["end"])
+    between = (reach - ordered[0]["start"] - busy) / 1000
+    longest = sorted(ordered, key=lambda r: r["start"] - r["end"])[:top]
+    return {
+        "queries": sum(1 for r in ordered if r["tasks"]),
+        "in_queries_s": round(in_queries, 1),
+        "some_query_running_s": round(busy / 1000, 1),
+        "between_queries_s": round(between, 1),
+        "before_first_query_s": round((ordered[0]["start"] - app["start"]) / 1000, 1),
+        "after_last_query_s": round((app.get("end", reach) - reach) / 1000, 1),
+        "longest_queries": [
+            {
+                "s": round((r["end"] - r["start"]) / 1000, 1),
+                "tasks": r["tasks"],
+                "tables": r["tables"],
+            }
+            for r in longest
+        ],
+    }
+
+
 def spark_conf_dir(tmp: Path, conf: dict[str, str]) -> Path:
     d = tmp / "conf"
     d.mkdir(parents=True, exist_ok=True)
@@ -202,6 +270,7 @@ def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
                 {**q, "shuffle_bytes": round(q["shuffle_bytes"] / run.requests, 1)}
                 for q in shuffle_by_query(events)
             ],
+            "time_by_query": time_by_query(events),
             "differences_from_duckdb": differences(duck, run.out),
         }
     )
@@ -272,6 +341,9 @@ def main() -> None:
         "--reuse-duckdb", action="store_true", help="compare Spark with the last DuckDB results"
     )
     ap.add_argument("--memory-limit", help="DuckDB's --memory-limit (default: opmetrics' own)")
+    ap.add_argument(
+        "--keep-events", type=Path, help="keep each Spark run's event log below this folder"
+    )
     args = ap.parse_args()
     print(f"machine: {machine()}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -293,6 +365,8 @@ def main() -> None:
         duck_out = RESULTS / f"duckdb-{n}"
         with tempfile.TemporaryDirectory(prefix="opmetrics-bench-spark-") as tmp:
             events = Path(tmp) / "events"
+            if args.keep_events:
+                events = args.keep_events / f"{args.mode}-{n}-{time.strftime('%H%M%S')}"
             conf = {"spark.driver.memory": args.driver_memory, **event_log_conf(events)}
             if args.mode == "spark":
                 env = {**os.environ, "SPARK_CONF_DIR": str(spark_conf_dir(Path(tmp), conf))}
