@@ -110,9 +110,11 @@ def join_value_checks(
 
     Rows are matched to their combination through one 64-bit hash of all the categorical
     columns: a single-integer join is much cheaper than one on nine strings. The lookup is
-    built by grouping on that hash and checking that each group holds one combination (min =
-    max and nulls all-or-none for every column); in the unlikely event of a collision it falls
-    back to joining on the columns themselves, so the match is always exact.
+    built by grouping on the columns themselves, each combination carrying its hash; every
+    row's combination is in it, so the hash identifies the row's combination exactly unless
+    two combinations share one. That is checked on the lookup (as many distinct hashes as
+    combinations); in the unlikely event of a collision it falls back to joining on the
+    columns themselves, so the match is always exact.
     """
     start, end = value_rule_span(table)
     value_rules = ROW_RULES[table][start:end]
