@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import ibis
@@ -26,6 +28,9 @@ import pyarrow.parquet as pq
 from opmetrics.contract.schema import FILE_COLUMN, IBIS_TYPES, INVALID_COLUMN, ROW_COLUMN
 from opmetrics.contract.sources import TableSource
 from opmetrics.engine.options import EngineOptions
+from opmetrics.engine.side_by_side import Pending, SideBySide
+
+T = TypeVar("T")
 
 
 class Engine(ABC):
@@ -37,6 +42,8 @@ class Engine(ABC):
     def __init__(self, options: EngineOptions) -> None:
         self.options = options
         self._counter = 0
+        self._names = threading.Lock()  # table names and the local DuckDB, from any thread
+        self._side_by_side = SideBySide(self.SIDE_BY_SIDE)
         # each table `keep` holds, with how to free it
         self._kept: list[tuple[ir.Table, Callable[[], object]]] = []
         self._local: Any = None  # the in-process DuckDB of `evaluate_locally`, once opened
@@ -81,8 +88,9 @@ class Engine(ABC):
         return self.memtable(schema.append(pa.field(ROW_COLUMN, pa.int64())).empty_table())
 
     def table_name(self, stem: str) -> str:
-        self._counter += 1
-        return f"opm_{stem}_{self._counter}"
+        with self._names:
+            self._counter += 1
+            return f"opm_{stem}_{self._counter}"
 
     # -- engine-specific expressions ---------------------------------------------------------
 
@@ -113,6 +121,24 @@ class Engine(ABC):
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return self.con.to_pyarrow(expr)
+
+    # How many independent queries may run at once, each submitted from its own thread
+    # (`engine.side_by_side`); below 2, one at a time, in the order their results are needed.
+    SIDE_BY_SIDE = 0
+
+    def beside(self, fn: Callable[[], T]) -> Pending[T]:
+        """Start `fn`, whose queries depend on none the caller runs next, and go on: its result
+        is `.result()`. Where the engine runs one query at a time, `fn` runs when its result
+        is first asked for. Call it inside `side_by_side()`, which stops the work on an error."""
+        return self._side_by_side.beside(fn)
+
+    def side_by_side(self) -> AbstractContextManager[None]:
+        """The scope of work started with `beside`: on an error in it, work not begun is
+        dropped, running queries are cancelled and their threads waited for."""
+        return self._side_by_side.scope(self.cancel_queries)
+
+    def cancel_queries(self) -> None:  # noqa: B027  (an engine of one query at a time has none)
+        """Cancel the queries running on other threads (after an error on this one)."""
 
     def to_arrow_batches(
         self,
@@ -249,10 +275,11 @@ class Engine(ABC):
 
         It runs on a private in-process DuckDB, opened on first use and closed with the engine.
         """
-        if self._local is None:
-            self._local = ibis.duckdb.connect()
-            self._local.raw_sql("SET TimeZone = 'UTC'")
-        return self._local.to_pyarrow(expr)
+        with self._names:  # one connection: one query at a time, whichever thread asks
+            if self._local is None:
+                self._local = ibis.duckdb.connect()
+                self._local.raw_sql("SET TimeZone = 'UTC'")
+            return self._local.to_pyarrow(expr)
 
     def _close_local(self) -> None:
         if self._local is not None:
@@ -264,7 +291,9 @@ class Engine(ABC):
         """Versions of the engine and its libraries (for the manifest)."""
 
     def release_kept(self) -> None:
-        """Free what `keep` holds (before disconnecting: dropping needs the connection)."""
+        """Free what `keep` holds (before disconnecting: dropping needs the connection), once
+        no work started `beside` is left."""
+        self._side_by_side.close()
         while self._kept:
             self._kept.pop()[1]()
 

@@ -122,6 +122,37 @@ def compute_month(
     min_volume: int = DEFAULT_MIN_VOLUME,
     labels_from: Path | None = None,
 ) -> ComputeSummary:
+    """One month's results folder. Work started side by side (`Engine.beside`, on an engine
+    that runs queries so) is stopped if anything fails."""
+    with engine.side_by_side():
+        return _compute_month(
+            engine,
+            catalog,
+            data_dir,
+            month,
+            out,
+            work_dir,
+            anon_key,
+            progress,
+            party_failures,
+            min_volume,
+            labels_from,
+        )
+
+
+def _compute_month(
+    engine: Engine,
+    catalog: Catalog,
+    data_dir: Path,
+    month: Month,
+    out: Path,
+    work_dir: Path,
+    anon_key: AnonKey,
+    progress: Progress = NO_PROGRESS,
+    party_failures: bool = True,
+    min_volume: int = DEFAULT_MIN_VOLUME,
+    labels_from: Path | None = None,
+) -> ComputeSummary:
     timer = _Timer()
     registry = load_registry(labels_from, anon_key) if labels_from is not None else None
     with progress.task("Reading inputs") as task, timer.stage("locate"):
@@ -133,19 +164,26 @@ def compute_month(
     sr_source = sources["service_requests"]
     others = {k: v for k, v in sources.items() if k != "service_requests"}
 
+    # The requests' value lookup and duplicate keys need no other table: on an engine that runs
+    # queries side by side (Spark) they run while the other tables are checked.
+    lookups: dict[str, pa.Table] = {}
+    sr_checked = engine.beside(
+        lambda: checked_table(engine, sr_source, catalog, derive=request_values, lookups=lookups)
+    )
     with (
         progress.task("Validating reference and event tables", total=len(others)) as task,
         timer.stage("validate_tables"),
     ):
         vres = validate(engine, others, catalog, work_dir, on_table=lambda n: task.advance())
     accepted = {name: vres.accepted(name) for name in others}
+    # The event measures read none of the requests: beside the requests' aggregation.
+    events = engine.beside(lambda: _event_measures(engine, accepted, catalog, month))
 
     with (
         progress.task("Aggregating service requests (one pass)") as task,
         timer.stage("aggregate_requests"),
     ):
-        lookups: dict[str, pa.Table] = {}
-        checked = checked_table(engine, sr_source, catalog, derive=request_values, lookups=lookups)
+        checked = sr_checked.result()
         device_ids, sets = device_set_ids(accepted.get("devices"), engine)
         facts = request_facts(checked, device_ids, catalog, month)
         agg = run_aggregation(facts, engine, lookups["service_requests"], sets)
@@ -173,23 +211,8 @@ def compute_month(
         q_rows = pa.concat_tables([p.cast(QUARANTINE_ROWS_SCHEMA) for p in parts])
         task.advance()
 
-    with (
-        progress.task("Event measures (alerts, incidents, outages, firmware)", total=4) as task,
-        timer.stage("event_measures"),
-    ):
-        cpm_rows: list[dict[str, Any]] = []
-        alerts = accepted.get("alerts")
-        counts = None if alerts is None else alert_counts(alerts, engine, catalog, month)
-        cpm_rows += cpm3_from_counts(counts, catalog, month)
-        task.advance()
-        cpm_rows += incident_cpms(accepted.get("incidents"), engine, catalog, month)
-        incident_days = cat12_incident_days(
-            accepted.get("incidents"), engine, catalog, month
-        ).to_pandas()
-        task.advance()
-        cpm_rows += cpm6(accepted.get("outages"), engine, catalog, month)
-        task.advance()
-        cpm_rows += cpm6bc(accepted.get("firmware"), engine, catalog, month)
+    with progress.task("Event measures (alerts, incidents, outages, firmware)") as task:
+        counts, cpm_rows, incident_days, timer.stages["event_measures"] = events.result()
         task.advance()
 
     with progress.task("Deriving results tables") as task, timer.stage("derive"):
@@ -279,6 +302,9 @@ def compute_month(
             write_label_file(restricted / rs.PARTY_LABELS_FILE, labels, names)
             write_table(restricted, "quarantine_rows", q_rows)  # raw rows, detailed reasons
             restricted_rows = {"quarantine_rows": q_rows.num_rows}
+            # every input file's hash, for the manifest (on Spark: beside the extract's writing)
+            files = [f for src in sources.values() for f in src.files]
+            digests = engine.beside(lambda: engine.file_sha256(files))
             if party_failures:
                 lookup = lookups["service_requests"]
                 extract = (
@@ -321,7 +347,7 @@ def compute_month(
                 relative_bound=round(rtt.RELATIVE_BOUND, 6),
                 absolute_bound_s=rtt.ABSOLUTE_BOUND_S,
             ),
-            inputs=_inputs(engine, data_dir, sources, reports, agg),
+            inputs=_inputs(digests.result(), data_dir, sources, reports, agg),
             reportability=_reportability(cpm),
             assumed_values=_assumed_used(catalog, cpm),
             service_requests_note=sr_note,
@@ -393,6 +419,23 @@ def _no_data_message(month: Month, agg: RequestAggregates) -> str:
     return f"no service requests received in {month}: the data covers {covers} (wrong --month or wrong data dir?)"
 
 
+def _event_measures(
+    engine: Engine, accepted: dict[str, Any], catalog: Catalog, month: Month
+) -> tuple[Any, list[dict[str, Any]], Any, float]:
+    """The alert counts, the CPM rows of alerts, incidents, outages and firmware, the days of
+    incidents (for the daily tables) and the seconds this took."""
+    t0 = time.perf_counter()
+    cpm_rows: list[dict[str, Any]] = []
+    alerts = accepted.get("alerts")
+    counts = None if alerts is None else alert_counts(alerts, engine, catalog, month)
+    cpm_rows += cpm3_from_counts(counts, catalog, month)
+    cpm_rows += incident_cpms(accepted.get("incidents"), engine, catalog, month)
+    incident_days = cat12_incident_days(accepted.get("incidents"), engine, catalog, month)
+    cpm_rows += cpm6(accepted.get("outages"), engine, catalog, month)
+    cpm_rows += cpm6bc(accepted.get("firmware"), engine, catalog, month)
+    return counts, cpm_rows, incident_days.to_pandas(), round(time.perf_counter() - t0, 3)
+
+
 def _parties(engine: Engine, parties: Any) -> dict[str, tuple[str | None, str | None]]:
     """user_id → (name, adaptor) from the parties table (empty without one)."""
     if parties is None:
@@ -406,7 +449,7 @@ def _relative(path: Path, data_dir: Path) -> str:
 
 
 def _inputs(
-    engine: Engine,
+    digests: dict[Path, str],
     data_dir: Path,
     sources: dict[str, TableSource],
     reports: dict[str, TableReport],
@@ -414,9 +457,6 @@ def _inputs(
 ) -> dict[str, InputRecord]:
     """Each table of the contract: absent, or where it was read from and how its rows reconcile."""
     inputs: dict[str, InputRecord] = {}
-    # every input file's hash in one request to the engine (on Spark, one job on the executors)
-    files = [f for src in sources.values() for f in src.files]
-    digests = engine.file_sha256(files)
     hashes = {name: {f: digests[f] for f in src.files} for name, src in sources.items()}
     for name in TABLES:
         if name not in sources:

@@ -239,20 +239,19 @@ def validate(
     checked: dict[str, ir.Table] = {}
     parts: list[pa.Table] = []
     warnings: list[str] = []
-    for name, src in sources.items():
-        if on_table:
-            on_table(name)
+    for src in sources.values():
         if src.kind == "csv" and not src.staged:
             stage_csv(src, work_dir)
         warnings += extra_column_warnings(src)
+
+    def one(name: str, src: TableSource) -> tuple[ir.Table, TableReport, pa.Table | None]:
         t = checked_table(engine, src, catalog)
-        checked[name] = t
         counts = engine.to_arrow(t.group_by(REASON_CODE).aggregate(n=ibis._.count())).to_pylist()
         by_reason = {r[REASON_CODE]: int(r["n"]) for r in counts if r[REASON_CODE] is not None}
         accepted = sum(int(r["n"]) for r in counts if r[REASON_CODE] is None)
         if src.malformed:
             by_reason["malformed_row"] = len(src.malformed)
-        reports[name] = TableReport(
+        report = TableReport(
             table=name,
             source=str(src.path),
             kind=src.kind,
@@ -261,8 +260,20 @@ def validate(
             quarantined=dict(sorted(by_reason.items())),
             extra_columns=src.extra_columns,
         )
-        if fetch_quarantine and by_reason:
-            parts.append(quarantine_rows(engine, name, src, t))
+        rows = quarantine_rows(engine, name, src, t) if fetch_quarantine and by_reason else None
+        return t, report, rows
+
+    with engine.side_by_side():  # the tables are independent: side by side where the engine can
+        pending = {
+            name: engine.beside(lambda name=name, src=src: one(name, src))  # type: ignore[misc]
+            for name, src in sources.items()
+        }
+        for name, work in pending.items():
+            if on_table:
+                on_table(name)
+            checked[name], reports[name], rows = work.result()
+            if rows is not None:
+                parts.append(rows)
     quarantine = pa.concat_tables(parts) if parts else QUARANTINE_ROWS_SCHEMA.empty_table()
     return ValidationResult(reports, quarantine, checked, sources, warnings)
 
