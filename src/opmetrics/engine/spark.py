@@ -16,7 +16,6 @@ ingest) streams one range partition at a time (`to_arrow_batches`).
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import time
@@ -57,6 +56,9 @@ class SparkEngine(Engine):
     name = "spark"
     HASH_FUNCTION = "xxhash64"
     HASH_TYPE = "int64"
+    # Jobs from several threads share the executors (FIFO: the first submitted takes the free
+    # cores first, the others fill what it leaves idle); see engine/side_by_side.py.
+    SIDE_BY_SIDE = 4
     # A cached frame is filled by the first action that reads it: freeing one early could make
     # Spark compute it again for a table kept from it, not yet computed (`Engine.release`).
     KEEPS_EAGERLY = False
@@ -84,8 +86,11 @@ class SparkEngine(Engine):
             "spark.ui.showConsoleProgress": "false",  # library code never prints
         }
         defaults = {
-            "spark.sql.shuffle.partitions": str(max(8, 4 * (os.cpu_count() or 2))),
             "spark.ui.enabled": "false",
+            # Input splits of up to 512 MiB (Spark: 128): a quarter of the tasks for the driver
+            # to schedule on a large month. Spark still splits smaller when the input is small
+            # for the cores it has (input bytes / cores), so no core is left without a task.
+            "spark.sql.files.maxPartitionBytes": "512m",
         }
         if options.memory_limit:
             forced["spark.driver.memory"] = options.memory_limit
@@ -101,6 +106,8 @@ class SparkEngine(Engine):
             self.session.sparkContext.setLogLevel("ERROR")
             if (self.session.sparkContext.master or "").startswith("spark://"):
                 _wait_for_executors(self.session)
+            if SHUFFLE_PARTITIONS not in given:
+                self.session.conf.set(SHUFFLE_PARTITIONS, str(_shuffle_partitions(self.session)))
             self.con = ibis.pyspark.connect(self.session)
         except EngineError:
             raise
@@ -183,6 +190,9 @@ class SparkEngine(Engine):
                 raise EngineError(f"Spark did not read {missing[0]} to hash it", engine="spark")
             out.update({p: got[a] for a, p in rest.items()})
         return out
+
+    def cancel_queries(self) -> None:
+        self.session.sparkContext.cancelAllJobs()
 
     def hash64(self, value: ir.StringValue) -> ir.IntegerValue:
         return _spark_xxhash64(value)
@@ -356,6 +366,21 @@ def _merged(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
 
 
 EXECUTOR_WAIT_S = 60.0
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+
+
+def _shuffle_partitions(session: Any) -> int:
+    """Four partitions per core of the application (adaptive execution merges small ones), at
+    least 8: the cores asked for (`spark.cores.max`, or executors x cores each), else those
+    the application has now. Spark's own default (200, whatever the cluster) under-uses a
+    cluster of more than 200 cores, and leaves a few rows per task on a small one."""
+    conf = session.sparkContext.getConf()
+    cores = conf.get("spark.cores.max", None)
+    if cores is None and conf.get("spark.executor.instances", None) is not None:
+        cores = int(conf.get("spark.executor.instances")) * int(
+            conf.get("spark.executor.cores", "1")
+        )
+    return max(8, 4 * int(cores or session.sparkContext.defaultParallelism))
 
 
 def _configured(launch: dict[str, str]) -> set[str]:
