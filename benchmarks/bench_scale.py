@@ -367,7 +367,11 @@ def main() -> None:
             events = Path(tmp) / "events"
             if args.keep_events:
                 events = args.keep_events / f"{args.mode}-{n}-{time.strftime('%H%M%S')}"
-            conf = {"spark.driver.memory": args.driver_memory, **event_log_conf(events)}
+            conf = {
+                "spark.driver.memory": args.driver_memory,
+                **event_log_conf(events),
+                **dict(kv.split("=", 1) for kv in args.conf),
+            }
             if args.mode == "spark":
                 env = {**os.environ, "SPARK_CONF_DIR": str(spark_conf_dir(Path(tmp), conf))}
                 run = compute(
@@ -393,6 +397,8 @@ def main() -> None:
                     run.extra["cluster_cpu_seconds"] = round(sampler.cpu_seconds, 1)
                     run.extra["executor_cores"] = 2
                 rows.append(with_spark_figures(run, events, duck_out).row())
+            if args.conf:
+                rows[-1]["conf"] = args.conf
             print_rows(rows[-1:])
     print(
         "| run | requests | s | CPU s | disk read GiB | disk written GiB | peak RSS GiB | requests/s | load |"

@@ -16,6 +16,7 @@ ingest) streams one range partition at a time (`to_arrow_batches`).
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
@@ -65,6 +66,7 @@ class SparkEngine(Engine):
 
     def __init__(self, options: EngineOptions) -> None:
         super().__init__(options)
+        self._frames: dict[tuple[tuple[Any, ...], bool], Any] = {}  # files read → DataFrame
         try:
             from pyspark.sql import SparkSession
         except ImportError:
@@ -119,9 +121,27 @@ class SparkEngine(Engine):
             ) from None
 
     def _read_parquet(self, source: TableSource) -> ir.Table:
+        """Each table's files are read into one DataFrame, once per engine, however many
+        queries read them (each read gets a view of its own, so a query may read a table twice
+        as two tables): Spark lists the files of every new read, with a job of one task per
+        file once there are more than 32 of them (`parallelPartitionDiscovery`), which made the
+        driver's work grow with the month (413 listing tasks at 40M requests, 13 at 10M)."""
+        paths = parquet_paths(source)
+        key = (tuple(_stamp(p) for p in paths), bool(source.staged))  # a file rewritten: new
+        with self._names:
+            df = self._frames.get(key)
+        if df is None:
+            df = self._frame(source, paths)
+            with self._names:
+                df = self._frames.setdefault(key, df)
+        name = self.table_name(source.name)
+        df.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def _frame(self, source: TableSource, paths: list[str]) -> Any:
         from pyspark.sql import functions as F
 
-        df = self.session.read.option("mergeSchema", "false").parquet(*parquet_paths(source))
+        df = self.session.read.option("mergeSchema", "false").parquet(*paths)
         if not source.staged:
             uri = F.col("_metadata.file_path")
             # file:/a%20b/x.parquet -> /a b/x.parquet ('+' is literal in a URI path)
@@ -133,9 +153,7 @@ class SparkEngine(Engine):
                 F.when(uri.startswith("file:"), local).otherwise(uri).alias(FILE_COLUMN),
                 (F.col("_metadata.row_index") + 1).alias(ROW_COLUMN),
             )
-        name = self.table_name(source.name)
-        df.createOrReplaceTempView(name)
-        return self.con.table(name)
+        return df
 
     def _read_own_parquet(self, path: Path, stem: str) -> ir.Table:
         """A file this process wrote: a local path, so Spark in local mode, or a scratch folder
@@ -315,6 +333,12 @@ class SparkEngine(Engine):
         # process, without the frames this engine cached.
         self.release_kept()
         self._close_local()
+
+
+def _stamp(path: str) -> tuple[str, int, int]:
+    """A file as last written: its path, size and modification time."""
+    st = os.stat(path)
+    return path, st.st_size, st.st_mtime_ns
 
 
 # A file Spark reads whole (`binaryFile`) must fit one byte array.
