@@ -342,6 +342,9 @@ def main() -> None:
     )
     ap.add_argument("--memory-limit", help="DuckDB's --memory-limit (default: opmetrics' own)")
     ap.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting"
+    )
+    ap.add_argument(
         "--keep-events", type=Path, help="keep each Spark run's event log below this folder"
     )
     args = ap.parse_args()
