@@ -98,8 +98,14 @@ class SparkEngine(Engine):
             forced["spark.driver.memory"] = options.memory_limit
         if options.temp_dir:
             forced["spark.local.dir"] = options.temp_dir
+        launch = {**forced, **dict(options.spark_conf)}
+        if master and not master.startswith("local") and not _driver_java_options_given(launch):
+            # A driver that only plans, schedules and collects: the JVM's first-tier compiler
+            # alone halves its CPU (62.4 to 33.5 s at 10M requests) and no task runs in it. In
+            # local mode the tasks run in the driver's JVM, which then keeps both compilers.
+            launch[DRIVER_JAVA_OPTIONS] = "-XX:TieredStopAtLevel=1"
         try:
-            given = _configured({**forced, **dict(options.spark_conf)})
+            given = _configured(launch)
             for k, v in {**{k: v for k, v in defaults.items() if k not in given}, **forced}.items():
                 builder = builder.config(k, v)
             for k, v in options.spark_conf:
@@ -417,6 +423,27 @@ def _configured(launch: dict[str, str]) -> set[str]:
         conf.set(k, v)
     SparkContext._ensure_initialized(conf=conf)  # no-op when this process already runs one
     return {k for k, _ in SparkConf().getAll()}
+
+
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+
+
+def _driver_java_options_given(launch: dict[str, str]) -> bool:
+    """Whether the driver's JVM options are set anywhere this process can see before the JVM
+    starts (our setting would replace them): the settings given, PYSPARK_SUBMIT_ARGS, or
+    spark-defaults.conf (SPARK_CONF_DIR, else SPARK_HOME/conf)."""
+    if DRIVER_JAVA_OPTIONS in launch:
+        return True
+    submit = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    if "--driver-java-options" in submit or DRIVER_JAVA_OPTIONS in submit:
+        return True
+    conf_dir = os.environ.get("SPARK_CONF_DIR")
+    if conf_dir is None:
+        from pyspark.find_spark_home import _find_spark_home
+
+        conf_dir = str(Path(_find_spark_home()) / "conf")
+    defaults = Path(conf_dir) / "spark-defaults.conf"
+    return defaults.is_file() and DRIVER_JAVA_OPTIONS in defaults.read_text(errors="replace")
 
 
 def _check_reachable(master: str) -> None:
