@@ -3,6 +3,8 @@
     uv run python benchmarks/bench_scale.py duckdb --requests 10000000 100000000 300000000
     uv run python benchmarks/bench_scale.py spark --requests 10000000
     uv run python benchmarks/bench_scale.py cluster --requests 1000000 10000000
+    uv run python benchmarks/bench_scale.py cluster --requests 10000000 --src OLD/src
+    uv run python benchmarks/bench_scale.py cluster --requests 1000000 --driver-core-apart
     uv run python benchmarks/bench_scale.py stream --requests 1000000 4000000
 
 Every run is a whole `opmetrics compute` of a generated month (`measure.generated_month`) in a
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,6 +107,10 @@ def compute(
     cmd = opmetrics_cmd(
         "compute", str(data), "--month", MONTH, "--out", str(out), "--anon-key", "bench", *extra
     )
+    if args.src:  # another checkout's code (e.g. an older commit's), in a paired comparison
+        env = {**(env if env is not None else os.environ), "PYTHONPATH": str(args.src)}
+    if args.driver_core_apart and label.startswith("spark"):
+        cmd = ["taskset", "-c", "0", *cmd]
     m = measure_env(cmd, env)
     if m.returncode != 0:
         raise SystemExit(f"{label} {n}: exit {m.returncode}\n{m.stderr[-3000:]}")
@@ -345,6 +352,14 @@ def main() -> None:
         "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting"
     )
     ap.add_argument(
+        "--src", type=Path, help="run opmetrics from this src folder (e.g. an older commit's)"
+    )
+    ap.add_argument(
+        "--driver-core-apart",
+        action="store_true",
+        help="cluster: one executor core on the last CPU, the driver alone on CPU 0",
+    )
+    ap.add_argument(
         "--keep-events", type=Path, help="keep each Spark run's event log below this folder"
     )
     args = ap.parse_args()
@@ -384,7 +399,16 @@ def main() -> None:
             else:
                 conf["spark.executor.memory"] = args.executor_memory
                 memory = f"{int(args.executor_memory.rstrip('g')) + 1}g"
-                with LocalCluster(workers=2, cores=1, memory=memory, conf=conf) as cluster:
+                workers = 1 if args.driver_core_apart else 2
+                with LocalCluster(workers=workers, cores=1, memory=memory, conf=conf) as cluster:
+                    if args.driver_core_apart:  # the cluster on the last core, the driver on 0
+                        last = str((os.cpu_count() or 2) - 1)
+                        for proc in cluster.procs:
+                            subprocess.run(
+                                ["taskset", "-a", "-c", "-p", last, str(proc.pid)],
+                                check=True,
+                                capture_output=True,
+                            )
                     with TreeSampler([p.pid for p in cluster.procs]) as sampler:
                         run = compute(
                             "spark-cluster",
@@ -398,10 +422,11 @@ def main() -> None:
                         )
                     run.extra["cluster_peak_rss_gib"] = round(sampler.peak / 2**30, 2)
                     run.extra["cluster_cpu_seconds"] = round(sampler.cpu_seconds, 1)
-                    run.extra["executor_cores"] = 2
+                    run.extra["executor_cores"] = workers
                 rows.append(with_spark_figures(run, events, duck_out).row())
-            if args.conf:
-                rows[-1]["conf"] = args.conf
+            for key in ("conf", "src", "driver_core_apart"):
+                if getattr(args, key):
+                    rows[-1][key] = str(getattr(args, key))
             print_rows(rows[-1:])
     print(
         "| run | requests | s | CPU s | disk read GiB | disk written GiB | peak RSS GiB | requests/s | load |"
