@@ -8,6 +8,7 @@ between engines is in their own modules.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import ibis
@@ -31,6 +32,8 @@ from opmetrics.engine.options import EngineOptions
 from opmetrics.engine.side_by_side import Pending, SideBySide
 
 T = TypeVar("T")
+P = ParamSpec("P")
+E = TypeVar("E", bound="Engine")
 
 
 class Engine(ABC):
@@ -309,6 +312,18 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def stopped_on_error(fn: Callable[Concatenate[E, P], T]) -> Callable[Concatenate[E, P], T]:
+    """`fn(engine, ...)` run inside `engine.side_by_side()`: what it starts `beside` is stopped
+    if it fails."""
+
+    @functools.wraps(fn)
+    def run(engine: E, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with engine.side_by_side():
+            return fn(engine, *args, **kwargs)
+
+    return run
 
 
 def _typed(t: ir.Table, schema: ibis.Schema) -> ir.Table:

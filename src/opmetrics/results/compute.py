@@ -31,7 +31,7 @@ from opmetrics.catalog.assumptions import OVERRIDE, assumed_values, trt_rules_of
 from opmetrics.contract.schema import FILE_COLUMN, ROW_COLUMN, TABLES
 from opmetrics.contract.sources import TableSource, locate_all, stage_csv
 from opmetrics.defaults import package_version
-from opmetrics.engine.base import Engine
+from opmetrics.engine.base import Engine, stopped_on_error
 from opmetrics.errors import NoDataError
 from opmetrics.measures import derive, failures, rtt
 from opmetrics.measures.alerts import alert_counts, alerts_daily, alerts_summary, cpm3_from_counts
@@ -109,6 +109,7 @@ class _Timer:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t0, 3)
 
 
+@stopped_on_error
 def compute_month(
     engine: Engine,
     catalog: Catalog,
@@ -124,35 +125,6 @@ def compute_month(
 ) -> ComputeSummary:
     """One month's results folder. Work started side by side (`Engine.beside`, on an engine
     that runs queries so) is stopped if anything fails."""
-    with engine.side_by_side():
-        return _compute_month(
-            engine,
-            catalog,
-            data_dir,
-            month,
-            out,
-            work_dir,
-            anon_key,
-            progress,
-            party_failures,
-            min_volume,
-            labels_from,
-        )
-
-
-def _compute_month(
-    engine: Engine,
-    catalog: Catalog,
-    data_dir: Path,
-    month: Month,
-    out: Path,
-    work_dir: Path,
-    anon_key: AnonKey,
-    progress: Progress = NO_PROGRESS,
-    party_failures: bool = True,
-    min_volume: int = DEFAULT_MIN_VOLUME,
-    labels_from: Path | None = None,
-) -> ComputeSummary:
     timer = _Timer()
     registry = load_registry(labels_from, anon_key) if labels_from is not None else None
     with progress.task("Reading inputs") as task, timer.stage("locate"):
