@@ -133,10 +133,22 @@ def events(folder: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def event_log_totals(folder: Path) -> dict[str, float]:
-    """Input and shuffle bytes and records over every task of the event log(s) in `folder`."""
+def stage_executions(evs: list[dict[str, Any]]) -> dict[int, int]:
+    """Each stage's SQL execution (query), from the jobs that ran it."""
+    out: dict[int, int] = {}
+    for ev in evs:
+        if ev.get("Event") == "SparkListenerJobStart":
+            eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
+            if eid is not None:
+                for sid in ev.get("Stage IDs", []):
+                    out[sid] = int(eid)
+    return out
+
+
+def event_log_totals(evs: list[dict[str, Any]]) -> dict[str, float]:
+    """Input and shuffle bytes and records over every task of an event log."""
     tot = {"input_bytes": 0.0, "input_records": 0.0, "shuffle_write_bytes": 0.0, "tasks": 0.0}
-    for ev in events(folder):
+    for ev in evs:
         if ev.get("Event") != "SparkListenerTaskEnd":
             continue
         tm = ev.get("Task Metrics") or {}
@@ -149,21 +161,16 @@ def event_log_totals(folder: Path) -> dict[str, float]:
     return tot
 
 
-def shuffle_by_query(folder: Path) -> list[dict[str, Any]]:
-    """Shuffle bytes written per SQL query of the event log(s), largest first, each with what
+def shuffle_by_query(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Shuffle bytes written per SQL query of an event log, largest first, each with what
     its exchanges partition on (`hashpartitioning(...)` of the physical plan): which step of
     compute moves the bytes (the device join partitions on `target_id`)."""
-    stage_exec: dict[int, int] = {}
+    stage_exec = stage_executions(evs)
     plans: dict[int, str] = {}
     written: dict[int, float] = {}
-    for ev in events(folder):
+    for ev in evs:
         kind = ev.get("Event", "")
-        if kind == "SparkListenerJobStart":
-            eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
-            if eid is not None:
-                for sid in ev.get("Stage IDs", []):
-                    stage_exec[sid] = int(eid)
-        elif kind.endswith("SparkListenerSQLExecutionStart"):
+        if kind.endswith("SparkListenerSQLExecutionStart"):
             plans[int(ev["executionId"])] = ev.get("physicalPlanDescription", "")
         elif kind == "SparkListenerTaskEnd":
             b = (ev.get("Task Metrics") or {}).get("Shuffle Write Metrics", {})
@@ -181,15 +188,15 @@ def shuffle_by_query(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def time_by_query(folder: Path, top: int = 8) -> dict[str, Any]:
+def time_by_query(evs: list[dict[str, Any]], top: int = 8) -> dict[str, Any]:
     """Where the application's wall time went, from the event log: the SQL queries' own time
     (start to end of each execution), the time between them (the driver's Python: planning in
     Ibis, footers, collecting results), the time before the first and after the last, and the
     longest queries with their task counts and the tables they scan."""
     app: dict[str, int] = {}
     runs: dict[int, dict[str, Any]] = {}
-    stage_exec: dict[int, int] = {}
-    for ev in events(folder):
+    stage_exec = stage_executions(evs)
+    for ev in evs:
         kind = ev.get("Event", "")
         if kind == "SparkListenerApplicationStart":
             app["start"] = ev["Timestamp"]
@@ -211,11 +218,6 @@ def time_by_query(folder: Path, top: int = 8) -> dict[str, Any]:
             }
         elif kind.endswith("SparkListenerSQLExecutionEnd"):
             runs[int(ev["executionId"])]["end"] = ev["time"]
-        elif kind == "SparkListenerJobStart":
-            eid = (ev.get("Properties") or {}).get("spark.sql.execution.id")
-            if eid is not None:
-                for sid in ev.get("Stage IDs", []):
-                    stage_exec[sid] = int(eid)
         elif kind == "SparkListenerTaskEnd":
             eid = stage_exec.get(ev.get("Stage ID", -1))
             if eid in runs:
@@ -265,8 +267,9 @@ def event_log_conf(folder: Path) -> dict[str, str]:
     }
 
 
-def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
-    tot = event_log_totals(events)
+def with_spark_figures(run: Run, log: Path, duck: Path) -> Run:
+    evs = list(events(log))  # read once for the three summaries
+    tot = event_log_totals(evs)
     run.extra.update(
         {
             "tasks": int(tot["tasks"]),
@@ -275,9 +278,9 @@ def with_spark_figures(run: Run, events: Path, duck: Path) -> Run:
             "shuffle_bytes_per_request": round(tot["shuffle_write_bytes"] / run.requests, 1),
             "shuffle_bytes_per_request_by_query": [
                 {**q, "shuffle_bytes": round(q["shuffle_bytes"] / run.requests, 1)}
-                for q in shuffle_by_query(events)
+                for q in shuffle_by_query(evs)
             ],
-            "time_by_query": time_by_query(events),
+            "time_by_query": time_by_query(evs),
             "differences_from_duckdb": differences(duck, run.out),
         }
     )
