@@ -1,5 +1,6 @@
-"""The Spark settings opmetrics chooses when none are given: shuffle partitions from the cores
-the application has, and the driver's JVM options left to whoever set them."""
+"""The Spark settings opmetrics chooses when none are given: shuffle partitions and file-listing
+tasks from the cores the application has, and the driver's JVM options left to whoever set
+them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from opmetrics.engine.spark import _driver_java_options_given, _shuffle_partitions
+from opmetrics.engine.spark import (
+    LISTING_TASKS,
+    SHUFFLE_PARTITIONS,
+    _driver_java_options_given,
+    _per_core_settings,
+)
 
 
 class _Conf:
@@ -34,19 +40,22 @@ class _Session:
 
 
 @pytest.mark.parametrize(
-    ("values", "parallelism", "partitions"),
+    ("values", "parallelism", "partitions", "listing"),
     [
-        ({"spark.cores.max": "64"}, 2, 256),  # the cores asked for, not those registered yet
-        ({"spark.executor.instances": "10", "spark.executor.cores": "4"}, 3, 160),
-        ({"spark.executor.instances": "3"}, 2, 12),  # one core each unless told
-        ({}, 24, 96),  # what the application has
-        ({}, 2, 8),  # never fewer than 8
+        ({"spark.cores.max": "64"}, 2, 256, 64),  # the cores asked for, not those registered
+        ({"spark.executor.instances": "10", "spark.executor.cores": "4"}, 3, 160, 40),
+        ({"spark.executor.instances": "3"}, 2, 12, 8),  # one core each unless told
+        ({}, 24, 96, 24),  # what the application has
+        ({}, 2, 8, 8),  # never fewer than 8
     ],
 )
-def test_shuffle_partitions_are_four_per_core_of_the_application(
-    values: dict[str, str], parallelism: int, partitions: int
+def test_shuffle_partitions_are_four_per_core_and_listing_tasks_one(
+    values: dict[str, str], parallelism: int, partitions: int, listing: int
 ) -> None:
-    assert _shuffle_partitions(_Session(values, parallelism)) == partitions
+    assert _per_core_settings(_Session(values, parallelism)) == {
+        SHUFFLE_PARTITIONS: partitions,
+        LISTING_TASKS: listing,
+    }
 
 
 def test_the_driver_java_options_are_ours_only_when_nobody_set_them(

@@ -5,6 +5,7 @@
 - The requests meet the device inventory in one exchange on `target_id` that carries only the
   columns the aggregation reads, the outcome flags packed in one integer; every table sent
   from the driver (lookups, labels, quarantined keys) is joined by broadcast, whatever its size.
+- The input files are listed by a job of one task per core, not one per file.
 - The restricted extract of failed requests streams through the driver in range partitions of
   at most `STREAM_PARTITION_ROWS` rows, sorted exactly as DuckDB sorts it.
 """
@@ -156,6 +157,37 @@ def test_client_side_tables_are_broadcast_whatever_their_size(data: Path) -> Non
     # the inventory's devices meeting their Comms Hubs, the requests meeting the inventory
     # (both the engine's own tables, not the driver's) and the aggregation's exchange
     assert partitioned_on == {"ch_id", "comms_hub_id", "target_id", "_dev_id", "_set"}, text
+
+
+@pytest.mark.spark
+def test_input_files_are_listed_by_one_task_per_core_not_one_per_file(data: Path) -> None:
+    """Spark lists more than `threshold` paths (32) with a job of one task per path, and
+    opmetrics names every input file: a month in thousands of files cost the driver as many
+    tasks to schedule for each table read and again to hash them. The listing job has one task
+    per core of the application, at least 8 (here 2 cores). The threshold is lowered so that
+    the month's 30 day files of requests are listed by a job."""
+    engine = connect(EngineOptions(name="spark", threads=2))
+    assert isinstance(engine, spark_engine.SparkEngine)
+    source = locate_all(data, dates=APRIL.days)["service_requests"]
+    assert len(source.read_paths) == 30
+    context, conf = engine.session.sparkContext, engine.session.conf
+    key = "spark.sql.sources.parallelPartitionDiscovery.threshold"
+    before = conf.get(key)
+    conf.set(key, "4")
+    context.setJobGroup("listing", "read the requests' files")
+    try:
+        engine.read_table(source)
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+        conf.set(key, before)
+    tracker = context.statusTracker()
+    tasks = [
+        tracker.getStageInfo(stage).numTasks
+        for job in tracker.getJobIdsForGroup("listing")
+        for stage in tracker.getJobInfo(job).stageIds
+    ]
+    assert 8 in tasks, tasks  # the listing job (30 tasks before)
+    assert max(tasks) == 8, tasks
 
 
 def _failures(engine: Engine, data: Path) -> Any:
