@@ -60,7 +60,21 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     csv = root / "csv"
     shutil.copytree(parquet, csv)
     corpus.CASE_BY_NAME["csv_bad_cells"].build(csv)
-    return {"parquet": parquet, "csv": csv}
+    return {"parquet": parquet, "csv": csv, "parquet_in_files": in_files(parquet, root, 3)}
+
+
+def in_files(data: Path, root: Path, n: int) -> Path:
+    """A copy of the month with its requests in `n` files of consecutive rows (a repeated
+    request id may then be in another file than its first)."""
+    out = root / f"{data.name}-in-files"
+    shutil.copytree(data, out)
+    t = pq.read_table(out / "service_requests.parquet")
+    (out / "service_requests.parquet").unlink()
+    (out / "service_requests").mkdir()
+    size = -(-t.num_rows // n)
+    for k in range(n):
+        pq.write_table(t.slice(k * size, size), out / "service_requests" / f"part-{k:05d}.parquet")
+    return out
 
 
 def extracts(engine: Engine, data: Path, work: Path) -> dict[str, pa.Table]:
@@ -95,6 +109,28 @@ def extracts(engine: Engine, data: Path, work: Path) -> dict[str, pa.Table]:
     order = [(c, "ascending") for c in (failures.PARTY_KEY, *failures.ORDER)]
     got = {k: engine.to_arrow(e).sort_by(order) for k, e in exprs.items()}
     got["quarantined"] = quarantined
+    # as compute writes it: in parts of the requests' files (as many as there are files)
+    parts = sr.split(len(sr.read_paths))
+    folder = work / "dataset"
+    n = engine.write_parquet_dataset(
+        [
+            failures.failed_requests(
+                engine, part, catalog, APRIL, lookup, quarantined, device_ids, labels, sets
+            )
+            for part in parts
+        ],
+        folder,
+        failures.PARTY_KEY,
+        failures.ORDER,
+        PARTY_FAILURES,
+        spread_by="received_at",
+    )
+    got["written"] = read_party_failures_at(folder)
+    assert n == got["written"].num_rows
+    got["files"] = pa.table(
+        {"file": [str(p.relative_to(folder)) for p in folder.rglob("*.parquet")]}
+    )
+    got["parts"] = pa.table({"files": [len(p.read_paths) for p in parts]})
     return got
 
 
@@ -106,6 +142,26 @@ def check(got: dict[str, pa.Table]) -> None:
     assert unchecked.to_pylist() == checked.to_pylist()
     # the broken rows given a failure's code in the month are there unless dropped by key
     assert got["nothing_dropped"].num_rows > checked.num_rows
+    assert got["written"].to_pylist() == checked.to_pylist()
+
+
+def test_the_extract_in_parts_of_the_files_equals_the_definition(
+    months: dict[str, Path], tmp_path: Path
+) -> None:
+    """Written in one part per file of requests (3), each file sorted on its own: the same
+    rows, and a party's rows in up to one file per part."""
+    with connect(EngineOptions(name="duckdb", threads=2)) as engine:
+        got = extracts(engine, months["parquet_in_files"], tmp_path)
+    check(got)
+    assert got["parts"]["files"].to_pylist() == [1, 1, 1]
+    names = got["files"]["file"].to_pylist()
+    assert {n.split("/")[1] for n in names} == {f"part-{k:05d}.parquet" for k in range(3)}
+    per_party = Counter(n.split("/")[0] for n in names)
+    assert max(per_party.values()) == 3
+    for n in names:
+        t = pq.read_table(tmp_path / "dataset" / n)
+        keys = list(zip(t["received_at"].to_pylist(), t["request_id"].to_pylist(), strict=True))
+        assert keys == sorted(keys), n
 
 
 @pytest.mark.parametrize("layout", ["parquet", "csv"])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -81,6 +81,25 @@ class TableSource:
     @property
     def read_paths(self) -> tuple[Path, ...]:
         return self.staged or self.files
+
+    def split(self, parts: int) -> list[TableSource]:
+        """The table as up to `parts` tables of consecutive files of about equal bytes, which
+        together read every row once: for an engine that works on a large table a part at a
+        time. A table of one file stays whole; a part's row count is not known."""
+        paths = self.read_paths
+        n = min(parts, len(paths))
+        if n <= 1:
+            return [self]
+        sizes = [p.stat().st_size for p in paths]
+        total = sum(sizes) or 1
+        groups: list[list[Path]] = [[] for _ in range(n)]
+        before = 0
+        for path, size in zip(paths, sizes, strict=True):
+            groups[min(n - 1, before * n // total)].append(path)
+            before += size
+        if self.staged:
+            return [replace(self, staged=tuple(g), rows=None) for g in groups if g]
+        return [replace(self, files=tuple(g), rows=None) for g in groups if g]
 
 
 @dataclass(frozen=True)

@@ -178,9 +178,19 @@ class Engine(ABC):
                 n += table.num_rows
         return n
 
+    # The most rows this engine sorts at once for `write_parquet_dataset`: a larger result is
+    # best computed in parts (`sort_parts`), each sorted on its own. None: any number.
+    SORT_ROWS: int | None = None
+
+    def sort_parts(self, rows: int | None) -> int:
+        """Into how many parts a sorted write of `rows` rows is best split (see `SORT_ROWS`)."""
+        if self.SORT_ROWS is None or not rows:
+            return 1
+        return -(-rows // self.SORT_ROWS)
+
     def write_parquet_dataset(
         self,
-        expr: ir.Table,
+        parts: ir.Table | Sequence[ir.Table],
         folder: Path,
         partition_by: str,
         order_by: Sequence[str],
@@ -193,24 +203,51 @@ class Engine(ABC):
         `folder/<partition_by>=<value>/part-NNNNN.parquet`, zstd, the files holding the columns
         of `schema` but `partition_by` (the folder names the value). A value's rows may be in
         several files; each file is sorted on `order_by`, and the same rows give the same
-        files, byte for byte. `rows`, the caller's count of the result's rows when it knows
-        it, sizes the work; `spread_by`, a timestamp column, lets an engine whose workers write
-        the files split one value's rows between them by its date (Spark).
+        files, byte for byte. `parts` is the result, or tables whose union is the result (e.g.
+        one per group of input files, `sort_parts`). `rows`, the caller's count of the
+        result's rows when it knows it, sizes the work; `spread_by`, a timestamp column, lets
+        an engine whose workers write the files split one value's rows between them by its
+        date (Spark).
 
-        Here the rows pass through this process once, sorted on `partition_by` then `order_by`
-        by the engine (DuckDB: in parallel and out of core), and each value's run of rows is
-        written to its one file as it goes by.
+        Here each part's rows pass through this process once, sorted on `partition_by` then
+        `order_by` by the engine (DuckDB: in parallel and out of core), and a value's run of
+        rows in part i is written to its file `part-<i>` as it goes by.
         """
+        tables = [parts] if isinstance(parts, ir.Table) else list(parts)
         folder.mkdir(parents=True)
+        per_part = None if rows is None else -(-rows // max(1, len(tables)))
+        return sum(
+            self._write_dataset_part(
+                conformed(expr, schema),
+                folder,
+                f"part-{i:05d}.parquet",
+                partition_by,
+                order_by,
+                schema,
+                per_part,
+            )
+            for i, expr in enumerate(tables)
+        )
+
+    def _write_dataset_part(
+        self,
+        expr: ir.Table,
+        folder: Path,
+        file_name: str,
+        partition_by: str,
+        order_by: Sequence[str],
+        schema: pa.Schema,
+        rows: int | None,
+    ) -> int:
+        """One part of `write_parquet_dataset`: each value's run of rows to the file `file_name`
+        in the value's folder (made if new); rows written."""
         keep = [f.name for f in schema if f.name != partition_by]
         file_schema = pa.schema([schema.field(c) for c in keep])
         writer: pq.ParquetWriter | None = None
         current: object = _NO_VALUE
         n = 0
         try:
-            for batch in self.to_arrow_batches(
-                conformed(expr, schema), [partition_by, *order_by], rows=rows
-            ):
+            for batch in self.to_arrow_batches(expr, [partition_by, *order_by], rows=rows):
                 table = pa.Table.from_batches([batch]).cast(schema)
                 if table.num_rows == 0:
                     continue
@@ -224,10 +261,8 @@ class Engine(ABC):
                             writer.close()
                         current = value
                         part = folder / f"{partition_by}={hive_value(value)}"
-                        part.mkdir()
-                        writer = pq.ParquetWriter(
-                            part / "part-00000.parquet", file_schema, compression="zstd"
-                        )
+                        part.mkdir(exist_ok=True)
+                        writer = pq.ParquetWriter(part / file_name, file_schema, compression="zstd")
                     assert writer is not None
                     writer.write_table(table.slice(start, end - start).select(keep))
                     n += end - start

@@ -285,7 +285,7 @@ class SparkEngine(Engine):
 
     def write_parquet_dataset(
         self,
-        expr: ir.Table,
+        parts: ir.Table | Sequence[ir.Table],
         folder: Path,
         partition_by: str,
         order_by: Sequence[str],
@@ -301,10 +301,13 @@ class SparkEngine(Engine):
         rows are written by as many tasks as it has dates (a large party's month by up to 31,
         in parallel), each task writes one file per value it holds, and the same rows always
         reach the same task in the same order, so the same files come out. `folder` must be
-        a path every executor can write (on a cluster: shared storage, the same path).
+        a path every executor can write (on a cluster: shared storage, the same path). Parts
+        are written as their union, in one job (this engine sorts any size: `SORT_ROWS`).
         """
         from pyspark.sql import functions as F
 
+        tables = [parts] if isinstance(parts, ir.Table) else [conformed(t, schema) for t in parts]
+        expr = tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=False)
         df = self.session.sql(self.con.compile(conformed(expr, schema)))
         if rows is None:
             rows = df.count()

@@ -279,12 +279,17 @@ def compute_month(
             digests = engine.beside(lambda: engine.file_sha256(files))
             if party_failures:
                 lookup = lookups["service_requests"]
+                failed = int(pc.sum(agg.fine["failed"]).as_py() or 0)
+                # in parts of the requests' files when the engine sorts best in parts
                 extract = (
-                    failures.checked_failures(engine, facts, lookup, labels, sets)
+                    [failures.checked_failures(engine, facts, lookup, labels, sets)]
                     if q_keys is None
-                    else failures.failed_requests(
-                        engine, sr_source, catalog, month, lookup, q_keys, device_ids, labels, sets
-                    )
+                    else [
+                        failures.failed_requests(
+                            engine, part, catalog, month, lookup, q_keys, device_ids, labels, sets
+                        )
+                        for part in sr_source.split(engine.sort_parts(failed))
+                    ]
                 )
                 restricted_rows["party_failures_rows"] = engine.write_parquet_dataset(
                     extract,
@@ -292,7 +297,7 @@ def compute_month(
                     failures.PARTY_KEY,
                     failures.ORDER,
                     rs.PARTY_FAILURES,
-                    rows=int(pc.sum(agg.fine["failed"]).as_py() or 0),
+                    rows=failed,
                     spread_by="received_at",
                 )
         cpm = tables["cpm"].to_pylist()
