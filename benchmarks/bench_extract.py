@@ -10,8 +10,11 @@ threads included); the table shows the medians.
   sorted into one Parquet file (`Engine.write_parquet`): the extract before the dataset layout;
 - unchecked, one file: `failed_requests` (the quarantined rows dropped by file and row), the
   same one file;
-- unchecked, dataset: `failed_requests` written by `Engine.write_parquet_dataset` (what
-  compute runs now).
+- unchecked, dataset: `failed_requests` written by `Engine.write_parquet_dataset`, one sort
+  of every failed row (what compute ran before the parts);
+- unchecked, dataset in parts: the same, one `failed_requests` per group of the requests'
+  files (`TableSource.split` into `Engine.sort_parts` parts), each sorted on its own (what
+  compute runs now; one part below `SORT_ROWS` failed rows, so the same as the variant before).
 
     uv run python benchmarks/bench_extract.py --requests 2000000 6000000
 """
@@ -46,7 +49,12 @@ from opmetrics.month import Month
 from opmetrics.results.schema import PARTY_FAILURES
 from opmetrics.validation.validate import checked_table, fetch_quarantined, validate
 
-VARIANTS = ("checked, one file", "unchecked, one file", "unchecked, dataset")
+VARIANTS = (
+    "checked, one file",
+    "unchecked, one file",
+    "unchecked, dataset",
+    "unchecked, dataset in parts",
+)
 
 
 def _cpu_s() -> float:
@@ -79,16 +87,20 @@ def profile(requests: int, repeat: int) -> dict[str, Any]:
         for i in range(repeat):
             for v in VARIANTS:
                 out = Path(tmp) / f"{i}-{VARIANTS.index(v)}"
+                parts = sr.split(engine.sort_parts(failed)) if v.endswith("in parts") else [sr]
                 expr = (
-                    failures.checked_failures(engine, facts, lookup, labels, sets)
+                    [failures.checked_failures(engine, facts, lookup, labels, sets)]
                     if v.startswith("checked")
-                    else failures.failed_requests(
-                        engine, sr, catalog, month, lookup, keys, device_ids, labels, sets
-                    )
+                    else [
+                        failures.failed_requests(
+                            engine, part, catalog, month, lookup, keys, device_ids, labels, sets
+                        )
+                        for part in parts
+                    ]
                 )
                 t0, c0 = time.perf_counter(), _cpu_s()
                 if v.endswith("one file"):
-                    n = engine.write_parquet(expr, out, order, PARTY_FAILURES, rows=failed)
+                    n = engine.write_parquet(expr[0], out, order, PARTY_FAILURES, rows=failed)
                 else:
                     n = engine.write_parquet_dataset(
                         expr,
