@@ -62,7 +62,7 @@ class DuckDBEngine(Engine):
     # requests the extract's one sort of 22.0M failed rows made it grow 3.5-4.1 times from
     # 100M (7.3M rows), every other query about 3. Sorted in parts of at most this many rows
     # (one query per group of input files), a part of the extract fits in memory at the
-    # default limit (docs/decisions.md, "DuckDB: the extract sorted in parts").
+    # default limit (docs/decisions.md, "The failed-request extract as a dataset by party").
     SORT_ROWS = 4_000_000
     HASH_FUNCTION = "hash"
     HASH_TYPE = "uint64"

@@ -306,9 +306,9 @@ class SparkEngine(Engine):
         """
         from pyspark.sql import functions as F
 
-        tables = [parts] if isinstance(parts, ir.Table) else [conformed(t, schema) for t in parts]
+        tables = [conformed(t, schema) for t in ([parts] if isinstance(parts, ir.Table) else parts)]
         expr = tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=False)
-        df = self.session.sql(self.con.compile(conformed(expr, schema)))
+        df = self.session.sql(self.con.compile(expr))
         if rows is None:
             rows = df.count()
         parts = max(1, -(-rows // WRITE_PARTITION_ROWS))
