@@ -213,12 +213,12 @@ class Engine(ABC):
         `order_by` by the engine (DuckDB: in parallel and out of core), and a value's run of
         rows in part i is written to its file `part-<i>` as it goes by.
         """
-        tables = [parts] if isinstance(parts, ir.Table) else list(parts)
+        tables = conformed_parts(parts, schema)
         folder.mkdir(parents=True)
         per_part = None if rows is None else -(-rows // max(1, len(tables)))
         return sum(
             self._write_dataset_part(
-                conformed(expr, schema),
+                expr,
                 folder,
                 f"part-{i:05d}.parquet",
                 partition_by,
@@ -366,6 +366,12 @@ def _typed(t: ir.Table, schema: ibis.Schema) -> ir.Table:
     return t.select(
         *[t[c] if t[c].type() == ty else t[c].cast(ty).name(c) for c, ty in schema.items()]
     )
+
+
+def conformed_parts(parts: ir.Table | Sequence[ir.Table], schema: pa.Schema) -> list[ir.Table]:
+    """A result given whole or in parts (`Engine.write_parquet_dataset`), as its parts, each
+    `conformed` to `schema`."""
+    return [conformed(t, schema) for t in ([parts] if isinstance(parts, ir.Table) else parts)]
 
 
 def conformed(expr: ir.Table, schema: pa.Schema) -> ir.Table:

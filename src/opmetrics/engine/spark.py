@@ -35,7 +35,7 @@ from opmetrics.contract.sources import TableSource
 from opmetrics.engine.base import (
     Engine,
     EngineOptions,
-    conformed,
+    conformed_parts,
     dataset_rows,
     local_sha256,
     parquet_paths,
@@ -306,7 +306,7 @@ class SparkEngine(Engine):
         """
         from pyspark.sql import functions as F
 
-        tables = [conformed(t, schema) for t in ([parts] if isinstance(parts, ir.Table) else parts)]
+        tables = conformed_parts(parts, schema)
         expr = tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=False)
         df = self.session.sql(self.con.compile(expr))
         if rows is None:
