@@ -127,3 +127,32 @@ def test_top_level_functions_are_the_methods(results: Path) -> None:
     assert isinstance(d, object) and not d.changed
     with pytest.raises(TypeError):
         opmetrics.diff(results, results, no_such_option=1)
+
+
+def test_compute_checks_its_inputs_before_opening_the_engine(
+    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad data dir, table file or labels file is reported before any engine starts (a Spark
+    session would take seconds and print its own start-up lines first)."""
+    import opmetrics.engine
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("the engine was opened")
+
+    monkeypatch.setattr(opmetrics.engine, "connect", refuse)
+    (tmp_path / "no_requests").mkdir()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "service_requests.parquet").write_bytes(b"PAR1 not Parquet")
+    out = tmp_path / "out"
+    cases = [
+        ({"data_dir": tmp_path / "missing"}, "data dir does not exist"),
+        ({"data_dir": tmp_path / "no_requests"}, "required table 'service_requests' not found"),
+        ({"data_dir": tmp_path / "broken"}, "not a readable Parquet file"),
+        ({"data_dir": tmp_path, "labels": tmp_path}, "--labels: not a results folder"),
+    ]
+    with Context() as ctx:
+        for kwargs, needle in cases:
+            with pytest.raises(opmetrics.errors.OpmetricsError) as raised:
+                ctx.compute(**{"month": "2021-04", "out": out, **kwargs})  # type: ignore[arg-type]
+            assert needle in str(raised.value), (kwargs, raised.value)
+        assert ctx._engine is None and not out.exists()

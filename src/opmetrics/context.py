@@ -209,23 +209,25 @@ class Context:
         made with the same key; every party labelled there keeps its label.
         """
         from opmetrics.measures.anonymise import resolve_key
-        from opmetrics.results.compute import compute_month
+        from opmetrics.results.compute import compute_month, month_inputs
         from opmetrics.workspace import scratch_dir
 
         m = month if isinstance(month, Month) else Month.parse(month)
+        key, catalog = resolve_key(anon_key), self.catalog
         with scratch_dir() as work:
+            labels_from = Path(labels) if labels is not None else None
+            inputs = month_inputs(Path(data_dir), m, work, key, self.progress, labels_from)
+            # the engine opens once the arguments and the inputs are known to be good
             return compute_month(
                 self.engine,
-                self.catalog,
-                Path(data_dir),
+                catalog,
+                inputs,
                 m,
                 Path(out),
-                work,
-                resolve_key(anon_key),
+                key,
                 self.progress,
                 party_failures,
                 min_volume,
-                Path(labels) if labels is not None else None,
             )
 
     def render(

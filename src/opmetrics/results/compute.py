@@ -51,7 +51,13 @@ from opmetrics.month import Month
 from opmetrics.progress import NO_PROGRESS, Progress
 from opmetrics.results import schema as rs
 from opmetrics.results.io import write_manifest, write_run_record, write_table
-from opmetrics.results.labels import label_record, label_warnings, load_registry, write_label_file
+from opmetrics.results.labels import (
+    LabelRegistry,
+    label_record,
+    label_warnings,
+    load_registry,
+    write_label_file,
+)
 from opmetrics.results.manifest import (
     SCHEMA_VERSION,
     Anonymisation,
@@ -109,30 +115,60 @@ class _Timer:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t0, 3)
 
 
-@stopped_on_error
-def compute_month(
-    engine: Engine,
-    catalog: Catalog,
+@dataclass(frozen=True)
+class MonthInputs:
+    """What a month's computation reads, found and checked before an engine is opened: a
+    missing data dir, a broken table file or labels file is one line at once, not after an
+    engine's start-up (a Spark session takes seconds and writes its own lines first)."""
+
+    data_dir: Path
+    work_dir: Path  # CSV tables staged here, and the validation's scratch files
+    sources: dict[str, TableSource]
+    labels_from: Path | None
+    registry: LabelRegistry | None
+    locate_s: float
+
+
+def month_inputs(
     data_dir: Path,
     month: Month,
-    out: Path,
     work_dir: Path,
     anon_key: AnonKey,
     progress: Progress = NO_PROGRESS,
-    party_failures: bool = True,
-    min_volume: int = DEFAULT_MIN_VOLUME,
     labels_from: Path | None = None,
-) -> ComputeSummary:
-    """One month's results folder. Work started side by side (`Engine.beside`, on an engine
-    that runs queries so) is stopped if anything fails."""
-    timer = _Timer()
+) -> MonthInputs:
+    """Locate and structurally check every table of `data_dir` (day partitions of other months
+    pruned; CSV staged in `work_dir`), and read the earlier labels (`labels_from`)."""
     registry = load_registry(labels_from, anon_key) if labels_from is not None else None
-    with progress.task("Reading inputs") as task, timer.stage("locate"):
-        sources = locate_all(data_dir, dates=month.days)  # day partitions of other months pruned
+    t0 = time.perf_counter()
+    with progress.task("Reading inputs") as task:
+        sources = locate_all(data_dir, dates=month.days)
         for src in sources.values():
             if src.kind == "csv":
                 stage_csv(src, work_dir)
         task.advance()
+    located = round(time.perf_counter() - t0, 3)
+    return MonthInputs(data_dir, work_dir, sources, labels_from, registry, located)
+
+
+@stopped_on_error
+def compute_month(
+    engine: Engine,
+    catalog: Catalog,
+    inputs: MonthInputs,
+    month: Month,
+    out: Path,
+    anon_key: AnonKey,
+    progress: Progress = NO_PROGRESS,
+    party_failures: bool = True,
+    min_volume: int = DEFAULT_MIN_VOLUME,
+) -> ComputeSummary:
+    """One month's results folder from its located inputs (`month_inputs`). Work started side
+    by side (`Engine.beside`, on an engine that runs queries so) is stopped if anything fails."""
+    timer = _Timer()
+    timer.stages["locate"] = inputs.locate_s
+    data_dir, work_dir, sources = inputs.data_dir, inputs.work_dir, inputs.sources
+    registry, labels_from = inputs.registry, inputs.labels_from
     sr_source = sources["service_requests"]
     others = {k: v for k, v in sources.items() if k != "service_requests"}
 
