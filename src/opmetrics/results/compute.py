@@ -140,15 +140,14 @@ def month_inputs(
     """Locate and structurally check every table of `data_dir` (day partitions of other months
     pruned; CSV staged in `work_dir`), and read the earlier labels (`labels_from`)."""
     registry = load_registry(labels_from, anon_key) if labels_from is not None else None
-    t0 = time.perf_counter()
-    with progress.task("Reading inputs") as task:
+    timer = _Timer()
+    with progress.task("Reading inputs") as task, timer.stage("locate"):
         sources = locate_all(data_dir, dates=month.days)
         for src in sources.values():
             if src.kind == "csv":
                 stage_csv(src, work_dir)
         task.advance()
-    located = round(time.perf_counter() - t0, 3)
-    return MonthInputs(data_dir, work_dir, sources, labels_from, registry, located)
+    return MonthInputs(data_dir, work_dir, sources, labels_from, registry, timer.stages["locate"])
 
 
 @stopped_on_error
