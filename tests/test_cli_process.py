@@ -8,10 +8,13 @@ output on the real stdout/stderr honest.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -58,3 +61,26 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr
     errors = [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
     assert errors == [f"error: {tmp_path / 'nowhere'}: data dir does not exist or is not a folder"]
+
+
+@pytest.mark.spark
+def test_spark_prints_nothing_between_the_commands_lines(tmp_path: Path) -> None:
+    """A Spark compute's stderr is DuckDB's: the driver logs errors alone
+    (`engine/spark-log4j2.properties`), not Spark's start-up warnings. The one line added is the
+    JVM's own notice of the incubator module Spark loads, which no logging setting reaches."""
+    env = {**os.environ, "COLUMNS": "200", "PYSPARK_SUBMIT_ARGS": "pyspark-shell"}
+    stderr = {}
+    for engine in ("duckdb", "spark"):
+        p = subprocess.run(
+            [*_command(), "compute", str(GOLDEN / "sr_delivery_proxy"), "--month", "2021-04",
+             "--out", str(tmp_path / engine), "--anon-key", "k", "--engine", engine],
+            capture_output=True, text=True, timeout=600, env=env,  # no driver JVM options
+        )  # fmt: skip
+        assert p.returncode == 0, p.stderr
+        stderr[engine] = [
+            re.sub(r"done in [0-9.]+ s", "done", ln).replace(str(tmp_path / engine), "OUT")
+            for ln in p.stderr.splitlines()
+            if not ln.startswith("WARNING: Using incubator modules")
+        ]
+    assert stderr["spark"] == stderr["duckdb"]
+    assert any(ln.startswith("NOT REPORTABLE CPM3") for ln in stderr["spark"])  # ours are kept

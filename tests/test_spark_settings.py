@@ -11,7 +11,9 @@ import pytest
 
 from opmetrics.engine.spark import (
     LISTING_TASKS,
+    LOG_CONFIG,
     SHUFFLE_PARTITIONS,
+    _driver_java_options,
     _driver_java_options_given,
     _per_core_settings,
 )
@@ -71,3 +73,27 @@ def test_the_driver_java_options_are_ours_only_when_nobody_set_them(
     assert not _driver_java_options_given({})
     (tmp_path / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -Xss4m\n")
     assert _driver_java_options_given({})
+
+
+def test_the_driver_logs_errors_only_unless_logging_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    monkeypatch.delenv("PYSPARK_SUBMIT_ARGS", raising=False)
+    monkeypatch.delenv("LOG4J_CONFIGURATION_FILE", raising=False)
+    quiet = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+    assert _driver_java_options({}, local=True) == quiet
+    assert _driver_java_options({}, local=False) == f"{quiet} -XX:TieredStopAtLevel=1"
+    given = {"spark.driver.extraJavaOptions": "-Xss4m"}
+    assert _driver_java_options(given, local=True) is None  # theirs, not replaced
+    assert _driver_java_options(given, local=False) is None
+    monkeypatch.setenv("LOG4J_CONFIGURATION_FILE", "/etc/my-log4j2.xml")
+    assert _driver_java_options({}, local=True) is None
+    assert _driver_java_options({}, local=False) == "-XX:TieredStopAtLevel=1"
+    monkeypatch.delenv("LOG4J_CONFIGURATION_FILE")
+    (tmp_path / "log4j2.properties").write_text("rootLogger.level = info\n")
+    assert _driver_java_options({}, local=True) is None
+    # the shipped file: errors only, on stderr
+    config = dict(ln.split(" = ", 1) for ln in LOG_CONFIG.read_text().splitlines() if " = " in ln)
+    assert config["rootLogger.level"] == "error"
+    assert config["appender.console.target"] == "SYSTEM_ERR"
