@@ -41,8 +41,10 @@ def customer_pack_cmd(
         ),
     ] = None,
 ) -> None:
-    """Per party: a PDF and an XLSX against the industry average and best, its place in the
-    anonymised league tables, its breakdowns, and a CSV of its own failed requests."""
+    """Per party: a PDF and an XLSX of how it compares, and a CSV of its own failed requests.
+
+    The PDF and the XLSX set the party against the industry average and best, with its place in
+    the anonymised league tables and its breakdowns."""
     with open_context() as ctx:
         summary = ctx.customer_packs(
             results_dir, out, parties=party, all_parties=all_parties, produced_on=produced_on

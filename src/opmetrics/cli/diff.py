@@ -43,8 +43,10 @@ def diff_cmd(
         ),
     ] = 0.0,
 ) -> int:
-    """List every measure that changed between two runs of a month: CPM rows (value, status)
-    and srv_summary rates. Exit code 1 when anything changed, 0 when nothing did."""
+    """List every measure that changed between two runs of a month (exit 1 if any did).
+
+    CPM rows (value, status) and srv_summary rates. Exit code 1 when anything changed, 0 when
+    nothing did."""
     with open_context() as ctx:
         d = ctx.diff(old, new, tolerance=tolerance)
     if out is not None:

@@ -44,8 +44,10 @@ def init_cmd(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
-    """Write a starter review file: the month's standing metrics and findings to comment on,
-    its ad-hoc list, and last month's open actions."""
+    """Write a starter review file for the OPSG review of a month.
+
+    It lists the month's standing metrics and findings to comment on, its ad-hoc list, and last
+    month's open actions."""
     with open_context() as ctx:
         s = ctx.review_init(results_dir, opsg, previous=previous, out=out, force=force)
     carried = f", {len(s.carried)} action(s) carried forward" if s.carried else ""
