@@ -310,10 +310,10 @@ class SparkEngine(Engine):
         df = self.session.sql(self.con.compile(expr))
         if rows is None:
             rows = df.count()
-        parts = max(1, -(-rows // WRITE_PARTITION_ROWS))
+        tasks = max(1, -(-rows // WRITE_PARTITION_ROWS))
         spread = [F.col(partition_by)] + ([F.to_date(F.col(spread_by))] if spread_by else [])
         keys = [F.col(k).asc_nulls_last() for k in (partition_by, *order_by)]
-        out = df.repartition(parts, *spread).sortWithinPartitions(*keys)
+        out = df.repartition(tasks, *spread).sortWithinPartitions(*keys)
         conf = self.session.conf
         before = conf.get(TIMESTAMP_TYPE, None)
         conf.set(TIMESTAMP_TYPE, "TIMESTAMP_MICROS")  # not INT96: a UTC instant, as DuckDB's
